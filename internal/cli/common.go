@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
+
+	"github.com/bulwark-sec/bulwark/internal/buildinfo"
+	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/report"
+)
+
+// imageFlags are the flags every command that reads an image takes.
+type imageFlags struct {
+	input    string
+	insecure bool
+	platform string
+}
+
+func (f *imageFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.input, "input", "", "read the image from an archive (docker save or OCI archive) instead of a registry")
+	fl.BoolVar(&f.insecure, "insecure", false, "allow plain HTTP and unverified TLS to the registry")
+	fl.StringVar(&f.platform, "platform", "", "platform of a multi-platform image, as os/arch (default linux/"+runtime.GOARCH+")")
+}
+
+// open opens the image named by the single argument or by --input.
+func (f *imageFlags) open(ctx context.Context, args []string) (*image.Image, error) {
+	spec := ""
+	if len(args) > 0 {
+		spec = args[0]
+	}
+	if spec == "" && f.input == "" {
+		return nil, usageError{fmt.Errorf("no image given: name one (registry reference, rootfs:DIR, oci:DIR, an archive file) or use --input FILE")}
+	}
+	opts := image.Options{Input: f.input, Insecure: f.insecure}
+	if f.platform != "" {
+		p, err := v1.ParsePlatform(f.platform)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--platform %q: %w", f.platform, err)}
+		}
+		opts.Platform = p
+	}
+	return image.Open(ctx, spec, opts)
+}
+
+// outputFlags choose the report format and where it goes.
+type outputFlags struct {
+	format string
+	output string
+}
+
+func (o *outputFlags) register(cmd *cobra.Command, formats ...string) {
+	cmd.Flags().StringVarP(&o.format, "format", "f", formats[0], "output format: "+strings.Join(formats, "|"))
+	cmd.Flags().StringVarP(&o.output, "output", "o", "", "write the report to this file instead of stdout")
+}
+
+// write writes the report to -o or stdout. A file is written completely or
+// not at all.
+func (o *outputFlags) write(cmd *cobra.Command, r *finding.Report) error {
+	if o.output == "" {
+		return report.Write(cmd.OutOrStdout(), r, o.format)
+	}
+	dir := filepath.Dir(o.output)
+	tmp, err := os.CreateTemp(dir, ".bulwark-report-*")
+	if err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := report.Write(tmp, r, o.format); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), o.output); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	return nil
+}
+
+// newReport starts a report for a target.
+func newReport(t finding.Target, gates ...finding.Gate) *finding.Report {
+	return &finding.Report{
+		Tool:      "bulwark",
+		Version:   buildinfo.Version,
+		CreatedAt: time.Now().UTC(),
+		Target:    t,
+		Gates:     gates,
+	}
+}

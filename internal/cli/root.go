@@ -1,0 +1,70 @@
+// Package cli wires bulwark's commands: flags become options, options go to
+// the packages that do the work. There is no logic here beyond that.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bulwark-sec/bulwark/internal/policy"
+)
+
+// New returns the root command with every subcommand registered.
+func New() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "bulwark",
+		Short: "The security gate for container delivery pipelines",
+		Long: `bulwark finds secrets, inventories packages, matches vulnerabilities,
+checks images against the CIS Docker Benchmark, and signs and verifies
+images, in one binary with one report and one exit code.
+
+Exit codes: 0 every gate passed, 1 (or --exit-code) a gate failed,
+2 bulwark could not do its job (bad input, unreachable registry, ...).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w\nsee '%s --help'", err, c.CommandPath())}
+	})
+	root.AddCommand(
+		newVersionCmd(),
+		newLintCmd(),
+	)
+	return root
+}
+
+// Execute runs the command line and returns the process exit code. Errors
+// go to stderr; a failed gate is not an error of bulwark's, but is still
+// said on stderr so that a CI log shows why the step failed.
+func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := New()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return policy.ExitOK
+	}
+	var ge *policy.GateError
+	if errors.As(err, &ge) {
+		fmt.Fprintln(stderr, "bulwark:", ge.Msg)
+	} else {
+		fmt.Fprintln(stderr, "bulwark: error:", err)
+	}
+	return policy.ExitCode(err)
+}
+
+// usageError marks a mistake on the command line (exit code 2).
+type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }
+
+// Main is the whole of cmd/bulwark.
+func Main() {
+	os.Exit(Execute(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}

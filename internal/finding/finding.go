@@ -1,0 +1,144 @@
+package finding
+
+import (
+	"sort"
+	"time"
+)
+
+// Gate names the kind of check that produced a finding.
+type Gate string
+
+// The gates bulwark runs.
+const (
+	GateLint    Gate = "lint"
+	GateSecrets Gate = "secrets"
+	GateVuln    Gate = "vuln"
+	GateSign    Gate = "sign"
+)
+
+// LayerRef says which image layer a finding comes from.
+type LayerRef struct {
+	// Index is the layer's position, 0 for the base layer.
+	Index int `json:"index"`
+	// Digest is the layer's blob digest as stored (compressed) where known.
+	Digest string `json:"digest,omitempty"`
+	// DiffID is the digest of the uncompressed layer tar.
+	DiffID string `json:"diffID,omitempty"`
+	// CreatedBy is the history line that added the layer.
+	CreatedBy string `json:"createdBy,omitempty"`
+}
+
+// Location says where in the target a finding is.
+type Location struct {
+	// Path is a file path inside the image or tree, without a leading slash
+	// for images and relative to the root for trees.
+	Path string `json:"path,omitempty"`
+	// Line is the 1-based line number in Path, 0 when not applicable.
+	Line int `json:"line,omitempty"`
+	// Field is an image config field such as "config.User" or "history[3]".
+	Field string `json:"field,omitempty"`
+	// Layer is the image layer the finding comes from, if any.
+	Layer *LayerRef `json:"layer,omitempty"`
+	// Deleted is true when the file was removed by a later layer but is
+	// still shipped in the layer that added it.
+	Deleted bool `json:"deleted,omitempty"`
+}
+
+// Suppression records why a finding does not count against its gate.
+type Suppression struct {
+	// Kind is how it was suppressed: "ignore", "accept", "vex", "baseline", "inline".
+	Kind string `json:"kind"`
+	// Reason is the justification given, if any.
+	Reason string `json:"reason,omitempty"`
+	// Source names the file or flag the suppression came from.
+	Source string `json:"source,omitempty"`
+}
+
+// Finding is one result of one gate.
+type Finding struct {
+	Gate     Gate     `json:"gate"`
+	ID       string   `json:"id"`
+	Title    string   `json:"title"`
+	Severity Severity `json:"severity"`
+	// Message gives the details of this occurrence.
+	Message  string   `json:"message,omitempty"`
+	Location Location `json:"location"`
+	// Fix says how to resolve the finding.
+	Fix        string   `json:"fix,omitempty"`
+	References []string `json:"references,omitempty"`
+	// Fingerprint identifies the finding stably across runs, for baselines
+	// and allowlists.
+	Fingerprint string       `json:"fingerprint,omitempty"`
+	Suppressed  *Suppression `json:"suppressed,omitempty"`
+
+	// Secret holds the details of a secrets finding.
+	Secret *SecretDetail `json:"secret,omitempty"`
+	// Vuln holds the details of a vulnerability finding.
+	Vuln *VulnDetail `json:"vuln,omitempty"`
+}
+
+// Target describes what was scanned.
+type Target struct {
+	// Name is the target as the user gave it.
+	Name string `json:"name"`
+	// Kind is "image", "dir" or "git".
+	Kind string `json:"kind"`
+	// Digest is the image manifest digest, where there is one.
+	Digest string `json:"digest,omitempty"`
+	// OS is the operating system found in the target, if any.
+	OS *OS `json:"os,omitempty"`
+}
+
+// OS identifies an operating system release.
+type OS struct {
+	ID       string `json:"id"`
+	Name     string `json:"name,omitempty"`
+	Version  string `json:"version,omitempty"`
+	Codename string `json:"codename,omitempty"`
+}
+
+// Report is everything one run found.
+type Report struct {
+	Tool      string    `json:"tool"`
+	Version   string    `json:"version"`
+	CreatedAt time.Time `json:"createdAt"`
+	Target    Target    `json:"target"`
+	// Gates lists the gates that ran, so that an empty Findings list can
+	// be told apart from a gate that did not run.
+	Gates    []Gate    `json:"gates"`
+	Findings []Finding `json:"findings"`
+	// Warnings lists what could not be examined (skipped files and the like).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Sort orders the findings by gate, then severity (most serious first),
+// then ID and location, so that every writer prints them the same way.
+func (r *Report) Sort() {
+	sort.SliceStable(r.Findings, func(i, j int) bool {
+		a, b := &r.Findings[i], &r.Findings[j]
+		if a.Gate != b.Gate {
+			return a.Gate < b.Gate
+		}
+		if a.Severity != b.Severity {
+			return a.Severity > b.Severity
+		}
+		if a.ID != b.ID {
+			return a.ID < b.ID
+		}
+		if a.Location.Path != b.Location.Path {
+			return a.Location.Path < b.Location.Path
+		}
+		return a.Location.Line < b.Location.Line
+	})
+}
+
+// Active returns the findings that are not suppressed.
+func (r *Report) Active() []Finding {
+	var out []Finding
+	for _, f := range r.Findings {
+		if f.Suppressed == nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,139 @@
+// Package image opens a container image from any source (registry, docker
+// or OCI archive, OCI layout directory, root filesystem directory) and walks
+// its layers in one streaming pass.
+package image
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/bulwark-sec/bulwark/internal/finding"
+)
+
+// Kinds of image source.
+const (
+	KindRegistry      = "registry"
+	KindDockerArchive = "docker-archive"
+	KindOCIArchive    = "oci-archive"
+	KindOCILayout     = "oci-layout"
+	KindRootfs        = "rootfs"
+)
+
+// Image is an opened image: its configuration, its layers and how to read
+// them. Nothing is read from the layers until Walk.
+type Image struct {
+	// Name is the image as the user gave it.
+	Name string
+	// Kind is one of the Kind constants.
+	Kind string
+	// Reference is the registry reference for registry images, including
+	// the tag the user gave ("" for other sources).
+	Reference string
+	// Digest is the manifest digest, "" where the source has no manifest
+	// (docker archives, root filesystems).
+	Digest string
+	// Config is the image configuration; a root filesystem has an empty one.
+	Config *v1.ConfigFile
+	// Annotations are the manifest annotations, if any.
+	Annotations map[string]string
+	// Layers are the filesystem layers, base first.
+	Layers []*Layer
+
+	closer io.Closer
+}
+
+// Layer is one filesystem layer of an image.
+type Layer struct {
+	// Index is the layer's position, 0 for the base layer.
+	Index int
+	// Digest is the digest of the stored blob (compressed, where it is).
+	Digest string
+	// DiffID is the digest of the uncompressed layer tar.
+	DiffID string
+	// Size is the stored size in bytes, -1 when unknown.
+	Size int64
+	// CreatedBy is the history line that created the layer ("" if unknown).
+	CreatedBy string
+	// HistoryIndex is the index of that line in Config.History, -1 if none.
+	HistoryIndex int
+
+	// open returns the stored blob, verified against its digest as it is
+	// read. It is nil for a root filesystem layer.
+	open func() (io.ReadCloser, error)
+	// dir is the root directory of a root filesystem layer.
+	dir string
+	// verify is the digest the decompressed tar must have, where the
+	// stored blob's own digest cannot be checked.
+	verifyDiffID bool
+}
+
+// Ref returns the layer's identity as findings record it.
+func (l *Layer) Ref() *finding.LayerRef {
+	return &finding.LayerRef{Index: l.Index, Digest: l.Digest, DiffID: l.DiffID, CreatedBy: l.CreatedBy}
+}
+
+// String names the layer in error messages.
+func (l *Layer) String() string {
+	id := l.Digest
+	if id == "" {
+		id = l.DiffID
+	}
+	if l.dir != "" {
+		return "root filesystem " + l.dir
+	}
+	return fmt.Sprintf("layer %d (%s)", l.Index, shortDigest(id))
+}
+
+// Close releases the files the image holds open.
+func (img *Image) Close() error {
+	if img.closer == nil {
+		return nil
+	}
+	return img.closer.Close()
+}
+
+// Target describes the image for a report.
+func (img *Image) Target() finding.Target {
+	return finding.Target{Name: img.Name, Kind: "image", Digest: img.Digest}
+}
+
+// attachHistory sets each layer's CreatedBy from the config history, which
+// lists every instruction, with empty_layer marking those that made no layer.
+func (img *Image) attachHistory() {
+	if img.Config == nil {
+		return
+	}
+	li := 0
+	for hi, h := range img.Config.History {
+		if h.EmptyLayer {
+			continue
+		}
+		if li >= len(img.Layers) {
+			break
+		}
+		img.Layers[li].CreatedBy = strings.TrimSpace(h.CreatedBy)
+		img.Layers[li].HistoryIndex = hi
+		li++
+	}
+}
+
+// LayerForHistory returns the layer that history entry hi created, or nil
+// for an instruction that made no layer.
+func (img *Image) LayerForHistory(hi int) *Layer {
+	for _, l := range img.Layers {
+		if l.HistoryIndex == hi {
+			return l
+		}
+	}
+	return nil
+}
+
+func shortDigest(d string) string {
+	if i := strings.IndexByte(d, ':'); i >= 0 && len(d) > i+13 {
+		return d[:i+13]
+	}
+	return d
+}

@@ -1,0 +1,71 @@
+package image
+
+import (
+	"hash/maphash"
+	"path"
+	"slices"
+	"sync"
+)
+
+// Tree records, for every layer walked, which paths it adds, deletes
+// (whiteouts) and hides (opaque directories), in 8 bytes a path, so that
+// after one parallel pass over the layers it can say whether an entry of a
+// given layer is what the final image shows.
+type Tree struct {
+	mu     sync.Mutex
+	layers []layerPaths
+	// Warnings lists what the walk skipped (unreadable files and the like).
+	Warnings []string
+}
+
+// Kinds of path a layer records, kept in the low bits of the hash.
+const (
+	pathEntry    = 1 << iota // the layer has an entry at the path
+	pathNonDir               // ... and it is not a directory
+	pathWhiteout             // the layer deletes the path
+	pathOpaque               // the layer hides everything lower layers had below the path
+	pathKindBits = 4
+)
+
+var treeSeed = maphash.MakeSeed()
+
+func pathHash(p string) uint64 { return maphash.String(treeSeed, p) &^ (1<<pathKindBits - 1) }
+
+// layerPaths holds one layer's paths as hashes with the kind in the low bits.
+type layerPaths struct {
+	hashes []uint64
+}
+
+func (lp *layerPaths) add(p string, kind uint64) { lp.hashes = append(lp.hashes, pathHash(p)|kind) }
+
+func (lp *layerPaths) sort() { slices.Sort(lp.hashes) }
+
+// kind returns the union of the kinds recorded for a path hash.
+func (lp *layerPaths) kind(h uint64) uint64 {
+	i, _ := slices.BinarySearch(lp.hashes, h)
+	var k uint64
+	for ; i < len(lp.hashes) && lp.hashes[i]&^(1<<pathKindBits-1) == h; i++ {
+		k |= lp.hashes[i] & (1<<pathKindBits - 1)
+	}
+	return k
+}
+
+// Visible reports whether the entry at path p of the given layer is part of
+// the final filesystem: no later layer replaces it, deletes it or one of its
+// parent directories, hides it behind an opaque directory, or puts a
+// non-directory where one of its parents was.
+func (t *Tree) Visible(layer int, p string) bool {
+	h := pathHash(p)
+	for j := layer + 1; j < len(t.layers); j++ {
+		lp := &t.layers[j]
+		if lp.kind(h)&(pathEntry|pathWhiteout) != 0 {
+			return false
+		}
+		for dir := path.Dir(p); dir != "." && dir != "/"; dir = path.Dir(dir) {
+			if lp.kind(pathHash(dir))&(pathWhiteout|pathOpaque|pathNonDir) != 0 {
+				return false
+			}
+		}
+	}
+	return true
+}

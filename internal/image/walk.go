@@ -1,0 +1,275 @@
+package image
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"runtime"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Entry is one file, directory or link in a layer.
+type Entry struct {
+	// Path is slash-separated and relative to the image root, with no
+	// leading slash or "./" ("etc/passwd").
+	Path string
+	// Type is the tar type flag (tar.TypeReg, tar.TypeDir, tar.TypeSymlink...).
+	Type byte
+	// Mode holds the permission bits, setuid/setgid/sticky and the type.
+	Mode fs.FileMode
+	// Size is the content size in bytes for regular files.
+	Size int64
+	// UID and GID are the numeric owner.
+	UID, GID int
+	// Linkname is the target of a symlink or hard link.
+	Linkname string
+	// Layer is the layer the entry is in.
+	Layer *Layer
+}
+
+// IsRegular reports whether the entry is a regular file.
+func (e *Entry) IsRegular() bool { return e.Type == tar.TypeReg || e.Type == tar.TypeRegA }
+
+// Handler receives the entries of a walk. Walk reads layers in parallel, so
+// a handler's methods are called from several goroutines at once (entries of
+// one layer arrive in order, from one goroutine) and must be safe for that.
+type Handler interface {
+	// Want reports whether Handle should receive the entry and its content.
+	// It is called for every entry of every layer, so it must be cheap.
+	Want(e *Entry) bool
+	// Handle reads one wanted entry. r yields the entry's content (empty
+	// for anything but regular files) and is valid only until Handle
+	// returns; Handle need not read all of it. An error stops the walk.
+	Handle(e *Entry, r io.Reader) error
+}
+
+// WalkOptions tunes a walk.
+type WalkOptions struct {
+	// Concurrency is how many layers are read at once (default: the
+	// number of CPUs).
+	Concurrency int
+	// Layers, when not nil, restricts the walk to the layers for which it
+	// returns true (the others are still counted for visibility only if
+	// their paths are known; see Tree).
+	Layers func(*Layer) bool
+}
+
+// Walk streams every layer of the image once, offering each entry to the
+// handlers, and returns the Tree that says which entries the final image
+// shows. Whiteout entries are never offered: they are applied. Nothing is
+// written to disk. Each layer's stored digest is verified as it is read,
+// so a layer that does not match its manifest fails the walk.
+func Walk(ctx context.Context, img *Image, handlers []Handler, opts WalkOptions) (*Tree, error) {
+	tree := &Tree{layers: make([]layerPaths, len(img.Layers))}
+	n := opts.Concurrency
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(n)
+	for _, l := range img.Layers {
+		if opts.Layers != nil && !opts.Layers(l) {
+			continue
+		}
+		g.Go(func() error {
+			lp, warnings, err := walkLayer(ctx, l, handlers)
+			if err != nil {
+				return fmt.Errorf("%s: %w", l, err)
+			}
+			tree.mu.Lock()
+			tree.layers[l.Index] = lp
+			tree.Warnings = append(tree.Warnings, warnings...)
+			tree.mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for i := range tree.layers {
+		tree.layers[i].sort()
+	}
+	return tree, nil
+}
+
+func walkLayer(ctx context.Context, l *Layer, handlers []Handler) (layerPaths, []string, error) {
+	if l.dir != "" {
+		return walkRootfs(ctx, l, handlers)
+	}
+	var lp layerPaths
+	raw, err := l.open()
+	if err != nil {
+		return lp, nil, err
+	}
+	defer raw.Close()
+	r, err := decompress(raw)
+	if err != nil {
+		return lp, nil, err
+	}
+	defer r.Close()
+	var tarStream io.Reader = r
+	if l.verifyDiffID {
+		v, err := newVerifier(r, l.DiffID, -1, l.String()+" (uncompressed)")
+		if err != nil {
+			return lp, nil, err
+		}
+		tarStream = v
+	}
+	tr := tar.NewReader(tarStream)
+	var wanted []Handler
+	for count := 0; ; count++ {
+		if count&1023 == 0 && ctx.Err() != nil {
+			return lp, nil, ctx.Err()
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return lp, nil, fmt.Errorf("reading entry %d: %w", count, describeReadErr(err))
+		}
+		p, err := cleanEntryPath(hdr.Name)
+		if err != nil {
+			return lp, nil, err
+		}
+		if p == "" {
+			continue // the root directory itself
+		}
+		dir, base := path.Split(p)
+		if strings.HasPrefix(base, whiteoutPrefix) {
+			if base == opaqueMarker {
+				lp.add(strings.TrimSuffix(dir, "/"), pathOpaque)
+			} else {
+				lp.add(dir+strings.TrimPrefix(base, whiteoutPrefix), pathWhiteout)
+			}
+			continue
+		}
+		e := &Entry{Path: p, Type: hdr.Typeflag, Mode: hdr.FileInfo().Mode(), Size: hdr.Size,
+			UID: hdr.Uid, GID: hdr.Gid, Linkname: hdr.Linkname, Layer: l}
+		if hdr.Typeflag == tar.TypeDir {
+			lp.add(p, pathEntry)
+		} else {
+			lp.add(p, pathEntry|pathNonDir)
+		}
+		wanted = wanted[:0]
+		for _, h := range handlers {
+			if h.Want(e) {
+				wanted = append(wanted, h)
+			}
+		}
+		if len(wanted) > 0 {
+			var content io.Reader = tr
+			if !e.IsRegular() {
+				content = bytes.NewReader(nil)
+			}
+			if err := fanOut(e, content, wanted); err != nil {
+				return lp, nil, err
+			}
+		}
+	}
+	// Drain what follows the end-of-archive marker so that the digest of
+	// the whole stream is checked.
+	if _, err := io.Copy(io.Discard, tarStream); err != nil {
+		return lp, nil, describeReadErr(err)
+	}
+	if _, err := io.Copy(io.Discard, raw); err != nil {
+		return lp, nil, describeReadErr(err)
+	}
+	return lp, nil, nil
+}
+
+const (
+	whiteoutPrefix = ".wh."
+	opaqueMarker   = ".wh..wh..opq"
+	// fanOutBuffer is the largest file given to several handlers from
+	// memory; larger ones are streamed to them through pipes.
+	fanOutBuffer = 1 << 20
+)
+
+// cleanEntryPath normalises a tar entry name and refuses names that would
+// leave the image root.
+func cleanEntryPath(name string) (string, error) {
+	if strings.HasPrefix(name, "/") {
+		return "", fmt.Errorf("entry %q has an absolute path; image layers hold relative paths only", name)
+	}
+	for _, part := range strings.Split(name, "/") {
+		if part == ".." {
+			return "", fmt.Errorf("entry %q contains \"..\"; refusing an entry that could leave the image root", name)
+		}
+	}
+	p := path.Clean(name)
+	if p == "." {
+		return "", nil
+	}
+	return p, nil
+}
+
+// fanOut gives one entry's content to every handler that wants it.
+func fanOut(e *Entry, content io.Reader, hs []Handler) error {
+	if len(hs) == 1 {
+		if err := hs[0].Handle(e, content); err != nil {
+			return fmt.Errorf("%s: %w", e.Path, err)
+		}
+		return nil
+	}
+	if e.Size <= fanOutBuffer {
+		b, err := io.ReadAll(io.LimitReader(content, fanOutBuffer+1))
+		if err != nil {
+			return fmt.Errorf("%s: %w", e.Path, describeReadErr(err))
+		}
+		for _, h := range hs {
+			if err := h.Handle(e, bytes.NewReader(b)); err != nil {
+				return fmt.Errorf("%s: %w", e.Path, err)
+			}
+		}
+		return nil
+	}
+	// Large file: one pipe per handler, each handler in its own goroutine;
+	// a handler that stops reading early has the rest of its pipe drained.
+	writers := make([]io.Writer, len(hs))
+	pipes := make([]*io.PipeWriter, len(hs))
+	errs := make([]error, len(hs))
+	var wg sync.WaitGroup
+	for i, h := range hs {
+		pr, pw := io.Pipe()
+		writers[i], pipes[i] = pw, pw
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = h.Handle(e, pr)
+			io.Copy(io.Discard, pr) //nolint:errcheck // draining only
+			pr.Close()
+		}()
+	}
+	_, copyErr := io.Copy(io.MultiWriter(writers...), content)
+	for _, pw := range pipes {
+		pw.CloseWithError(copyErr)
+	}
+	wg.Wait()
+	if copyErr != nil {
+		return fmt.Errorf("%s: %w", e.Path, describeReadErr(copyErr))
+	}
+	for _, err := range errs {
+		if err != nil {
+			return fmt.Errorf("%s: %w", e.Path, err)
+		}
+	}
+	return nil
+}
+
+// describeReadErr turns the decompressor's and tar reader's terse errors
+// into ones that say what is wrong with the input.
+func describeReadErr(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("unexpected end of data: the layer is truncated (%w)", err)
+	}
+	return err
+}
