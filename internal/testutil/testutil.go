@@ -1,0 +1,187 @@
+// Package testutil starts the real components tests use (a CNCF
+// distribution registry on 127.0.0.1) and finds the tools they drive.
+//
+// Integration tests skip when a tool is missing on a developer machine;
+// with BULWARK_INTEGRATION=1 (as .ci/run sets it) a missing tool fails the
+// test instead, so CI can never pass by skipping.
+package testutil
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Integration reports whether missing tools must fail tests (CI).
+func Integration() bool { return os.Getenv("BULWARK_INTEGRATION") == "1" }
+
+// RequireTool returns the path of an executable, skipping the test when it
+// is not installed (failing it under BULWARK_INTEGRATION=1).
+func RequireTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if Integration() {
+			t.Fatalf("%s is not installed; .ci/run installs it", name)
+		}
+		t.Skipf("%s is not installed (see .ci/run for how to install it)", name)
+	}
+	return p
+}
+
+// RegistryOptions configures StartRegistry.
+type RegistryOptions struct {
+	// TLS serves HTTPS with a fresh self-signed certificate for 127.0.0.1.
+	TLS bool
+	// User and Password turn on htpasswd basic auth (needs TLS).
+	User, Password string
+}
+
+// Registry is a running CNCF distribution registry.
+type Registry struct {
+	// Host is "127.0.0.1:PORT".
+	Host string
+	// CACert is the PEM file of the TLS certificate (TLS only).
+	CACert string
+}
+
+// StartRegistry starts Debian's docker-registry (CNCF distribution) on a
+// free port of 127.0.0.1 with storage in a temporary directory, waits until
+// it answers, and stops it (by its PID) when the test ends.
+func StartRegistry(t testing.TB, opts RegistryOptions) *Registry {
+	t.Helper()
+	bin := RequireTool(t, "docker-registry")
+	dir := t.TempDir()
+	port := freePort(t)
+	reg := &Registry{Host: fmt.Sprintf("127.0.0.1:%d", port)}
+	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n  secret: bulwark-test\n",
+		filepath.Join(dir, "data"), reg.Host)
+	if opts.TLS {
+		cert, key := selfSigned(t, dir)
+		reg.CACert = cert
+		cfg += fmt.Sprintf("  tls:\n    certificate: %s\n    key: %s\n", cert, key)
+	}
+	if opts.User != "" {
+		htpasswd := RequireTool(t, "htpasswd")
+		out, err := exec.Command(htpasswd, "-Bbn", opts.User, opts.Password).Output()
+		if err != nil {
+			t.Fatalf("htpasswd: %v", err)
+		}
+		pw := filepath.Join(dir, "htpasswd")
+		if err := os.WriteFile(pw, out, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg += fmt.Sprintf("auth:\n  htpasswd:\n    realm: bulwark-test\n    path: %s\n", pw)
+	}
+	cfgPath := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	cmd := exec.CommandContext(ctx, bin, "serve", cfgPath)
+	logf, err := os.Create(filepath.Join(dir, "registry.log"))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("starting docker-registry: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+		logf.Close()
+	})
+	waitReady(t, reg, filepath.Join(dir, "registry.log"))
+	return reg
+}
+
+func waitReady(t testing.TB, reg *Registry, logPath string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		conn, err := net.DialTimeout("tcp", reg.Host, 200*time.Millisecond)
+		if err == nil {
+			conn.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	log, _ := os.ReadFile(logPath)
+	t.Fatalf("registry on %s did not start within 15s; its log:\n%s", reg.Host, log)
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// selfSigned writes a certificate and key for 127.0.0.1 and localhost.
+func selfSigned(t testing.TB, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:              []string{"localhost"},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+// HTTPGet is a small bounded GET for readiness checks and assertions.
+func HTTPGet(url string) (int, string, error) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, string(b), err
+}
