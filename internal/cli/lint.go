@@ -1,7 +1,123 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/ignore"
+	"github.com/bulwark-sec/bulwark/internal/lint"
+	"github.com/bulwark-sec/bulwark/internal/policy"
+)
+
+// defaultIgnoreFiles are read from the working directory when present and
+// no --ignore-file is given; .dockleignore keeps Dockle users' lists working.
+var defaultIgnoreFiles = []string{".bulwarkignore", ".dockleignore"}
+
+type lintFlags struct {
+	img         imageFlags
+	out         outputFlags
+	exitCode    int
+	exitLevel   string
+	ignores     []string
+	ignoreFiles []string
+	acceptKeys  []string
+	acceptFiles []string
+	acceptExts  []string
+}
 
 func newLintCmd() *cobra.Command {
-	return &cobra.Command{Use: "lint IMAGE", Short: "Check an image against the CIS Docker Benchmark (in progress)"}
+	var f lintFlags
+	cmd := &cobra.Command{
+		Use:   "lint IMAGE",
+		Short: "Check an image against the CIS Docker Benchmark (Dockle-compatible)",
+		Long: `Check an image's configuration, history and files against the CIS Docker
+Benchmark, with Dockle's check IDs (CIS-DI-*, DKL-DI-*, DKL-LI-*) and levels
+(INFO, WARN, FATAL). The image is read in one pass and never unpacked.
+
+IMAGE is a registry reference (host/repo:tag, host/repo@sha256:...), an
+archive (docker save or OCI archive; or --input FILE), an OCI layout
+directory (oci:DIR[:TAG]) or a root filesystem (rootfs:DIR).
+
+The gate fails (exit code --exit-code, default 1) when a finding at or above
+--exit-level (default warn) is not ignored; exit code 2 means the image could
+not be read.`,
+		Example: `  bulwark lint --input app.tar
+  bulwark lint --insecure 127.0.0.1:5000/team/app:1.4 --exit-level fatal
+  bulwark lint rootfs:/srv/rootfs --format sarif -o lint.sarif
+  bulwark lint oci:./layout:v1 --ignore CIS-DI-0005 --accept-key GPG_KEY`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runLint(cmd, args, &f) },
+	}
+	f.img.register(cmd)
+	f.out.register(cmd, "table", "json", "sarif")
+	fl := cmd.Flags()
+	fl.IntVar(&f.exitCode, "exit-code", policy.ExitFailed, "exit code when the gate fails")
+	fl.StringVar(&f.exitLevel, "exit-level", "warn", "least level that fails the gate: info|warn|fatal")
+	fl.StringSliceVar(&f.ignores, "ignore", nil, "check ID to ignore (repeatable, or comma-separated)")
+	fl.StringSliceVar(&f.ignoreFiles, "ignore-file", nil, "file of check IDs to ignore (default: .bulwarkignore or .dockleignore if present)")
+	fl.StringSliceVar(&f.acceptKeys, "accept-key", nil, "ENV/LABEL key that CIS-DI-0010 accepts (repeatable)")
+	fl.StringSliceVar(&f.acceptFiles, "accept-file", nil, "file name or path that CIS-DI-0010 accepts (repeatable)")
+	fl.StringSliceVar(&f.acceptExts, "accept-file-extension", nil, "file extension that CIS-DI-0010 accepts (repeatable)")
+	return cmd
+}
+
+func runLint(cmd *cobra.Command, args []string, f *lintFlags) error {
+	failOn, err := finding.ParseSeverity(f.exitLevel)
+	if err != nil {
+		return usageError{fmt.Errorf("--exit-level: %w", err)}
+	}
+	ignores, err := loadIgnores(f.ignores, f.ignoreFiles)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	img, err := f.img.open(ctx, args)
+	if err != nil {
+		return err
+	}
+	defer img.Close()
+	opts := lint.Options{
+		AcceptKeys: f.acceptKeys, AcceptFiles: f.acceptFiles, AcceptExtensions: f.acceptExts,
+		Env: os.Getenv,
+	}
+	findings, warnings, err := lint.Run(ctx, img, opts)
+	if err != nil {
+		return err
+	}
+	r := newReport(img.Target(), finding.GateLint)
+	r.Findings, r.Warnings = findings, warnings
+	ignores.Apply(r, time.Now())
+	if err := f.out.write(cmd, r); err != nil {
+		return err
+	}
+	return policy.Gate{FailOn: failOn, ExitCode: f.exitCode, Gates: []finding.Gate{finding.GateLint}}.Evaluate(r)
+}
+
+// loadIgnores gathers --ignore IDs, the ignore files given, or the default
+// ignore files that exist, and DOCKLE_IGNORES.
+func loadIgnores(ids, files []string) (ignore.List, error) {
+	list := ignore.FromIDs(ids, "--ignore")
+	if env := os.Getenv("DOCKLE_IGNORES"); env != "" {
+		list = append(list, ignore.FromIDs(strings.Split(env, ","), "DOCKLE_IGNORES")...)
+	}
+	if len(files) == 0 {
+		for _, d := range defaultIgnoreFiles {
+			if _, err := os.Stat(d); err == nil {
+				files = append(files, d)
+			}
+		}
+	}
+	for _, file := range files {
+		l, err := ignore.ParseFile(file)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, l...)
+	}
+	return list, nil
 }

@@ -54,18 +54,24 @@ func (lp *layerPaths) kind(h uint64) uint64 {
 // the final filesystem: no later layer replaces it, deletes it or one of its
 // parent directories, hides it behind an opaque directory, or puts a
 // non-directory where one of its parents was.
-func (t *Tree) Visible(layer int, p string) bool {
+func (t *Tree) Visible(layer int, p string) bool { return t.HiddenBy(layer, p) < 0 }
+
+// HiddenBy returns the index of the first later layer that hides the entry
+// at path p of the given layer (see Visible), or -1 when it is visible.
+// Caches of per-layer results use it to know what a shorter stack of the
+// same layers shows.
+func (t *Tree) HiddenBy(layer int, p string) int {
 	h := pathHash(p)
 	for j := layer + 1; j < len(t.layers); j++ {
 		lp := &t.layers[j]
 		if lp.kind(h)&(pathEntry|pathWhiteout) != 0 {
-			return false
+			return j
 		}
 		for dir := path.Dir(p); dir != "." && dir != "/"; dir = path.Dir(dir) {
 			if lp.kind(pathHash(dir))&(pathWhiteout|pathOpaque|pathNonDir) != 0 {
-				return false
+				return j
 			}
 		}
 	}
-	return true
+	return -1
 }
