@@ -64,7 +64,7 @@ func SARIF(w io.Writer, r *finding.Report) error {
 		if fp == "" {
 			fp = fmt.Sprintf("%s/%s/%s/%s", f.ID, f.Location.Path, f.Location.Field, f.Message)
 		}
-		res.SetPartialFingerPrint("bulwark/v1", fp)
+		res.WithPartialFingerPrints(map[string]any{"bulwark/v1": fp})
 	}
 	doc.AddRun(run)
 	return doc.PrettyWrite(w)
