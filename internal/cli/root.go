@@ -34,6 +34,7 @@ Exit codes: 0 every gate passed, 1 (or --exit-code) a gate failed,
 	root.AddCommand(
 		newVersionCmd(),
 		newLintCmd(),
+		newKeyCmd(), newSignCmd(), newVerifyCmd(), newAttestCmd(), newVerifyAttestationCmd(),
 	)
 	return root
 }

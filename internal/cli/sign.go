@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/policy"
+	"github.com/bulwark-sec/bulwark/internal/sign"
+	// Registers awskms://, gcpkms://, azurekms:// and hashivault://.
+	_ "github.com/bulwark-sec/bulwark/internal/sign/kmsproviders"
+)
+
+// registryFlags are the registry flags of the signing commands.
+type registryFlags struct {
+	insecure bool
+	caCert   string
+	username string
+	password string
+}
+
+func (f *registryFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.BoolVar(&f.insecure, "insecure", false, "allow plain HTTP and unverified TLS to the registry")
+	fl.StringVar(&f.caCert, "registry-cacert", "", "PEM file of a CA to trust for the registry's TLS certificate")
+	fl.StringVar(&f.username, "registry-username", "", "registry user name (default: the docker config and credential helpers)")
+	fl.StringVar(&f.password, "registry-password", "", "registry password or token (or set BULWARK_REGISTRY_PASSWORD)")
+}
+
+func (f *registryFlags) registry(cmd *cobra.Command) (*sign.Registry, error) {
+	o := sign.RegistryOptions{Options: image.Options{Insecure: f.insecure}, CACert: f.caCert}
+	pw := f.password
+	if pw == "" {
+		pw = os.Getenv("BULWARK_REGISTRY_PASSWORD")
+	}
+	if f.username != "" {
+		o.Keychain = staticKeychain{authn.FromConfig(authn.AuthConfig{Username: f.username, Password: pw})}
+	} else if f.password != "" {
+		return nil, usageError{errors.New("--registry-password needs --registry-username")}
+	}
+	return sign.NewRegistry(cmd.Context(), o)
+}
+
+// staticKeychain gives the same credentials for every registry.
+type staticKeychain struct{ a authn.Authenticator }
+
+func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { return k.a, nil }
+
+// keyPassword returns the password of an encrypted key file: from
+// BULWARK_PASSWORD, else COSIGN_PASSWORD, else asked on the terminal.
+func keyPassword(cmd *cobra.Command) sign.PassFunc {
+	return func(confirm bool) ([]byte, error) {
+		for _, v := range []string{"BULWARK_PASSWORD", "COSIGN_PASSWORD"} {
+			if pw, ok := os.LookupEnv(v); ok {
+				return []byte(pw), nil
+			}
+		}
+		fd := int(os.Stdin.Fd())
+		if !term.IsTerminal(fd) {
+			return nil, errors.New("no password: set BULWARK_PASSWORD (or COSIGN_PASSWORD), or run on a terminal to be asked")
+		}
+		fmt.Fprint(cmd.ErrOrStderr(), "Enter password for private key: ")
+		pw, err := term.ReadPassword(fd)
+		fmt.Fprintln(cmd.ErrOrStderr())
+		if err != nil {
+			return nil, fmt.Errorf("reading the password: %w", err)
+		}
+		if confirm {
+			fmt.Fprint(cmd.ErrOrStderr(), "Enter password for private key again: ")
+			again, err := term.ReadPassword(fd)
+			fmt.Fprintln(cmd.ErrOrStderr())
+			if err != nil {
+				return nil, fmt.Errorf("reading the password: %w", err)
+			}
+			if string(again) != string(pw) {
+				return nil, errors.New("the passwords do not match")
+			}
+		}
+		return pw, nil
+	}
+}
+
+// parseKV parses key=value flags.
+func parseKV(flag string, kvs []string) (map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usageError{fmt.Errorf("%s %q: expected key=value", flag, kv)}
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// gateErr turns a verification failure into exit code 1.
+func gateErr(err error) error {
+	if sign.IsVerificationFailure(err) {
+		return &policy.GateError{Code: policy.ExitFailed, Msg: err.Error()}
+	}
+	return err
+}
+
+func writeJSON(cmd *cobra.Command, v any) error {
+	enc := json.NewEncoder(cmd.OutOrStdout())
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func newSignCmd() *cobra.Command {
+	var (
+		reg         registryFlags
+		key         string
+		annotations []string
+		tlogUpload  bool
+		rekorURL    string
+		bundle      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "sign IMAGE --key KEY",
+		Short: "Sign an image's manifest digest (cosign-compatible)",
+		Long: `Sign the image's manifest digest and store the signature in the registry
+where cosign does (tag sha256-<digest>.sig), so 'cosign verify' accepts it.
+A tag is resolved once; the digest is what is signed and printed.
+
+KEY is a cosign key file (password from BULWARK_PASSWORD or COSIGN_PASSWORD,
+else asked on a terminal), env://VAR, awskms://[ENDPOINT/]alias/NAME or a key
+ARN, gcpkms://..., azurekms://..., or hashivault://KEY. See docs/sign.md.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ann, err := parseKV("-a", annotations)
+			if err != nil {
+				return err
+			}
+			if tlogUpload && rekorURL == "" {
+				return usageError{errors.New("--tlog-upload needs --rekor-url (bulwark never contacts the public log by default)")}
+			}
+			if tlogUpload && bundle {
+				return usageError{errors.New("--tlog-upload is supported with the tag layout only, not --new-bundle-format")}
+			}
+			r, err := reg.registry(cmd)
+			if err != nil {
+				return err
+			}
+			s, err := sign.LoadSigner(cmd.Context(), key, keyPassword(cmd))
+			if err != nil {
+				return err
+			}
+			o := sign.SignOptions{Annotations: ann, Bundle: bundle}
+			if tlogUpload {
+				o.TlogURL = rekorURL
+			}
+			res, err := sign.SignImage(cmd.Context(), r, args[0], s, o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "signed %s (signature in %s)\n", res.Digest, res.Signature)
+			fmt.Fprintln(cmd.OutOrStdout(), res.Digest)
+			return nil
+		},
+	}
+	reg.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&key, "key", "", "signing key reference (file, env://VAR, awskms://, gcpkms://, azurekms://, hashivault://)")
+	fl.StringArrayVarP(&annotations, "annotations", "a", nil, "signed annotation key=value (repeatable)")
+	fl.BoolVar(&tlogUpload, "tlog-upload", false, "upload the signature to the transparency log at --rekor-url")
+	fl.StringVar(&rekorURL, "rekor-url", "", "transparency log (Rekor) URL for --tlog-upload")
+	fl.BoolVar(&bundle, "new-bundle-format", false, "store a Sigstore bundle through the OCI 1.1 referrers API instead of the .sig tag")
+	_ = cmd.MarkFlagRequired("key")
+	return cmd
+}

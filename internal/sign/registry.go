@@ -1,0 +1,431 @@
+package sign
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/bulwark-sec/bulwark/internal/image"
+)
+
+// Limits on what is read from a registry for verification: a signature
+// manifest is small (a few hundred bytes per signature), so anything far
+// bigger is refused rather than read.
+const (
+	maxSigManifestSize = 4 << 20
+	maxSigLayers       = 1000
+	maxReferrers       = 1000
+)
+
+// Registry talks to the registry of the images bulwark signs and
+// verifies, reusing connections and tokens across calls.
+type Registry struct {
+	opts     []remote.Option
+	nameOpts []name.Option
+	puller   *remote.Puller
+	pusher   *remote.Pusher
+}
+
+// RegistryOptions configures registry access.
+type RegistryOptions struct {
+	// Options are the shared image options (Insecure, Keychain, Transport).
+	image.Options
+	// CACert is a PEM file of extra certificate authorities to trust.
+	CACert string
+}
+
+// NewRegistry prepares registry access with image.RemoteOptions.
+func NewRegistry(ctx context.Context, o RegistryOptions) (*Registry, error) {
+	imgOpts := o.Options
+	if o.CACert != "" && imgOpts.Transport == nil {
+		pemBytes, err := os.ReadFile(o.CACert)
+		if err != nil {
+			return nil, fmt.Errorf("--registry-cacert: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pemBytes) {
+			return nil, fmt.Errorf("--registry-cacert %s: no PEM certificate in it", o.CACert)
+		}
+		t := remote.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12, InsecureSkipVerify: imgOpts.Insecure} //nolint:gosec // only with --insecure
+		imgOpts.Transport = t
+	}
+	r := &Registry{opts: image.RemoteOptions(ctx, imgOpts)}
+	if imgOpts.Insecure {
+		r.nameOpts = append(r.nameOpts, name.Insecure)
+	}
+	var err error
+	if r.puller, err = remote.NewPuller(r.opts...); err != nil {
+		return nil, err
+	}
+	if r.pusher, err = remote.NewPusher(r.opts...); err != nil {
+		return nil, err
+	}
+	r.opts = append(r.opts, remote.Reuse(r.puller), remote.Reuse(r.pusher))
+	return r, nil
+}
+
+// ParseReference parses an image reference (tag or digest).
+func (r *Registry) ParseReference(s string) (name.Reference, error) {
+	ref, err := name.ParseReference(s, r.nameOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a valid image reference (registry/repository:tag or @sha256:...): %w", s, err)
+	}
+	return ref, nil
+}
+
+// Resolve returns the digest a reference names: a digest reference as is,
+// a tag by asking the registry once.
+func (r *Registry) Resolve(ctx context.Context, ref name.Reference) (name.Digest, error) {
+	if d, ok := ref.(name.Digest); ok {
+		return d, nil
+	}
+	desc, err := r.puller.Head(ctx, ref)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("image %s: resolving the tag: %w", ref, describeRegistryErr(err))
+	}
+	return ref.Context().Digest(desc.Digest.String()), nil
+}
+
+// descriptor returns the descriptor of a manifest (for a referrer's subject).
+func (r *Registry) descriptor(ctx context.Context, d name.Digest) (*v1.Descriptor, error) {
+	desc, err := r.puller.Head(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", d, describeRegistryErr(err))
+	}
+	return desc, nil
+}
+
+// sigRepo is where signatures of a repository are stored: the repository
+// itself, or COSIGN_REPOSITORY as cosign does.
+func (r *Registry) sigRepo(repo name.Repository) (name.Repository, error) {
+	if v := os.Getenv("COSIGN_REPOSITORY"); v != "" {
+		rr, err := name.NewRepository(v, r.nameOpts...)
+		if err != nil {
+			return name.Repository{}, fmt.Errorf("COSIGN_REPOSITORY=%q: %w", v, err)
+		}
+		return rr, nil
+	}
+	return repo, nil
+}
+
+// TagFor returns cosign's tag for an image digest: sha256-<hex>.<suffix>
+// (suffix "sig" for signatures, "att" for attestations).
+func (r *Registry) TagFor(d name.Digest, suffix string) (name.Tag, error) {
+	repo, err := r.sigRepo(d.Context())
+	if err != nil {
+		return name.Tag{}, err
+	}
+	return repo.Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + "." + suffix), nil
+}
+
+// artifact is one layer of a signature or attestation manifest.
+type artifact struct {
+	MediaType   string
+	Annotations map[string]string
+	Data        []byte
+	// Where says where it was found, for messages.
+	Where string
+}
+
+// readTag reads the layers of the signature manifest at a tag. A missing
+// tag is no artifacts and no error.
+func (r *Registry) readTag(ctx context.Context, tag name.Tag, maxBlob int64) ([]artifact, error) {
+	desc, err := r.puller.Head(ctx, tag)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading %s: %w", tag, describeRegistryErr(err))
+	}
+	if desc.Size > maxSigManifestSize {
+		return nil, malformedf("signature manifest %s is %d bytes, more than the %d allowed; it is not a cosign signature manifest (delete the tag and sign again)", tag, desc.Size, maxSigManifestSize)
+	}
+	repo := tag.Context()
+	m, err := r.fetchManifest(ctx, repo.Digest(desc.Digest.String()))
+	if err != nil {
+		return nil, wrapKeep(err, "signature manifest "+tag.String())
+	}
+	return r.readLayers(ctx, repo, m, maxBlob, tag.String())
+}
+
+func (r *Registry) fetchManifest(ctx context.Context, d name.Digest) (*v1.Manifest, error) {
+	got, err := r.puller.Get(ctx, d)
+	if err != nil {
+		return nil, describeRegistryErr(err)
+	}
+	if len(got.Manifest) > maxSigManifestSize {
+		return nil, malformedf("%d bytes, more than the %d allowed", len(got.Manifest), maxSigManifestSize)
+	}
+	if h := sha256.Sum256(got.Manifest); "sha256:"+hex.EncodeToString(h[:]) != d.DigestStr() {
+		return nil, malformedf("the registry returned a manifest whose digest is not %s", d.DigestStr())
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(got.Manifest))
+	if err != nil {
+		return nil, malformedf("malformed manifest: %w", err)
+	}
+	if len(m.Layers) > maxSigLayers {
+		return nil, malformedf("%d layers, more than the %d allowed", len(m.Layers), maxSigLayers)
+	}
+	return m, nil
+}
+
+func (r *Registry) readLayers(ctx context.Context, repo name.Repository, m *v1.Manifest, maxBlob int64, where string) ([]artifact, error) {
+	out := make([]artifact, 0, len(m.Layers))
+	for i, l := range m.Layers {
+		if l.Size > maxBlob || l.Size < 0 {
+			return nil, malformedf("%s: layer %d is %d bytes, more than the %d allowed", where, i, l.Size, maxBlob)
+		}
+		data, err := r.fetchBlob(ctx, repo, l)
+		if err != nil {
+			return nil, wrapKeep(err, fmt.Sprintf("%s: layer %d", where, i))
+		}
+		out = append(out, artifact{MediaType: string(l.MediaType), Annotations: l.Annotations, Data: data, Where: fmt.Sprintf("%s layer %d", where, i)})
+	}
+	return out, nil
+}
+
+// fetchBlob reads a small blob whole and checks its size and digest.
+func (r *Registry) fetchBlob(ctx context.Context, repo name.Repository, desc v1.Descriptor) ([]byte, error) {
+	if desc.Digest.Algorithm != "sha256" {
+		return nil, malformedf("blob digest algorithm %q is not supported", desc.Digest.Algorithm)
+	}
+	if len(desc.Data) > 0 && int64(len(desc.Data)) == desc.Size {
+		if h := sha256.Sum256(desc.Data); hex.EncodeToString(h[:]) == desc.Digest.Hex {
+			return desc.Data, nil
+		}
+	}
+	l, err := r.puller.Layer(ctx, repo.Digest(desc.Digest.String()))
+	if err != nil {
+		return nil, describeRegistryErr(err)
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, describeRegistryErr(err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, desc.Size+1))
+	if err != nil {
+		return nil, describeRegistryErr(err)
+	}
+	if int64(len(data)) != desc.Size {
+		return nil, malformedf("blob %s is %d bytes, the manifest says %d", desc.Digest, len(data), desc.Size)
+	}
+	if h := sha256.Sum256(data); hex.EncodeToString(h[:]) != desc.Digest.Hex {
+		return nil, malformedf("blob %s does not match its digest (tampered or corrupt)", desc.Digest)
+	}
+	return data, nil
+}
+
+// appendToTag adds an artifact to the signature manifest at a tag (creating
+// it), in cosign's layout: an OCI manifest whose layers are the artifacts.
+// An identical artifact already there is not added twice.
+func (r *Registry) appendToTag(ctx context.Context, tag name.Tag, a artifact, maxBlob int64) error {
+	existing, err := r.readTag(ctx, tag, maxBlob)
+	if err != nil {
+		return fmt.Errorf("%w; bulwark will not overwrite it", err)
+	}
+	for _, e := range existing {
+		if e.MediaType == a.MediaType && bytes.Equal(e.Data, a.Data) && e.Annotations[SignatureAnnotation] == a.Annotations[SignatureAnnotation] {
+			return nil
+		}
+	}
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	adds := make([]mutate.Addendum, 0, len(existing)+1)
+	for _, e := range append(existing, a) {
+		adds = append(adds, mutate.Addendum{Layer: static.NewLayer(e.Data, types.MediaType(e.MediaType)), Annotations: e.Annotations})
+	}
+	img, err = mutate.Append(img, adds...)
+	if err != nil {
+		return err
+	}
+	if err := r.pusher.Push(ctx, tag, img); err != nil {
+		return fmt.Errorf("pushing %s: %w", tag, describeRegistryErr(err))
+	}
+	return nil
+}
+
+// rawManifest is a manifest pushed as is (for OCI 1.1 artifacts).
+type rawManifest struct {
+	raw []byte
+	mt  types.MediaType
+}
+
+func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
+func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
+
+// emptyJSON is the OCI empty descriptor's content.
+var emptyJSON = []byte("{}")
+
+const emptyMediaType = "application/vnd.oci.empty.v1+json"
+
+// writeReferrer pushes an OCI 1.1 artifact manifest whose subject is the
+// image: one layer (the artifact) and the empty config.
+func (r *Registry) writeReferrer(ctx context.Context, subject name.Digest, artifactType string, a artifact) (name.Digest, error) {
+	repo, err := r.sigRepo(subject.Context())
+	if err != nil {
+		return name.Digest{}, err
+	}
+	sdesc, err := r.descriptor(ctx, subject)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	layer := static.NewLayer(a.Data, types.MediaType(a.MediaType))
+	cfg := static.NewLayer(emptyJSON, emptyMediaType)
+	for _, l := range []v1.Layer{layer, cfg} {
+		if err := r.pusher.Upload(ctx, repo, l); err != nil {
+			return name.Digest{}, fmt.Errorf("uploading to %s: %w", repo, describeRegistryErr(err))
+		}
+	}
+	ld, _ := layer.Digest()
+	cd, _ := cfg.Digest()
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIManifestSchema1,
+		ArtifactType:  artifactType,
+		Config:        v1.Descriptor{MediaType: emptyMediaType, Size: int64(len(emptyJSON)), Digest: cd, Data: emptyJSON},
+		Layers:        []v1.Descriptor{{MediaType: types.MediaType(a.MediaType), Size: int64(len(a.Data)), Digest: ld}},
+		Annotations:   a.Annotations,
+		Subject:       &v1.Descriptor{MediaType: sdesc.MediaType, Size: sdesc.Size, Digest: sdesc.Digest},
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	h := sha256.Sum256(raw)
+	target := repo.Digest("sha256:" + hex.EncodeToString(h[:]))
+	if err := r.pusher.Put(ctx, target, rawManifest{raw: raw, mt: types.OCIManifestSchema1}); err != nil {
+		return name.Digest{}, fmt.Errorf("pushing the referrer to %s: %w", repo, describeRegistryErr(err))
+	}
+	return target, nil
+}
+
+// readReferrers returns the artifacts of the given type that refer to a
+// digest through the OCI 1.1 referrers API (or its tag fallback).
+func (r *Registry) readReferrers(ctx context.Context, subject name.Digest, artifactType string, maxBlob int64) ([]artifact, error) {
+	repo, err := r.sigRepo(subject.Context())
+	if err != nil {
+		return nil, err
+	}
+	idx, err := remote.Referrers(repo.Digest(subject.DigestStr()), r.opts...)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("listing referrers of %s: %w", subject, describeRegistryErr(err))
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("referrers of %s: %w", subject, err)
+	}
+	if len(im.Manifests) > maxReferrers {
+		return nil, malformedf("referrers of %s: %d manifests, more than the %d allowed", subject, len(im.Manifests), maxReferrers)
+	}
+	var out []artifact
+	for _, desc := range im.Manifests {
+		// Registries report the manifest's artifactType, or (older ones)
+		// its config media type, which is the empty type for bundles.
+		if desc.ArtifactType != artifactType && desc.ArtifactType != "" && desc.ArtifactType != emptyMediaType {
+			continue
+		}
+		if desc.Size > maxSigManifestSize {
+			return nil, malformedf("referrer %s of %s is %d bytes, more than the %d allowed", desc.Digest, subject, desc.Size, maxSigManifestSize)
+		}
+		m, err := r.fetchManifest(ctx, repo.Digest(desc.Digest.String()))
+		if err != nil {
+			return nil, wrapKeep(err, fmt.Sprintf("referrer %s of %s", desc.Digest, subject))
+		}
+		if m.ArtifactType != artifactType || m.Subject == nil || m.Subject.Digest.String() != subject.DigestStr() {
+			continue
+		}
+		as, err := r.readLayers(ctx, repo, m, maxBlob, "referrer "+desc.Digest.String())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, as...)
+	}
+	return out, nil
+}
+
+func isNotFound(err error) bool {
+	var te *transport.Error
+	if errors.As(err, &te) {
+		if te.StatusCode == http.StatusNotFound {
+			return true
+		}
+		for _, d := range te.Errors {
+			if d.Code == transport.ManifestUnknownErrorCode || d.Code == transport.NameUnknownErrorCode {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// describeRegistryErr adds what to do to the common registry failures.
+func describeRegistryErr(err error) error {
+	var te *transport.Error
+	if errors.As(err, &te) {
+		switch te.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			return fmt.Errorf("%w (log in with 'docker login' or give --registry-username/--registry-password)", err)
+		}
+	}
+	s := err.Error()
+	switch {
+	case strings.Contains(s, "certificate signed by unknown authority"), strings.Contains(s, "x509:"):
+		return fmt.Errorf("%w (trust the registry's CA with --registry-cacert FILE, or use --insecure)", err)
+	case strings.Contains(s, "connection refused"), strings.Contains(s, "no such host"), strings.Contains(s, "i/o timeout"):
+		return fmt.Errorf("%w (is the registry running and reachable?)", err)
+	case strings.Contains(s, "server gave HTTP response to HTTPS client"):
+		return fmt.Errorf("%w (a plain-HTTP registry needs --insecure unless it is on localhost/127.0.0.1)", err)
+	}
+	return err
+}
+
+// malformedError marks stored data that is not a well-formed signature
+// (as opposed to a registry that could not be reached).
+type malformedError struct{ error }
+
+func (m malformedError) Unwrap() error { return m.error }
+
+func malformedf(format string, args ...any) error {
+	return malformedError{fmt.Errorf(format, args...)}
+}
+
+// isMalformed reports whether err is about malformed stored data.
+func isMalformed(err error) bool {
+	var m malformedError
+	return errors.As(err, &m)
+}
+
+// wrapKeep prefixes an error, keeping it malformed if it was.
+func wrapKeep(err error, prefix string) error {
+	if isMalformed(err) {
+		return malformedError{fmt.Errorf("%s: %w", prefix, err)}
+	}
+	return fmt.Errorf("%s: %w", prefix, err)
+}
