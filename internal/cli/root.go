@@ -34,7 +34,10 @@ Exit codes: 0 every gate passed, 1 (or --exit-code) a gate failed,
 	root.AddCommand(
 		newVersionCmd(),
 		newLintCmd(),
+		newSBOMCmd(), newCacheCmd(),
+		newSecretsCmd(),
 		newKeyCmd(), newSignCmd(), newVerifyCmd(), newAttestCmd(), newVerifyAttestationCmd(),
+		newDBCmd(),
 	)
 	return root
 }
