@@ -216,7 +216,7 @@ func cleanEntryPath(name string) (string, error) {
 func fanOut(e *Entry, content io.Reader, hs []Handler) error {
 	if len(hs) == 1 {
 		if err := hs[0].Handle(e, content); err != nil {
-			return fmt.Errorf("%s: %w", e.Path, err)
+			return fmt.Errorf("%s: %w", e.Path, describeReadErr(err))
 		}
 		return nil
 	}
@@ -227,7 +227,7 @@ func fanOut(e *Entry, content io.Reader, hs []Handler) error {
 		}
 		for _, h := range hs {
 			if err := h.Handle(e, bytes.NewReader(b)); err != nil {
-				return fmt.Errorf("%s: %w", e.Path, err)
+				return fmt.Errorf("%s: %w", e.Path, describeReadErr(err))
 			}
 		}
 		return nil
@@ -259,7 +259,7 @@ func fanOut(e *Entry, content io.Reader, hs []Handler) error {
 	}
 	for _, err := range errs {
 		if err != nil {
-			return fmt.Errorf("%s: %w", e.Path, err)
+			return fmt.Errorf("%s: %w", e.Path, describeReadErr(err))
 		}
 	}
 	return nil

@@ -1,0 +1,20 @@
+# Build and test bulwark. `make test` is what .ci/run runs.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+PKG     := github.com/bulwark-sec/bulwark/internal/buildinfo
+LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PKG).Date=$(DATE)
+
+.PHONY: build build-isal test vet fuzz
+build:
+	go build -trimpath -ldflags "$(LDFLAGS)" -o bulwark ./cmd/bulwark
+
+# ISA-L's inflate (cgo; apt-get install libisal-dev) for the fastest layer reads.
+build-isal:
+	CGO_ENABLED=1 go build -tags isal -trimpath -ldflags "$(LDFLAGS)" -o bulwark ./cmd/bulwark
+
+test:
+	go test ./...
+
+vet:
+	gofmt -l . | (! grep .) && go vet ./...
