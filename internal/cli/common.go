@@ -23,12 +23,14 @@ type imageFlags struct {
 	input    string
 	insecure bool
 	platform string
+	caCert   string
 }
 
 func (f *imageFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.input, "input", "", "read the image from an archive (docker save or OCI archive) instead of a registry")
 	fl.BoolVar(&f.insecure, "insecure", false, "allow plain HTTP and unverified TLS to the registry")
+	fl.StringVar(&f.caCert, "registry-cacert", "", "PEM file of a CA to trust for registry TLS, in addition to the system's")
 	fl.StringVar(&f.platform, "platform", "", "platform of a multi-platform image, as os/arch (default linux/"+runtime.GOARCH+")")
 }
 
@@ -41,7 +43,7 @@ func (f *imageFlags) open(ctx context.Context, args []string) (*image.Image, err
 	if spec == "" && f.input == "" {
 		return nil, usageError{fmt.Errorf("no image given: name one (registry reference, rootfs:DIR, oci:DIR, an archive file) or use --input FILE")}
 	}
-	opts := image.Options{Input: f.input, Insecure: f.insecure}
+	opts := image.Options{Input: f.input, Insecure: f.insecure, CACert: f.caCert}
 	if f.platform != "" {
 		p, err := v1.ParsePlatform(f.platform)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +37,9 @@ type Options struct {
 	Keychain authn.Keychain
 	// Transport is the HTTP transport for registries (default: Go's).
 	Transport http.RoundTripper
+	// CACert is a PEM file of extra certificate authorities to trust for
+	// registry TLS, added to the system's.
+	CACert string
 }
 
 // Open opens the image a spec names. The spec is one of:
@@ -405,6 +409,10 @@ func openRemote(ctx context.Context, spec string, opts Options) (*Image, error) 
 	if err != nil {
 		return nil, fmt.Errorf("not a file, a directory or a valid image reference: %w", err)
 	}
+	opts, err = opts.WithTransport()
+	if err != nil {
+		return nil, err
+	}
 	img, err := remote.Image(ref, RemoteOptions(ctx, opts)...)
 	if err != nil {
 		return nil, fmt.Errorf("fetching from the registry: %w", err)
@@ -451,7 +459,8 @@ func isLayerMediaType(mt types.MediaType) bool {
 
 // RemoteOptions returns the go-containerregistry options every command uses
 // to talk to registries: credentials from the keychain, the context, the
-// platform and, with Insecure, TLS without verification.
+// platform, and opts.Transport, or with Insecure one that skips TLS
+// verification. Call Options.WithTransport first to honour CACert.
 func RemoteOptions(ctx context.Context, opts Options) []remote.Option {
 	kc := opts.Keychain
 	if kc == nil {
@@ -463,12 +472,50 @@ func RemoteOptions(ctx context.Context, opts Options) []remote.Option {
 	}
 	tr := opts.Transport
 	if tr == nil && opts.Insecure {
-		t := remote.DefaultTransport.(*http.Transport).Clone()
-		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for --insecure
-		tr = t
+		tr, _ = transport(Options{Insecure: true}) // cannot fail without a CA file
 	}
 	if tr != nil {
 		ro = append(ro, remote.WithTransport(tr))
 	}
 	return ro
+}
+
+// transport builds the registry transport the options ask for: the
+// default, or one with extra CAs or (with Insecure) no TLS verification.
+func transport(opts Options) (http.RoundTripper, error) {
+	if opts.Transport != nil || (!opts.Insecure && opts.CACert == "") {
+		return opts.Transport, nil
+	}
+	t := remote.DefaultTransport.(*http.Transport).Clone()
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if opts.Insecure {
+		cfg.InsecureSkipVerify = true //nolint:gosec // the user asked for --insecure
+	}
+	if opts.CACert != "" {
+		pem, err := os.ReadFile(opts.CACert)
+		if err != nil {
+			return nil, fmt.Errorf("registry CA certificate: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("registry CA certificate %s holds no PEM certificate", opts.CACert)
+		}
+		cfg.RootCAs = pool
+	}
+	t.TLSClientConfig = cfg
+	return t, nil
+}
+
+// WithTransport returns the options with Transport set as Insecure and
+// CACert ask, so that every later registry call shares one transport.
+func (o Options) WithTransport() (Options, error) {
+	tr, err := transport(o)
+	if err != nil {
+		return o, err
+	}
+	o.Transport = tr
+	return o, nil
 }

@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/testutil"
+	"github.com/bulwark-sec/bulwark/internal/testutil/fixtures"
+)
+
+// TestLintByReference pushes an image to a real CNCF distribution registry
+// on 127.0.0.1 and lints it by tag and by digest.
+func TestLintByReference(t *testing.T) {
+	t.Setenv("DOCKER_CONTENT_TRUST", "1")
+	t.Chdir(t.TempDir())
+	reg := testutil.StartRegistry(t, testutil.RegistryOptions{})
+	img := fixtures.CleanImage(t)
+	latest := reg.Host + "/team/app:latest"
+	ref, err := name.ParseReference(latest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	code, out, stderr := runCLI(t, "lint", "--insecure", latest)
+	if code != 1 || !strings.Contains(out, "DKL-DI-0006") || !strings.Contains(out, digest.String()) {
+		t.Errorf("lint by :latest: exit %d, want 1 with DKL-DI-0006 and the digest\n%s%s", code, out, stderr)
+	}
+	byDigest := fmt.Sprintf("%s/team/app@%s", reg.Host, digest)
+	if code, out, stderr := runCLI(t, "lint", byDigest); code != 0 {
+		t.Errorf("lint by digest: exit %d, want 0\n%s%s", code, out, stderr)
+	}
+	if code, _, stderr := runCLI(t, "lint", reg.Host+"/team/missing:1"); code != 2 || !strings.Contains(stderr, "team/missing:1") {
+		t.Errorf("missing image: exit %d, want 2 naming it: %s", code, stderr)
+	}
+}
+
+// TestLintPrivateRegistry lints from a TLS registry with htpasswd auth,
+// with credentials read from the docker config.
+func TestLintPrivateRegistry(t *testing.T) {
+	t.Setenv("DOCKER_CONTENT_TRUST", "1")
+	t.Chdir(t.TempDir())
+	reg := testutil.StartRegistry(t, testutil.RegistryOptions{TLS: true, User: "ci", Password: "s3cret"})
+	ref, err := name.ParseReference(reg.Host + "/private/app:1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := &authn.Basic{Username: "ci", Password: "s3cret"}
+	opts, err := image.Options{CACert: reg.CACert}.WithTransport()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, fixtures.CleanImage(t), remote.WithAuth(auth), remote.WithTransport(opts.Transport)); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+
+	dockerConfig := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", dockerConfig)
+	if code, _, stderr := runCLI(t, "lint", ref.String()); code != 2 || !strings.Contains(stderr, "certificate") {
+		t.Errorf("untrusted CA: exit %d, want 2 and a certificate error: %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "lint", "--registry-cacert", reg.CACert, ref.String()); code != 2 || !strings.Contains(stderr, "UNAUTHORIZED") && !strings.Contains(stderr, "401") {
+		t.Errorf("without credentials: exit %d, want 2 and an auth error: %s", code, stderr)
+	}
+	cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, reg.Host, base64.StdEncoding.EncodeToString([]byte("ci:s3cret")))
+	if err := os.WriteFile(filepath.Join(dockerConfig, "config.json"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, stderr := runCLI(t, "lint", "--registry-cacert", reg.CACert, ref.String()); code != 0 {
+		t.Errorf("with docker config credentials: exit %d, want 0\n%s%s", code, out, stderr)
+	}
+}
