@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bulwark-sec/bulwark/internal/buildinfo"
+	"github.com/bulwark-sec/bulwark/internal/inventory"
+	"github.com/bulwark-sec/bulwark/internal/inventory/analyzers"
+	"github.com/bulwark-sec/bulwark/internal/inventory/sbom"
+)
+
+// cacheFlags choose the inventory layer cache.
+type cacheFlags struct {
+	dir     string
+	noCache bool
+}
+
+func (c *cacheFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&c.dir, "cache-dir", "", "layer cache directory (default: the user cache directory, bulwark/inventory)")
+	cmd.Flags().BoolVar(&c.noCache, "no-cache", false, "neither read nor write the layer cache")
+}
+
+// cache returns the cache to use, nil with --no-cache.
+func (c *cacheFlags) cache(warn io.Writer) (*inventory.Cache, error) {
+	if c.noCache {
+		return nil, nil
+	}
+	dir := c.dir
+	if dir == "" {
+		d, err := inventory.DefaultCacheDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	}
+	return &inventory.Cache{Dir: dir, Warn: func(m string) { fmt.Fprintln(warn, "bulwark: warning:", m) }}, nil
+}
+
+func newSBOMCmd() *cobra.Command {
+	var (
+		img   imageFlags
+		out   outputFlags
+		cache cacheFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "sbom IMAGE|DIR",
+		Short: "List every package in an image or source tree (table, json, cyclonedx, spdx-json)",
+		Long: `sbom lists the packages of an image (OS packages from dpkg, apk and rpm;
+Go and Rust binaries; npm, Python, Java, Ruby, PHP and .NET packages) with
+their versions, package URLs, licences, the files they were found in and
+the layer that added them, and the image's OS.
+
+A directory that is not an OCI layout is scanned as a source tree, where
+lockfiles (package-lock.json, yarn.lock, poetry.lock, Cargo.lock, ...) count
+too; use rootfs:DIR to scan a directory as an image root filesystem.
+
+Results are cached per layer (--cache-dir, --no-cache; 'bulwark cache clean').`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := sbomFormat(out.format); err != nil {
+				return usageError{err}
+			}
+			opts := inventory.Options{Analyzers: analyzers.All(), Mode: inventory.ModeImage,
+				Tool: "bulwark", ToolVersion: buildinfo.Version}
+			if len(args) == 1 && img.input == "" {
+				if spec, ok := inventory.TreeSpec(args[0]); ok {
+					args = []string{spec}
+					opts.Mode = inventory.ModeTree
+				}
+			}
+			c, err := cache.cache(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			opts.Cache = c
+			im, err := img.open(cmd.Context(), args)
+			if err != nil {
+				return err
+			}
+			defer im.Close()
+			if opts.Mode == inventory.ModeTree {
+				im.Name = strings.TrimPrefix(im.Name, "rootfs:")
+			}
+			s, err := inventory.Scan(cmd.Context(), im, opts)
+			if err != nil {
+				return err
+			}
+			return writeSBOM(cmd, &out, s)
+		},
+	}
+	img.register(cmd)
+	out.register(cmd, sbom.Formats()...)
+	cache.register(cmd)
+	return cmd
+}
+
+func sbomFormat(f string) (string, error) {
+	for _, n := range sbom.Formats() {
+		if strings.EqualFold(n, f) {
+			return n, nil
+		}
+	}
+	return "", fmt.Errorf("--format %q: want one of %s", f, strings.Join(sbom.Formats(), ", "))
+}
+
+// writeSBOM writes to -o (completely or not at all) or stdout.
+func writeSBOM(cmd *cobra.Command, out *outputFlags, s *inventory.SBOM) error {
+	if out.output == "" {
+		return sbom.Write(cmd.OutOrStdout(), s, out.format)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out.output), ".bulwark-sbom-*")
+	if err != nil {
+		return fmt.Errorf("writing the SBOM: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := sbom.Write(tmp, s, out.format); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing the SBOM: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), out.output); err != nil {
+		return fmt.Errorf("writing the SBOM: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,302 @@
+// Package sbom writes an inventory.SBOM as a table, bulwark's JSON,
+// CycloneDX 1.6 JSON or SPDX 2.3 JSON.
+package sbom
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	cdx "github.com/CycloneDX/cyclonedx-go"
+	spdxjson "github.com/spdx/tools-golang/json"
+	"github.com/spdx/tools-golang/spdx/v2/common"
+	spdx "github.com/spdx/tools-golang/spdx/v2/v2_3"
+
+	"github.com/bulwark-sec/bulwark/internal/inventory"
+)
+
+// Writer writes an SBOM in one format.
+type Writer func(w io.Writer, s *inventory.SBOM) error
+
+var writers = map[string]Writer{
+	"table":     Table,
+	"json":      JSON,
+	"cyclonedx": CycloneDX,
+	"spdx-json": SPDX,
+}
+
+// Formats lists the format names, table first.
+func Formats() []string { return []string{"table", "json", "cyclonedx", "spdx-json"} }
+
+// Write writes the SBOM in the named format.
+func Write(w io.Writer, s *inventory.SBOM, format string) error {
+	wr, ok := writers[strings.ToLower(format)]
+	if !ok {
+		return fmt.Errorf("unknown SBOM format %q (want one of %s)", format, strings.Join(Formats(), ", "))
+	}
+	return wr(w, s)
+}
+
+// JSON writes bulwark's own JSON: the SBOM as the inventory types define it.
+func JSON(w io.Writer, s *inventory.SBOM) error {
+	out := *s
+	if out.Packages == nil {
+		out.Packages = []inventory.Package{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(&out)
+}
+
+// Table writes one line a package for a person, then the warnings.
+func Table(w io.Writer, s *inventory.SBOM) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "%s", s.Target.Name)
+	if os := s.Target.OS; os != nil {
+		fmt.Fprintf(tw, " (%s %s", os.ID, os.Version)
+		if os.Codename != "" {
+			fmt.Fprintf(tw, " %s", os.Codename)
+		}
+		fmt.Fprint(tw, ")")
+	}
+	fmt.Fprintf(tw, ": %d packages\n\n", len(s.Packages))
+	if len(s.Packages) > 0 {
+		fmt.Fprintln(tw, "NAME\tVERSION\tECOSYSTEM\tLAYER\tPATH")
+	}
+	for _, p := range s.Packages {
+		layer, path := "", ""
+		if len(p.Locations) > 0 {
+			path = p.Locations[0].Path
+			if len(p.Locations) > 1 {
+				path += fmt.Sprintf(" (+%d)", len(p.Locations)-1)
+			}
+			if l := p.Locations[0].Layer; l != nil {
+				layer = strconv.Itoa(l.Index)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Name, p.Version, p.Ecosystem, layer, path)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, warn := range s.Warnings {
+		if _, err := fmt.Fprintf(w, "warning: %s\n", warn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CycloneDX writes a CycloneDX 1.6 JSON BOM: the image (or directory) as
+// the metadata component, the OS as an operating-system component and every
+// package as a library with its purl, licences, the files it was found in
+// (evidence occurrences) and bulwark properties (ecosystem, layer, source
+// package).
+func CycloneDX(w io.Writer, s *inventory.SBOM) error {
+	bom := cdx.NewBOM()
+	bom.SerialNumber = "urn:uuid:" + uuidFor(s)
+	typ := cdx.ComponentTypeContainer
+	if s.Target.Kind == "dir" {
+		typ = cdx.ComponentTypeApplication
+	}
+	bom.Metadata = &cdx.Metadata{
+		Timestamp: s.CreatedAt.Format(time.RFC3339),
+		Tools: &cdx.ToolsChoice{Components: &[]cdx.Component{{
+			Type: cdx.ComponentTypeApplication, Name: s.Tool, Version: s.ToolVersion,
+		}}},
+		Component: &cdx.Component{BOMRef: "target", Type: typ, Name: s.Target.Name, Version: s.Target.Digest},
+	}
+	var comps []cdx.Component
+	var deps []string
+	if os := s.Target.OS; os != nil {
+		comps = append(comps, cdx.Component{BOMRef: "os", Type: cdx.ComponentTypeOS, Name: os.ID, Version: os.Version,
+			Description: os.Name, Properties: props("bulwark:os:codename", os.Codename)})
+		deps = append(deps, "os")
+	}
+	for i, p := range s.Packages {
+		ref := fmt.Sprintf("pkg-%d", i+1)
+		if p.PURL != "" {
+			ref = p.PURL
+			if strings.Contains(refSeen(comps), "\x00"+ref+"\x00") {
+				ref = fmt.Sprintf("%s#%d", p.PURL, i+1)
+			}
+		}
+		c := cdx.Component{BOMRef: ref, Type: cdx.ComponentTypeLibrary, Name: p.Name, Version: p.Version, PackageURL: p.PURL}
+		if len(p.Licenses) > 0 {
+			ls := cdx.Licenses{}
+			for _, l := range p.Licenses {
+				ls = append(ls, cdx.LicenseChoice{License: &cdx.License{Name: l}})
+			}
+			c.Licenses = &ls
+		}
+		var occ []cdx.EvidenceOccurrence
+		for _, l := range p.Locations {
+			occ = append(occ, cdx.EvidenceOccurrence{Location: "/" + l.Path})
+		}
+		if len(occ) > 0 {
+			c.Evidence = &cdx.Evidence{Occurrences: &occ}
+		}
+		kv := []string{"bulwark:ecosystem", p.Ecosystem, "bulwark:type", string(p.Kind)}
+		if len(p.Locations) > 0 && p.Locations[0].Layer != nil {
+			l := p.Locations[0].Layer
+			kv = append(kv, "bulwark:layer:index", strconv.Itoa(l.Index), "bulwark:layer:digest", l.Digest, "bulwark:layer:diffID", l.DiffID)
+		}
+		if p.SourceName != "" && (p.SourceName != p.Name || p.SourceVersion != p.Version) {
+			kv = append(kv, "bulwark:source:name", p.SourceName, "bulwark:source:version", p.SourceVersion)
+		}
+		if p.Dev {
+			kv = append(kv, "bulwark:dev", "true")
+		}
+		c.Properties = props(kv...)
+		comps = append(comps, c)
+		deps = append(deps, ref)
+	}
+	bom.Components = &comps
+	bom.Dependencies = &[]cdx.Dependency{{Ref: "target", Dependencies: &deps}}
+	enc := cdx.NewBOMEncoder(w, cdx.BOMFileFormatJSON)
+	enc.SetPretty(true)
+	return enc.EncodeVersion(bom, cdx.SpecVersion1_6)
+}
+
+// refSeen lists the bom-refs used so far, for the rare duplicate purl
+// (the same package in two architectures without an arch qualifier).
+func refSeen(cs []cdx.Component) string {
+	var b strings.Builder
+	b.WriteByte(0)
+	for _, c := range cs {
+		b.WriteString(c.BOMRef)
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+func props(kv ...string) *[]cdx.Property {
+	var ps []cdx.Property
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			ps = append(ps, cdx.Property{Name: kv[i], Value: kv[i+1]})
+		}
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	return &ps
+}
+
+// spdxLicense matches licence expressions made of SPDX-style identifiers;
+// anything else is recorded as a comment with NOASSERTION.
+var spdxLicense = regexp.MustCompile(`^\(?[A-Za-z0-9.+-]+\)?( (AND|OR|WITH) \(?[A-Za-z0-9.+-]+\)?)*$`)
+
+var spdxIDChars = regexp.MustCompile(`[^A-Za-z0-9.-]+`)
+
+// SPDX writes an SPDX 2.3 JSON document: the image or directory as the
+// described package, which CONTAINS every package; each package has its
+// purl as an external reference and its files in the source info.
+func SPDX(w io.Writer, s *inventory.SBOM) error {
+	doc := &spdx.Document{
+		SPDXVersion:       spdx.Version,
+		DataLicense:       spdx.DataLicense,
+		SPDXIdentifier:    "DOCUMENT",
+		DocumentName:      s.Target.Name,
+		DocumentNamespace: "https://spdx.org/spdxdocs/bulwark/" + spdxIDChars.ReplaceAllString(s.Target.Name, "-") + "-" + uuidFor(s),
+		CreationInfo: &spdx.CreationInfo{
+			Creators: []common.Creator{{Creator: s.Tool + "-" + s.ToolVersion, CreatorType: "Tool"}},
+			Created:  s.CreatedAt.Format(time.RFC3339),
+		},
+	}
+	root := &spdx.Package{
+		PackageName: s.Target.Name, PackageSPDXIdentifier: "Target", PackageDownloadLocation: "NOASSERTION",
+		PackageVersion: s.Target.Digest, IsFilesAnalyzedTagPresent: true,
+		PrimaryPackagePurpose: "CONTAINER",
+	}
+	if s.Target.Kind == "dir" {
+		root.PrimaryPackagePurpose = "SOURCE"
+	}
+	doc.Packages = append(doc.Packages, root)
+	doc.Relationships = append(doc.Relationships, &spdx.Relationship{
+		RefA: common.MakeDocElementID("", "DOCUMENT"), RefB: common.MakeDocElementID("", "Target"), Relationship: "DESCRIBES"})
+	if os := s.Target.OS; os != nil {
+		doc.Packages = append(doc.Packages, &spdx.Package{
+			PackageName: os.ID, PackageVersion: os.Version, PackageSPDXIdentifier: "OperatingSystem",
+			PackageDownloadLocation: "NOASSERTION", IsFilesAnalyzedTagPresent: true, PrimaryPackagePurpose: "OPERATING-SYSTEM",
+			PackageComment: os.Name,
+		})
+		doc.Relationships = append(doc.Relationships, &spdx.Relationship{
+			RefA: common.MakeDocElementID("", "Target"), RefB: common.MakeDocElementID("", "OperatingSystem"), Relationship: "CONTAINS"})
+	}
+	for i, p := range s.Packages {
+		id := common.ElementID(fmt.Sprintf("Package-%d-%s", i+1, spdxIDChars.ReplaceAllString(p.Name, "-")))
+		sp := &spdx.Package{
+			PackageName: p.Name, PackageSPDXIdentifier: id, PackageVersion: p.Version,
+			PackageDownloadLocation: "NOASSERTION", IsFilesAnalyzedTagPresent: true,
+			PackageLicenseConcluded: "NOASSERTION", PackageLicenseDeclared: "NOASSERTION",
+			PrimaryPackagePurpose: "LIBRARY",
+		}
+		if len(p.Licenses) > 0 {
+			expr := strings.Join(p.Licenses, " AND ")
+			if len(p.Licenses) > 1 {
+				expr = "(" + strings.Join(p.Licenses, ") AND (") + ")"
+			}
+			if allMatch(p.Licenses) {
+				sp.PackageLicenseDeclared = expr
+			} else {
+				sp.PackageLicenseComments = "Recorded licences: " + strings.Join(p.Licenses, "; ")
+			}
+		}
+		if p.PURL != "" {
+			sp.PackageExternalReferences = []*spdx.PackageExternalReference{{Category: "PACKAGE-MANAGER", RefType: "purl", Locator: p.PURL}}
+		}
+		var files []string
+		for _, l := range p.Locations {
+			f := "/" + l.Path
+			if l.Layer != nil {
+				f += fmt.Sprintf(" (layer %d %s)", l.Layer.Index, l.Layer.Digest)
+			}
+			files = append(files, f)
+		}
+		sp.PackageSourceInfo = "ecosystem " + p.Ecosystem + "; found in " + strings.Join(files, ", ")
+		if p.SourceName != "" && (p.SourceName != p.Name || p.SourceVersion != p.Version) {
+			sp.PackageSourceInfo += "; built from source package " + p.SourceName + " " + p.SourceVersion
+		}
+		doc.Packages = append(doc.Packages, sp)
+		doc.Relationships = append(doc.Relationships, &spdx.Relationship{
+			RefA: common.MakeDocElementID("", "Target"), RefB: common.MakeDocElementID("", string(id)), Relationship: "CONTAINS"})
+	}
+	return spdxjson.Write(doc, w, spdxjson.Indent("  "))
+}
+
+func allMatch(ls []string) bool {
+	for _, l := range ls {
+		if !spdxLicense.MatchString(l) {
+			return false
+		}
+	}
+	return true
+}
+
+// uuidFor derives a version-4-shaped UUID from the SBOM's content and
+// time, so that the document namespace and serial number are unique per
+// run without a random source.
+func uuidFor(s *inventory.SBOM) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n%s\n", s.Target.Name, s.Target.Digest, s.CreatedAt.Format(time.RFC3339Nano))
+	keys := make([]string, 0, len(s.Packages))
+	for _, p := range s.Packages {
+		keys = append(keys, p.PURL)
+	}
+	sort.Strings(keys)
+	fmt.Fprint(h, strings.Join(keys, "\n"))
+	b := h.Sum(nil)[:16]
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	x := hex.EncodeToString(b)
+	return x[:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
+}
