@@ -200,7 +200,7 @@ func (d *decoder) float() float64 {
 	}
 	return f
 }
-func (d *decoder) bool() bool     { return d.uint() == 1 }
+func (d *decoder) bool() bool { return d.uint() == 1 }
 
 // decodeAdvisory decodes one record from the start of b and returns the
 // rest of b.

@@ -56,8 +56,8 @@ func sample() []Advisory {
 	return []Advisory{
 		{
 			ID: "GO-2024-0001", Aliases: []string{"CVE-2024-0001", "GHSA-aaaa-bbbb-cccc"}, Summary: "first",
-			Published: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC),
-			Severity:  []Severity{{Type: CVSSv3, Score: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", Source: "ghsa"}},
+			Published:  time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC),
+			Severity:   []Severity{{Type: CVSSv3, Score: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", Source: "ghsa"}},
 			References: []Reference{{Type: "FIX", URL: "https://example.com/fix"}},
 			Affected: []Affected{
 				{Ecosystem: "Go", Package: "example.com/a", Ranges: []Range{{Type: RangeSemver, Events: []Event{{Introduced: "0"}, {Fixed: "1.2.3"}}}}, Source: "osv"},

@@ -1,0 +1,421 @@
+package update
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/md5" //nolint:gosec
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/sign"
+	"github.com/bulwark-sec/bulwark/internal/testutil"
+	"github.com/bulwark-sec/bulwark/internal/vulndb"
+	"github.com/bulwark-sec/bulwark/internal/vulndb/build"
+)
+
+const td = "../testdata"
+
+// zipDir zips the .json and .yaml files under dirs, as osv.dev's all.zip.
+func zipDir(t *testing.T, dirs ...string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, dir := range dirs {
+		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			w, err := zw.Create(filepath.Base(p))
+			if err != nil {
+				return err
+			}
+			_, err = w.Write(data)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func file(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// feeds serves real-format sources; override replaces one path's handler.
+type feeds struct {
+	files    map[string][]byte
+	override map[string]http.HandlerFunc
+	hits     map[string]*atomic.Int32
+}
+
+func newFeeds(t *testing.T) *feeds {
+	goZip := zipDir(t, td+"/osv/go", td+"/ghsa")
+	return &feeds{
+		files: map[string][]byte{
+			"/osv/Go/all.zip":    goZip,
+			"/osv/PyPI/all.zip":  zipDir(t, td+"/osv/pypi"),
+			"/debian/json":       file(t, td+"/distro/debian-tracker.json"),
+			"/alpine/v3.19.json": file(t, td+"/distro/alpine-v3.19-main.json"),
+			"/kev.json":          file(t, td+"/exploit/kev.json"),
+			"/epss.csv":          file(t, td+"/exploit/epss.csv"),
+			"/nvd":               file(t, td+"/nvd/page-0.json"),
+		},
+		override: map[string]http.HandlerFunc{},
+		hits:     map[string]*atomic.Int32{},
+	}
+}
+
+func (f *feeds) start(t *testing.T) *httptest.Server {
+	for p := range f.files {
+		f.hits[p] = &atomic.Int32{}
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c := f.hits[r.URL.Path]; c != nil {
+			c.Add(1)
+		}
+		if h := f.override[r.URL.Path]; h != nil {
+			h(w, r)
+			return
+		}
+		data, ok := f.files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		sum := md5.Sum(data) //nolint:gosec
+		w.Header().Set("X-Goog-Hash", "md5="+base64.StdEncoding.EncodeToString(sum[:]))
+		w.Header().Set("Content-Length", fmt.Sprint(len(data)))
+		w.Write(data)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func sources(base string) Sources {
+	return Sources{
+		OSVBase: base + "/osv", Ecosystems: []string{"Go", "PyPI"},
+		NVD:           base + "/nvd",
+		DebianTracker: base + "/debian/json",
+		AlpineSecDB:   []string{base + "/alpine/v3.19.json"},
+		KEV:           base + "/kev.json", EPSS: base + "/epss.csv",
+	}
+}
+
+func testOptions(db, base string) Options {
+	return Options{DB: db, Sources: sources(base), Retries: 2, Backoff: 10 * time.Millisecond, Stall: 500 * time.Millisecond}
+}
+
+// previous writes an older database at path and returns its bytes.
+func previous(t *testing.T, path string) []byte {
+	t.Helper()
+	_, err := build.Build(context.Background(), build.Options{Output: path, OSV: []string{td + "/osv/go/GO-2022-0969.json"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return file(t, path)
+}
+
+func TestUpdateFromSources(t *testing.T) {
+	f := newFeeds(t)
+	srv := f.start(t)
+	path := filepath.Join(t.TempDir(), "cache", "vulndb.bwdb")
+	res, err := Update(context.Background(), testOptions(path, srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Metadata.Advisories == 0 || len(res.Metadata.Sources) != 7 {
+		t.Fatalf("metadata %+v", res.Metadata)
+	}
+	db, err := vulndb.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range [][2]string{{"Go", "golang.org/x/crypto"}, {"PyPI", "PyYAML"}, {"Debian:12", "curl"}, {"Alpine:v3.19", "openssh"}} {
+		advs, err := db.Lookup(q[0], q[1])
+		if err != nil || len(advs) == 0 {
+			t.Errorf("Lookup(%s, %s) = %v, %v", q[0], q[1], advs, err)
+		}
+	}
+	advs, _ := db.Lookup("Debian:12", "curl")
+	if advs[0].KEV == nil {
+		t.Errorf("KEV data missing: %+v", advs[0])
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("the update left files behind: %v", entries)
+	}
+}
+
+// TestUpdateFailures serves broken downloads; each must fail naming the
+// source, retry only what retrying can fix, and leave the previous
+// database exactly as it was.
+func TestUpdateFailures(t *testing.T) {
+	goZip := zipDir(t, td+"/osv/go")
+	corrupt := append([]byte(nil), goZip...)
+	for i := len(corrupt) / 3; i < len(corrupt)/3+64; i++ {
+		corrupt[i] ^= 0x5a
+	}
+	hijackHalf := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(goZip)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(goZip[:len(goZip)/2])
+		w.(http.Flusher).Flush()
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		handler  http.HandlerFunc
+		attempts int32
+		want     string
+	}{
+		{"connection dropped halfway", hijackHalf, 3, "cut off"},
+		{"corrupt zip", func(w http.ResponseWriter, r *http.Request) { w.Write(corrupt) }, 3, "damaged"},
+		{"wrong digest", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Goog-Hash", "crc32c=AAAAAA==,md5=AAAAAAAAAAAAAAAAAAAAAA==")
+			w.Write(goZip)
+		}, 3, "digest mismatch"},
+		{"HTML instead of zip", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Write([]byte("<!DOCTYPE html><html><body>Please sign in to the proxy</body></html>"))
+		}, 1, "HTML page"},
+		{"HTML without a content type", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Write([]byte("<html><body>Please sign in to the proxy</body></html>"))
+		}, 1, "HTML page"},
+		{"slow server", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", fmt.Sprint(len(goZip)))
+			w.Write(goZip[:100])
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
+			}
+		}, 3, "stalled"},
+		{"server error", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "busy", http.StatusServiceUnavailable) }, 3, "503"},
+		{"not found", http.NotFound, 1, "404"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFeeds(t)
+			f.override["/osv/Go/all.zip"] = tc.handler
+			srv := f.start(t)
+			path := filepath.Join(t.TempDir(), "vulndb.bwdb")
+			before := previous(t, path)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, err := Update(ctx, testOptions(path, srv.URL))
+			var se *SourceError
+			if !errors.As(err, &se) || se.Source != "osv Go" {
+				t.Fatalf("error %v, want a SourceError for osv Go", err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.want) || !strings.Contains(msg, "previous database is unchanged") || !strings.Contains(msg, srv.URL+"/osv/Go/all.zip") {
+				t.Errorf("error %q lacks %q, the URL or the reassurance", msg, tc.want)
+			}
+			if n := f.hits["/osv/Go/all.zip"].Load(); n != tc.attempts {
+				t.Errorf("%d attempts, want %d", n, tc.attempts)
+			}
+			if !bytes.Equal(file(t, path), before) {
+				t.Error("the previous database changed")
+			}
+			entries, _ := os.ReadDir(filepath.Dir(path))
+			if len(entries) != 1 {
+				t.Errorf("the update left files behind: %v", entries)
+			}
+		})
+	}
+}
+
+func TestUpdateInterrupted(t *testing.T) {
+	f := newFeeds(t)
+	started := make(chan struct{})
+	f.override["/osv/PyPI/all.zip"] = func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100000")
+		w.Write(make([]byte, 10))
+		w.(http.Flusher).Flush()
+		close(started)
+		<-r.Context().Done()
+	}
+	srv := f.start(t)
+	path := filepath.Join(t.TempDir(), "vulndb.bwdb")
+	before := previous(t, path)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-started; cancel() }()
+	_, err := Update(ctx, testOptions(path, srv.URL))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	if !bytes.Equal(file(t, path), before) {
+		t.Error("the previous database changed")
+	}
+}
+
+func TestUpdateOCI(t *testing.T) {
+	reg := testutil.StartRegistry(t, testutil.RegistryOptions{})
+	dir := t.TempDir()
+	src := filepath.Join(dir, "built.bwdb")
+	if _, err := build.Build(context.Background(), build.Options{Output: src, OSV: []string{td + "/osv"}, GHSA: []string{td + "/ghsa"}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	regOpts := image.Options{Insecure: true}
+	repo := reg.Host + "/security/bulwark-db"
+	digest, err := Push(ctx, src, repo, regOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if digest.Context().String() != repo {
+		t.Errorf("pushed to %s", digest)
+	}
+
+	// Unsigned pull.
+	path := filepath.Join(dir, "cache", "vulndb.bwdb")
+	if _, err := Update(ctx, Options{DB: path, Repository: repo, Registry: regOpts}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(file(t, path), file(t, src)) {
+		t.Error("the pulled database differs from the pushed one")
+	}
+
+	// A required signature that is missing, then a wrong key, then the right one.
+	privPEM, pubPEM, err := sign.GenerateKeyPair([]byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, otherPub, err := sign.GenerateKeyPair([]byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile, pubFile, otherFile := filepath.Join(dir, "cosign.key"), filepath.Join(dir, "cosign.pub"), filepath.Join(dir, "other.pub")
+	os.WriteFile(keyFile, privPEM, 0o600)
+	os.WriteFile(pubFile, pubPEM, 0o644)
+	os.WriteFile(otherFile, otherPub, 0o644)
+	signed := func(pub string) Options {
+		return Options{DB: path, Repository: repo, Registry: regOpts, Retries: -1,
+			Verifier: KeyVerifier{Key: pub, Registry: sign.RegistryOptions{Options: regOpts}}}
+	}
+	before := file(t, path)
+	if _, err := Update(ctx, signed(pubFile)); err == nil || !strings.Contains(err.Error(), "signature check") {
+		t.Fatalf("unsigned artifact: %v", err)
+	}
+	// Sign with the cosign CLI, as a publisher would.
+	cosign := testutil.RequireTool(t, "cosign")
+	cmd := exec.CommandContext(ctx, cosign, "sign", "--key", keyFile, "--tlog-upload=false", "--allow-http-registry", "--allow-insecure-registry", "--yes", digest.String())
+	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=pw", "HOME="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("cosign sign: %v\n%s", err, out)
+	}
+	if _, err := Update(ctx, signed(otherFile)); err == nil || !strings.Contains(err.Error(), "signature check") {
+		t.Fatalf("wrong key: %v", err)
+	}
+	if !bytes.Equal(file(t, path), before) {
+		t.Error("a failed signature check changed the database")
+	}
+	if _, err := Update(ctx, signed(pubFile)); err != nil {
+		t.Fatalf("signed artifact: %v", err)
+	}
+
+	// A repository that holds something else.
+	if _, err := Update(ctx, Options{DB: path, Repository: reg.Host + "/nothing/here", Registry: regOpts, Retries: -1}); err == nil || !strings.Contains(err.Error(), "oci "+reg.Host+"/nothing/here") {
+		t.Errorf("missing repository: %v", err)
+	}
+}
+
+func TestPrepare(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "vulndb.bwdb")
+	// No database and no network.
+	_, _, err := Prepare(context.Background(), PrepareOptions{Update: Options{DB: path}, Offline: true})
+	if err == nil || !strings.Contains(err.Error(), "db update") {
+		t.Fatalf("offline without database: %v", err)
+	}
+	previous(t, path)
+	built := time.Now()
+	// Offline: old database, a warning, no network (the sources point
+	// at a closed port).
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	opts := PrepareOptions{Update: testOptions(path, dead), Offline: true, Now: func() time.Time { return built.Add(30 * 24 * time.Hour) }}
+	db, warnings, err := Prepare(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "30 days ago") {
+		t.Errorf("warnings %q", warnings)
+	}
+	// Online with a failing source: falls back to the old database.
+	opts.Offline = false
+	opts.Update.Retries = -1
+	db, warnings, err = Prepare(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if len(warnings) != 2 || !strings.Contains(warnings[0], "scanning with the database built") {
+		t.Errorf("warnings %q", warnings)
+	}
+}
+
+func TestExportImport(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "a.bwdb")
+	previous(t, src)
+	out := filepath.Join(dir, "usb", "db.bwdb")
+	os.MkdirAll(filepath.Dir(out), 0o755)
+	sum, err := Export(src, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, "airgap", "vulndb.bwdb")
+	if _, err := Import(out, dst, "0000"); err == nil || !strings.Contains(err.Error(), "SHA-256") {
+		t.Errorf("wrong sha: %v", err)
+	}
+	if _, err := os.Stat(dst); !errors.Is(err, os.ErrNotExist) {
+		t.Error("a refused import installed the file")
+	}
+	if _, err := Import(out, dst, sum); err != nil {
+		t.Fatal(err)
+	}
+	// A truncated copy is refused.
+	data := file(t, out)
+	os.WriteFile(out, data[:len(data)/2], 0o644)
+	if _, err := Import(out, dst, ""); !errors.Is(err, vulndb.ErrCorrupt) {
+		t.Errorf("truncated import: %v", err)
+	}
+	if !bytes.Equal(file(t, dst), data) {
+		t.Error("a refused import replaced the database")
+	}
+}
