@@ -78,7 +78,7 @@ func Push(ctx context.Context, file, ref string, reg image.Options) (name.Digest
 	img = mutate.MediaType(img, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, ConfigMediaType)
 	img = mutate.Annotations(img, map[string]string{
-		SchemaAnnotation:                  strconv.Itoa(meta.SchemaVersion),
+		SchemaAnnotation:                   strconv.Itoa(meta.SchemaVersion),
 		"org.opencontainers.image.created": meta.BuiltAt.UTC().Format(time.RFC3339),
 		"org.opencontainers.image.title":   filepath.Base(file),
 	}).(v1.Image)
