@@ -5,6 +5,9 @@ package finding
 type SecretDetail struct {
 	// Redacted is the matched secret, redacted for display.
 	Redacted string `json:"redacted"`
+	// Secret is the whole secret, set only when the user asked to show
+	// secrets (--show-secrets).
+	Secret string `json:"secret,omitempty"`
 	// Commit, Author and Date are set for findings in git history.
 	Commit string `json:"commit,omitempty"`
 	Author string `json:"author,omitempty"`

@@ -1,0 +1,426 @@
+package secrets
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+
+	aho "github.com/petar-dambovaliev/aho-corasick"
+)
+
+// Tuning of the scan windows and chunks.
+const (
+	// lineReach is how far a single-line rule's window extends either side
+	// of a keyword hit when the line is longer.
+	lineReach = 4 << 10
+	// blockReach is how far a multi-line rule's window extends after a hit.
+	blockReach = 32 << 10
+	// chunkSize is how much of a file is scanned at once.
+	chunkSize = 1 << 20
+	// overlap is how much of a chunk's end is scanned again at the start of
+	// the next one, so that a secret across the boundary is whole in one.
+	overlap = 64 << 10
+	// sniffSize is how much of a file is looked at to tell binary content.
+	sniffSize = 8 << 10
+)
+
+// Engine is a compiled rule set. It is safe for concurrent use.
+type Engine struct {
+	rules []*Rule
+	ac    aho.AhoCorasick
+	// patRules maps each keyword pattern to the rules that use it.
+	patRules [][]int
+	// always lists the rules without keywords.
+	always []int
+	// pathRules is true when some rule is limited to paths.
+	pathRules bool
+}
+
+// NewEngine compiles rules into an engine. Rule IDs must be unique.
+func NewEngine(rules []*Rule) (*Engine, error) {
+	e := &Engine{rules: rules}
+	seen := map[string]bool{}
+	patIndex := map[string]int{}
+	var patterns []string
+	for i, r := range rules {
+		if err := r.check(); err != nil {
+			return nil, err
+		}
+		if seen[r.ID] {
+			return nil, fmt.Errorf("rule %q is defined twice", r.ID)
+		}
+		seen[r.ID] = true
+		if r.anchor != anchorNone && r.anchored == nil {
+			re, err := regexp.Compile(`^(?:` + r.Regex.String() + `)`)
+			if err != nil {
+				return nil, fmt.Errorf("rule %q: %w", r.ID, err)
+			}
+			r.anchored = re
+		}
+		if r.Paths != nil {
+			e.pathRules = true
+		}
+		if len(r.Keywords) == 0 {
+			e.always = append(e.always, i)
+			continue
+		}
+		for _, k := range r.Keywords {
+			k = strings.ToLower(k)
+			pi, ok := patIndex[k]
+			if !ok {
+				pi = len(patterns)
+				patIndex[k] = pi
+				patterns = append(patterns, k)
+				e.patRules = append(e.patRules, nil)
+			}
+			if !slices.Contains(e.patRules[pi], i) {
+				e.patRules[pi] = append(e.patRules[pi], i)
+			}
+		}
+	}
+	b := aho.NewAhoCorasickBuilder(aho.Opts{AsciiCaseInsensitive: true, MatchKind: aho.StandardMatch, DFA: true})
+	e.ac = b.Build(patterns)
+	return e, nil
+}
+
+// Rules returns the engine's rules.
+func (e *Engine) Rules() []*Rule { return e.rules }
+
+// Match is one secret found in some content.
+type Match struct {
+	// Rule is the rule that matched.
+	Rule *Rule
+	// Secret is the secret itself.
+	Secret string
+	// Offset is the byte offset of the secret in the content.
+	Offset int64
+	// Line is the 1-based line number of the secret's start.
+	Line int
+	// LineHash identifies the content of the line(s) the secret is on.
+	LineHash string
+	// Inline is true when the line carries a bulwark:ignore comment.
+	Inline bool
+
+	ri int // index of Rule in the engine
+}
+
+// ErrBinary is returned by ScanReader for content that is not text.
+var ErrBinary = errors.New("binary content")
+
+// IsBinary reports whether content looks binary: a NUL byte in its start.
+func IsBinary(head []byte) bool {
+	return bytes.IndexByte(head[:min(len(head), sniffSize)], 0) >= 0
+}
+
+// ScanBytes scans content held in memory. path is used for rules limited
+// to some paths.
+func (e *Engine) ScanBytes(path string, data []byte) []Match {
+	var s scanState
+	s.init(e, path)
+	e.scanChunk(&s, data, 0, 0, len(data), 1)
+	return s.out
+}
+
+// BufferSize is the size of the scratch buffer ScanReader wants.
+const BufferSize = chunkSize + overlap + lineReach
+
+// ScanReader scans content of any size in chunks, with buf (BufferSize
+// bytes; nil allocates one) as scratch, so memory stays bounded whatever
+// the size of the content or of its lines. When sniff is true, content
+// whose start looks binary is refused with ErrBinary.
+func (e *Engine) ScanReader(path string, r io.Reader, buf []byte, sniff bool) ([]Match, error) {
+	if cap(buf) < BufferSize {
+		buf = make([]byte, BufferSize)
+	}
+	buf = buf[:cap(buf)]
+	var s scanState
+	s.init(e, path)
+	var base int64 // offset of buf[0] in the content
+	line := 1      // line number at buf[0]
+	carry := 0     // bytes kept from the previous round at the start of buf
+	from := 0      // where the unreported part of buf starts
+	for first := true; ; first = false {
+		n, err := io.ReadFull(r, buf[carry:])
+		end := carry + n
+		eof := err == io.EOF || err == io.ErrUnexpectedEOF
+		if err != nil && !eof {
+			return s.out, err
+		}
+		if first && sniff && IsBinary(buf[:end]) {
+			return nil, ErrBinary
+		}
+		to := end
+		if !eof {
+			to = end - overlap
+		}
+		if to > from {
+			e.scanChunk(&s, buf[:end], base, from, to, line)
+		}
+		if eof {
+			return s.out, nil
+		}
+		// Keep the unreported tail, plus some of what precedes it so that a
+		// keyword just before the tail is seen again with its secret.
+		start := max(0, to-lineReach)
+		line += bytes.Count(buf[:start], newline)
+		copy(buf, buf[start:end])
+		base += int64(start)
+		carry = end - start
+		from = to - start
+	}
+}
+
+var newline = []byte{'\n'}
+
+// scanState is the state of one scan of one piece of content.
+type scanState struct {
+	e    *Engine
+	skip []bool // rules that do not apply to the path
+	// scannedTo[i] is the end of the region rule i's regex already ran on.
+	scannedTo []int
+	out       []Match
+	pending   []Match
+	specific  [][2]int64
+}
+
+func (s *scanState) init(e *Engine, path string) {
+	s.e = e
+	s.scannedTo = make([]int, len(e.rules))
+	if e.pathRules {
+		s.skip = make([]bool, len(e.rules))
+		for i, r := range e.rules {
+			s.skip[i] = r.Paths != nil && !r.Paths.MatchString(path)
+		}
+	}
+}
+
+// scanChunk scans buf and records the matches whose secret starts in
+// buf[from:to]. base is the content offset of buf[0], line the line number there.
+func (e *Engine) scanChunk(s *scanState, buf []byte, base int64, from, to, line int) {
+	clear(s.scannedTo)
+	s.pending = s.pending[:0]
+	if len(e.patRules) > 0 {
+		it := e.ac.IterOverlappingByte(buf)
+		for m := it.Next(); m != nil; m = it.Next() {
+			hs, he := m.Start(), m.End()
+			lineEnd := -1
+			for _, ri := range e.patRules[m.Pattern()] {
+				if s.skip != nil && s.skip[ri] {
+					continue
+				}
+				r := e.rules[ri]
+				if r.anchor != anchorNone {
+					start := hs
+					if r.anchor == anchorBefore && hs > 0 {
+						start = hs - 1
+					}
+					var end int
+					if r.Multiline {
+						end = min(len(buf), hs+blockReach)
+					} else {
+						if lineEnd < 0 {
+							lineEnd = min(len(buf), he+lineReach)
+							if i := bytes.IndexByte(buf[he:lineEnd], '\n'); i >= 0 {
+								lineEnd = he + i
+							}
+						}
+						end = lineEnd
+					}
+					if loc := r.anchored.FindSubmatchIndex(buf[start:end]); loc != nil {
+						e.accept(s, ri, buf, start, loc, from, to)
+					}
+					continue
+				}
+				if s.scannedTo[ri] > hs {
+					continue
+				}
+				ws, we, clamped := window(buf, hs, he, r.Multiline)
+				last := e.runRule(s, ri, buf, ws, we, from, to)
+				next := we
+				if clamped {
+					// The window was cut short of the line or block end: let a
+					// later hit open a window that reaches further.
+					next = max(last, ws+(we-ws)/2)
+				}
+				s.scannedTo[ri] = next
+			}
+		}
+	}
+	for _, ri := range e.always {
+		if s.skip != nil && s.skip[ri] {
+			continue
+		}
+		e.runRule(s, ri, buf, 0, len(buf), from, to)
+	}
+	if len(s.pending) == 0 {
+		return
+	}
+	slices.SortFunc(s.pending, func(a, b Match) int {
+		if a.Offset != b.Offset {
+			return int(a.Offset - b.Offset)
+		}
+		return a.ri - b.ri
+	})
+	dropShadowed(s)
+	pos := 0
+	for i := range s.pending {
+		m := &s.pending[i]
+		if m.Rule == nil {
+			continue
+		}
+		off := int(m.Offset)
+		line += bytes.Count(buf[pos:off], newline)
+		pos = off
+		m.Line = line
+		m.Offset += base
+		if i > 0 && s.pending[i-1].Offset == m.Offset && s.pending[i-1].Rule == m.Rule {
+			continue // found again through another keyword's window
+		}
+		s.out = append(s.out, *m)
+	}
+}
+
+// dropShadowed removes (sets Rule to nil) the matches of fallback rules
+// that overlap a match of a specific rule. s.pending is sorted by offset.
+func dropShadowed(s *scanState) {
+	s.specific = s.specific[:0]
+	for _, m := range s.pending {
+		if !m.Rule.Fallback {
+			s.specific = append(s.specific, [2]int64{m.Offset, m.Offset + int64(len(m.Secret))})
+		}
+	}
+	if len(s.specific) == 0 {
+		return
+	}
+	k := 0
+	for i := range s.pending {
+		m := &s.pending[i]
+		if !m.Rule.Fallback {
+			continue
+		}
+		a, b := m.Offset, m.Offset+int64(len(m.Secret))
+		for k < len(s.specific) && s.specific[k][1] <= a {
+			k++
+		}
+		if k < len(s.specific) && s.specific[k][0] < b {
+			m.Rule = nil
+		}
+	}
+}
+
+// window returns the part of buf a rule's regex runs on for a keyword hit
+// at buf[hs:he]: its line, or for a multi-line rule the block from its line
+// on, cut to a bounded reach (clamped is then true).
+func window(buf []byte, hs, he int, multiline bool) (ws, we int, clamped bool) {
+	lo := max(0, hs-lineReach)
+	ws = lo
+	if i := bytes.LastIndexByte(buf[lo:hs], '\n'); i >= 0 {
+		ws = lo + i + 1
+	}
+	reach := lineReach
+	if multiline {
+		reach = blockReach
+	}
+	hi := min(len(buf), he+reach)
+	if multiline {
+		return ws, hi, hi < len(buf)
+	}
+	we = hi
+	clamped = hi < len(buf)
+	if i := bytes.IndexByte(buf[he:hi], '\n'); i >= 0 {
+		we = he + i
+		clamped = false
+	}
+	return ws, we, clamped
+}
+
+// runRule runs rule ri's regex on buf[ws:we], adds the accepted matches
+// whose secret starts in [from, to) to s.pending (offsets relative to buf),
+// and returns the end of the last match (ws if none).
+func (e *Engine) runRule(s *scanState, ri int, buf []byte, ws, we, from, to int) int {
+	last := ws
+	for _, loc := range e.rules[ri].Regex.FindAllSubmatchIndex(buf[ws:we], -1) {
+		last = ws + loc[1]
+		e.accept(s, ri, buf, ws, loc, from, to)
+	}
+	return last
+}
+
+// accept checks one regex match of rule ri found in buf[ws:] and adds it
+// to s.pending if its secret starts in [from, to) and passes the filters.
+func (e *Engine) accept(s *scanState, ri int, buf []byte, ws int, loc []int, from, to int) {
+	r := e.rules[ri]
+	ss, se := secretSpan(r, loc)
+	if ss < 0 {
+		return
+	}
+	ss, se = ss+ws, se+ws
+	if ss < from || ss >= to {
+		return
+	}
+	secret := string(buf[ss:se])
+	if !r.accept(secret) {
+		return
+	}
+	ls, le := lineBounds(buf, ss, se)
+	lineText := buf[ls:le]
+	s.pending = append(s.pending, Match{
+		Rule:     r,
+		ri:       ri,
+		Secret:   secret,
+		Offset:   int64(ss),
+		LineHash: hashLine(lineText),
+		Inline:   hasInlineIgnore(lineText),
+	})
+}
+
+// secretSpan picks the secret out of a regex match.
+func secretSpan(r *Rule, loc []int) (int, int) {
+	if r.SecretGroup > 0 {
+		return loc[2*r.SecretGroup], loc[2*r.SecretGroup+1]
+	}
+	for g := 1; 2*g+1 < len(loc); g++ {
+		if loc[2*g] >= 0 && loc[2*g+1] > loc[2*g] {
+			return loc[2*g], loc[2*g+1]
+		}
+	}
+	if len(loc) > 2 {
+		// Every group is empty: there is no secret in this match.
+		return -1, -1
+	}
+	return loc[0], loc[1]
+}
+
+// lineBounds returns the line(s) holding buf[ss:se], cut to a bounded reach.
+func lineBounds(buf []byte, ss, se int) (int, int) {
+	lo := max(0, ss-lineReach)
+	ls := lo
+	if i := bytes.LastIndexByte(buf[lo:ss], '\n'); i >= 0 {
+		ls = lo + i + 1
+	}
+	hi := min(len(buf), se+lineReach)
+	le := hi
+	if i := bytes.IndexByte(buf[se:hi], '\n'); i >= 0 {
+		le = se + i
+	}
+	return ls, le
+}
+
+// hashLine identifies a line's content, ignoring surrounding white space.
+func hashLine(line []byte) string {
+	sum := sha256.Sum256(bytes.TrimSpace(line))
+	return hex.EncodeToString(sum[:8])
+}
+
+// Fingerprint returns the stable identity of a finding: the rule, the file
+// and the content of the line, so that it survives lines moving around.
+func Fingerprint(ruleID, path, lineHash string) string {
+	sum := sha256.Sum256([]byte(ruleID + "\x00" + path + "\x00" + lineHash))
+	return hex.EncodeToString(sum[:16])
+}
