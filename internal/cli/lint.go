@@ -1,17 +1,21 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/ignore"
+	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/lint"
 	"github.com/bulwark-sec/bulwark/internal/policy"
+	"github.com/bulwark-sec/bulwark/internal/sign"
 )
 
 // defaultIgnoreFiles are read from the working directory when present and
@@ -28,6 +32,7 @@ type lintFlags struct {
 	acceptKeys  []string
 	acceptFiles []string
 	acceptExts  []string
+	verifyKey   string
 }
 
 func newLintCmd() *cobra.Command {
@@ -63,6 +68,7 @@ not be read.`,
 	fl.StringSliceVar(&f.acceptKeys, "accept-key", nil, "ENV/LABEL key that CIS-DI-0010 accepts (repeatable)")
 	fl.StringSliceVar(&f.acceptFiles, "accept-file", nil, "file name or path that CIS-DI-0010 accepts (repeatable)")
 	fl.StringSliceVar(&f.acceptExts, "accept-file-extension", nil, "file extension that CIS-DI-0010 accepts (repeatable)")
+	fl.StringVar(&f.verifyKey, "verify-key", "", "make CIS-DI-0005 a real check: the image must carry a signature that verifies with this key (file, env://, awskms://, ...)")
 	return cmd
 }
 
@@ -84,6 +90,9 @@ func runLint(cmd *cobra.Command, args []string, f *lintFlags) error {
 	opts := lint.Options{
 		AcceptKeys: f.acceptKeys, AcceptFiles: f.acceptFiles, AcceptExtensions: f.acceptExts,
 		Env: os.Getenv,
+	}
+	if f.verifyKey != "" {
+		opts.ContentTrust = f.contentTrust
 	}
 	findings, warnings, err := lint.Run(ctx, img, opts)
 	if err != nil {
@@ -120,4 +129,23 @@ func loadIgnores(ids, files []string) (ignore.List, error) {
 		list = append(list, l...)
 	}
 	return list, nil
+}
+
+// contentTrust checks the image's signature in its registry with the
+// --verify-key key, for CIS-DI-0005.
+func (f *lintFlags) contentTrust(ctx context.Context, img *image.Image) (string, error) {
+	if img.Kind != image.KindRegistry {
+		return "", fmt.Errorf("--verify-key needs an image in a registry, where its signatures are stored; %s is a %s", img.Name, img.Kind)
+	}
+	ref, err := name.ParseReference(img.Reference)
+	if err != nil {
+		return "", err
+	}
+	byDigest := ref.Context().Digest(img.Digest).String()
+	ro := sign.RegistryOptions{Options: image.Options{Insecure: f.img.insecure}, CACert: f.img.caCert}
+	_, err = sign.VerifyImage(ctx, byDigest, f.verifyKey, sign.VerifyOptions{Registry: ro})
+	if sign.IsVerificationFailure(err) {
+		return err.Error(), nil
+	}
+	return "", err
 }

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/testutil"
 	"github.com/bulwark-sec/bulwark/internal/testutil/fixtures"
 )
@@ -83,5 +86,76 @@ func TestLintPrivateRegistry(t *testing.T) {
 	}
 	if code, out, stderr := runCLI(t, "lint", "--registry-cacert", reg.CACert, ref.String()); code != 0 {
 		t.Errorf("with docker config credentials: exit %d, want 0\n%s%s", code, out, stderr)
+	}
+}
+
+// TestLintVerifyKey makes CIS-DI-0005 a real signature check: an image
+// signed with the key passes it, the same image checked with another key
+// does not.
+func TestLintVerifyKey(t *testing.T) {
+	t.Chdir(t.TempDir())
+	ctx := context.Background()
+	reg := testutil.StartRegistry(t, testutil.RegistryOptions{})
+	ref := reg.Host + "/team/signed:1"
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, fixtures.CleanImage(t)); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	keyFile := func(name string) (priv, pub string) {
+		privPEM, pubPEM, err := sign.GenerateKeyPair([]byte("pw"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		priv, pub = filepath.Join(dir, name+".key"), filepath.Join(dir, name+".pub")
+		if err := os.WriteFile(priv, privPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(pub, pubPEM, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return priv, pub
+	}
+	priv, pub := keyFile("ci")
+	_, otherPub := keyFile("other")
+	signer, err := sign.LoadSigner(ctx, priv, sign.StaticPass([]byte("pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr, err := sign.NewRegistry(ctx, sign.RegistryOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sign.SignImage(ctx, sr, ref, signer, sign.SignOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(args ...string) map[string]bool {
+		code, out, stderr := runCLI(t, append([]string{"lint", "--format", "json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("lint %v: exit %d: %s", args, code, stderr)
+		}
+		var rep struct {
+			Findings []struct{ ID, Message string }
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, f := range rep.Findings {
+			got[f.ID] = true
+		}
+		return got
+	}
+	if got := ids("--verify-key", pub, ref); got["CIS-DI-0005"] {
+		t.Errorf("signed image flagged CIS-DI-0005 with the signing key: %v", got)
+	}
+	if got := ids("--verify-key", otherPub, ref); !got["CIS-DI-0005"] {
+		t.Errorf("image not flagged CIS-DI-0005 when checked with another key: %v", got)
+	}
+	if code, _, stderr := runCLI(t, "lint", "--verify-key", filepath.Join(dir, "missing.pub"), ref); code != 2 {
+		t.Errorf("missing key file: exit %d, want 2: %s", code, stderr)
 	}
 }

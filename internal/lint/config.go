@@ -28,22 +28,25 @@ func checkUser(img *image.Image, db accounts) []finding.Finding {
 
 // checkContentTrust is CIS-DI-0005: with a verifier, a real signature
 // check; without one, Dockle's check of DOCKER_CONTENT_TRUST.
-func (h *Handler) checkContentTrust(ctx context.Context, img *image.Image) []finding.Finding {
+func (h *Handler) checkContentTrust(ctx context.Context, img *image.Image) ([]finding.Finding, error) {
 	if h.opts.ContentTrust != nil {
-		err := h.opts.ContentTrust(ctx, img)
-		if err == nil {
-			return nil
+		problem, err := h.opts.ContentTrust(ctx, img)
+		if err != nil {
+			return nil, fmt.Errorf("checking the image signature (CIS-DI-0005): %w", err)
 		}
-		f := CheckContentTrust.newFinding("the image has no valid signature: " + err.Error())
+		if problem == "" {
+			return nil, nil
+		}
+		f := CheckContentTrust.newFinding("the image has no valid signature: " + problem)
 		f.Location.Field = "signature"
-		return []finding.Finding{f}
+		return []finding.Finding{f}, nil
 	}
 	env := h.opts.Env
 	if env != nil && env("DOCKER_CONTENT_TRUST") == "1" {
-		return nil
+		return nil, nil
 	}
 	f := CheckContentTrust.newFinding("export DOCKER_CONTENT_TRUST=1 before docker pull/build, or check the signature with --verify-key")
-	return []finding.Finding{f}
+	return []finding.Finding{f}, nil
 }
 
 // checkHealthcheck is CIS-DI-0006.

@@ -22,11 +22,12 @@ type Options struct {
 	AcceptFiles []string
 	// AcceptExtensions are file extensions (".pem") CIS-DI-0010 must not flag.
 	AcceptExtensions []string
-	// ContentTrust, when set, checks CIS-DI-0005 for real: it returns nil
-	// when the image carries a valid signature and an error saying why
-	// not otherwise. When nil, CIS-DI-0005 follows Dockle and looks at
+	// ContentTrust, when set, checks CIS-DI-0005 for real: it returns ""
+	// when the image carries a valid signature, the reason when it does
+	// not, and an error when it could not check (which fails the run).
+	// When nil, CIS-DI-0005 follows Dockle and looks at
 	// DOCKER_CONTENT_TRUST in Env.
-	ContentTrust func(ctx context.Context, img *image.Image) error
+	ContentTrust func(ctx context.Context, img *image.Image) (problem string, err error)
 	// Env looks up environment variables of the scanning machine (for
 	// Dockle's CIS-DI-0005); nil means none are set.
 	Env func(string) string
@@ -162,7 +163,11 @@ func (h *Handler) Findings(ctx context.Context, img *image.Image, tree *image.Tr
 	h.warns = append(h.warns, db.warnings...)
 
 	out = append(out, checkUser(img, db)...)
-	out = append(out, h.checkContentTrust(ctx, img)...)
+	trust, err := h.checkContentTrust(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, trust...)
 	out = append(out, checkHealthcheck(img)...)
 	out = append(out, checkHistory(img)...)
 	out = append(out, checkVolumes(img)...)

@@ -95,8 +95,8 @@ func TestEachCheckTrips(t *testing.T) {
 				layerStep(t, "COPY passwd /etc/passwd # buildkit", testutil.File{Path: "etc/passwd", Content: fixtures.Passwd + "toor:x:0:1001::/:/bin/sh\n"}))
 		}, trusted, "CIS-DI-0001,DKL-LI-0002", "UID 0 in /etc/passwd"},
 		{"no content trust", func(t *testing.T) v1.Image { return withStep(t, nil) }, lint.Options{}, "CIS-DI-0005", "DOCKER_CONTENT_TRUST"},
-		{"signature check fails", func(t *testing.T) v1.Image { return withStep(t, nil) }, lint.Options{ContentTrust: func(context.Context, *image.Image) error {
-			return errors.New("no signature found")
+		{"signature check fails", func(t *testing.T) v1.Image { return withStep(t, nil) }, lint.Options{ContentTrust: func(context.Context, *image.Image) (string, error) {
+			return "no signature found", nil
 		}}, "CIS-DI-0005", "no signature found"},
 		{"no healthcheck", func(t *testing.T) v1.Image { return withStep(t, func(c *v1.Config) { c.Healthcheck = nil }) }, trusted, "CIS-DI-0006", "HEALTHCHECK"},
 		{"healthcheck NONE", func(t *testing.T) v1.Image {
@@ -284,5 +284,19 @@ func TestHardLinkAndSymlinkEntriesAreNotRead(t *testing.T) {
 	got := run(t, img, trusted)
 	if len(got) != 0 {
 		t.Errorf("links must not be treated as credential files: %+v", got)
+	}
+}
+
+func TestContentTrustCheckErrorFailsTheRun(t *testing.T) {
+	oi, err := image.Open(context.Background(), "", image.Options{Input: testutil.WriteDockerArchive(t, fixtures.CleanImage(t))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oi.Close()
+	_, _, err = lint.Run(context.Background(), oi, lint.Options{ContentTrust: func(context.Context, *image.Image) (string, error) {
+		return "", errors.New("KMS unreachable")
+	}})
+	if err == nil || !strings.Contains(err.Error(), "KMS unreachable") {
+		t.Fatalf("error %v, want the verifier's failure", err)
 	}
 }
