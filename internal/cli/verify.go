@@ -3,8 +3,10 @@ package cli
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/bulwark-sec/bulwark/internal/sign"
 )
@@ -17,7 +19,7 @@ func newVerifyCmd() *cobra.Command {
 		format      string
 	)
 	cmd := &cobra.Command{
-		Use:   "verify IMAGE --key KEY",
+		Use:   "verify IMAGE... --key KEY",
 		Short: "Verify an image's signature (cosign-compatible); exit 1 when it does not verify",
 		Long: `Succeed only if a signature over the image's exact manifest digest verifies
 with KEY (and carries every --annotations key=value). Signatures are looked
@@ -25,7 +27,7 @@ up in cosign's tag layout and, where the registry has it, through the OCI 1.1
 referrers API (Sigstore bundles). No transparency log or TUF is contacted.
 
 Exit codes: 0 verified, 1 not verified (with the reason), 2 could not check.`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			want, err := parseKV("--annotations", annotations)
 			if err != nil {
@@ -42,25 +44,43 @@ Exit codes: 0 verified, 1 not verified (with the reason), 2 could not check.`,
 			if err != nil {
 				return err
 			}
-			res, err := sign.Verify(cmd.Context(), r, args[0], v, want)
-			if err != nil {
-				return gateErr(err)
+			// Several images are verified a few at a time, reported in order.
+			all := make([]*sign.Result, len(args))
+			errs := make([]error, len(args))
+			g, gctx := errgroup.WithContext(cmd.Context())
+			g.SetLimit(4)
+			for i, img := range args {
+				g.Go(func() error {
+					all[i], errs[i] = sign.Verify(gctx, r, img, v, want)
+					if errs[i] != nil && !sign.IsVerificationFailure(errs[i]) {
+						return errs[i]
+					}
+					return nil
+				})
+			}
+			if err := g.Wait(); err != nil {
+				return err
+			}
+			var failed []string
+			var results []*sign.Result
+			for i := range args {
+				if errs[i] != nil {
+					failed = append(failed, errs[i].Error())
+					continue
+				}
+				results = append(results, all[i])
 			}
 			if format == "json" {
-				return writeJSON(cmd, res)
+				if err := writeJSON(cmd, results); err != nil {
+					return err
+				}
+			} else {
+				for _, res := range results {
+					printVerified(cmd, res, key)
+				}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Verified %s with key %s: %d signature(s)\n", res.Digest, key, len(res.Signatures))
-			for _, s := range res.Signatures {
-				keys := make([]string, 0, len(s.Annotations))
-				for k := range s.Annotations {
-					keys = append(keys, k)
-				}
-				sort.Strings(keys)
-				line := "  " + s.Layout + " " + s.Location
-				for _, k := range keys {
-					line += fmt.Sprintf(" %s=%v", k, s.Annotations[k])
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), line)
+			if len(failed) > 0 {
+				return gateErr(&sign.VerificationError{Msg: strings.Join(failed, "\n")})
 			}
 			return nil
 		},
@@ -72,4 +92,20 @@ Exit codes: 0 verified, 1 not verified (with the reason), 2 could not check.`,
 	fl.StringVarP(&format, "format", "f", "text", "output format: text|json")
 	_ = cmd.MarkFlagRequired("key")
 	return cmd
+}
+
+func printVerified(cmd *cobra.Command, res *sign.Result, key string) {
+	fmt.Fprintf(cmd.OutOrStdout(), "Verified %s with key %s: %d signature(s)\n", res.Digest, key, len(res.Signatures))
+	for _, s := range res.Signatures {
+		keys := make([]string, 0, len(s.Annotations))
+		for k := range s.Annotations {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		line := "  " + s.Layout + " " + s.Location
+		for _, k := range keys {
+			line += fmt.Sprintf(" %s=%v", k, s.Annotations[k])
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), line)
+	}
 }

@@ -37,7 +37,7 @@ func TestTLSBasicAuthRegistry(t *testing.T) {
 		t.Fatalf("verify with --insecure: %d %s", code, stderr)
 	}
 	code, _, stderr := runCLI(t, "verify", img.String(), "--key", pubFile, "--registry-cacert", reg.CACert, "--registry-username", "ci", "--registry-password", "wrong")
-	if code != policy.ExitError || !strings.Contains(stderr, "401 Unauthorized") {
+	if code != policy.ExitError || !strings.Contains(stderr, "UNAUTHORIZED") {
 		t.Fatalf("wrong registry password: %d %s", code, stderr)
 	}
 	t.Setenv("SSL_CERT_FILE", "/nonexistent")

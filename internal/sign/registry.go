@@ -153,36 +153,26 @@ type artifact struct {
 // readTag reads the layers of the signature manifest at a tag. A missing
 // tag is no artifacts and no error.
 func (r *Registry) readTag(ctx context.Context, tag name.Tag, maxBlob int64) ([]artifact, error) {
-	desc, err := r.puller.Head(ctx, tag)
+	got, err := r.puller.Get(ctx, tag)
 	if err != nil {
 		if isNotFound(err) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("reading %s: %w", tag, describeRegistryErr(err))
 	}
-	if desc.Size > maxSigManifestSize {
-		return nil, malformedf("signature manifest %s is %d bytes, more than the %d allowed; it is not a cosign signature manifest (delete the tag and sign again)", tag, desc.Size, maxSigManifestSize)
-	}
-	repo := tag.Context()
-	m, err := r.fetchManifest(ctx, repo.Digest(desc.Digest.String()))
+	m, err := parseSigManifest(got.Manifest)
 	if err != nil {
-		return nil, wrapKeep(err, "signature manifest "+tag.String())
+		return nil, malformedError{fmt.Errorf("signature manifest %s: %w; it is not a cosign signature manifest (delete the tag and sign again)", tag, err)}
 	}
-	return r.readLayers(ctx, repo, m, maxBlob, tag.String())
+	return r.readLayers(ctx, tag.Context(), m, maxBlob, tag.String())
 }
 
-func (r *Registry) fetchManifest(ctx context.Context, d name.Digest) (*v1.Manifest, error) {
-	got, err := r.puller.Get(ctx, d)
-	if err != nil {
-		return nil, describeRegistryErr(err)
+// parseSigManifest parses a signature manifest within the limits.
+func parseSigManifest(raw []byte) (*v1.Manifest, error) {
+	if len(raw) > maxSigManifestSize {
+		return nil, malformedf("%d bytes, more than the %d allowed", len(raw), maxSigManifestSize)
 	}
-	if len(got.Manifest) > maxSigManifestSize {
-		return nil, malformedf("%d bytes, more than the %d allowed", len(got.Manifest), maxSigManifestSize)
-	}
-	if h := sha256.Sum256(got.Manifest); "sha256:"+hex.EncodeToString(h[:]) != d.DigestStr() {
-		return nil, malformedf("the registry returned a manifest whose digest is not %s", d.DigestStr())
-	}
-	m, err := v1.ParseManifest(bytes.NewReader(got.Manifest))
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
 	if err != nil {
 		return nil, malformedf("malformed manifest: %w", err)
 	}
@@ -190,6 +180,17 @@ func (r *Registry) fetchManifest(ctx context.Context, d name.Digest) (*v1.Manife
 		return nil, malformedf("%d layers, more than the %d allowed", len(m.Layers), maxSigLayers)
 	}
 	return m, nil
+}
+
+func (r *Registry) fetchManifest(ctx context.Context, d name.Digest) (*v1.Manifest, error) {
+	got, err := r.puller.Get(ctx, d)
+	if err != nil {
+		return nil, describeRegistryErr(err)
+	}
+	if h := sha256.Sum256(got.Manifest); "sha256:"+hex.EncodeToString(h[:]) != d.DigestStr() {
+		return nil, malformedf("the registry returned a manifest whose digest is not %s", d.DigestStr())
+	}
+	return parseSigManifest(got.Manifest)
 }
 
 func (r *Registry) readLayers(ctx context.Context, repo name.Repository, m *v1.Manifest, maxBlob int64, where string) ([]artifact, error) {
