@@ -35,7 +35,6 @@ type isalReader struct {
 	srcEOF  bool
 	done    bool
 	err     error
-	started bool // the current member produced or consumed something
 }
 
 // newGzipReader decompresses gzip with ISA-L (built with -tags isal).
@@ -74,15 +73,8 @@ func (z *isalReader) Read(p []byte) (int, error) {
 
 // step refills the input if needed and inflates one output buffer.
 func (z *isalReader) step() error {
-	if z.st.avail_in == 0 && !z.srcEOF {
-		n, err := io.ReadFull(z.src, z.inBuf)
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			z.srcEOF = true
-		} else if err != nil {
-			return err
-		}
-		z.st.next_in = (*C.uint8_t)(z.in)
-		z.st.avail_in = C.uint32_t(n)
+	if err := z.fill(); err != nil {
+		return err
 	}
 	availIn := z.st.avail_in
 	z.st.next_out = (*C.uint8_t)(z.out)
@@ -93,7 +85,6 @@ func (z *isalReader) step() error {
 	}
 	z.pos, z.n = 0, isalOutBuf-int(z.st.avail_out)
 	progress := z.n > 0 || z.st.avail_in != availIn
-	z.started = z.started || progress
 	if z.st.block_state == C.ISAL_BLOCK_FINISH {
 		return z.nextMember()
 	}
@@ -103,18 +94,27 @@ func (z *isalReader) step() error {
 	return nil
 }
 
+// fill reads more input when ISA-L has consumed all it was given.
+func (z *isalReader) fill() error {
+	if z.st.avail_in != 0 || z.srcEOF {
+		return nil
+	}
+	n, err := io.ReadFull(z.src, z.inBuf)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		z.srcEOF = true
+	} else if err != nil {
+		return err
+	}
+	z.st.next_in = (*C.uint8_t)(z.in)
+	z.st.avail_in = C.uint32_t(n)
+	return nil
+}
+
 // nextMember starts the next gzip member, or ends the stream when the
 // input holds no further member.
 func (z *isalReader) nextMember() error {
-	if z.st.avail_in == 0 && !z.srcEOF {
-		n, err := io.ReadFull(z.src, z.inBuf)
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			z.srcEOF = true
-		} else if err != nil {
-			return err
-		}
-		z.st.next_in = (*C.uint8_t)(z.in)
-		z.st.avail_in = C.uint32_t(n)
+	if err := z.fill(); err != nil {
+		return err
 	}
 	rest := unsafe.Slice((*byte)(unsafe.Pointer(z.st.next_in)), int(z.st.avail_in))
 	if !bytes.HasPrefix(rest, gzipMagic) {
@@ -127,7 +127,6 @@ func (z *isalReader) nextMember() error {
 	C.isal_inflate_reset(z.st)
 	z.st.crc_flag = C.ISAL_GZIP
 	z.st.next_in, z.st.avail_in = nextIn, availIn
-	z.started = false
 	return nil
 }
 

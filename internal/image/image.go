@@ -65,8 +65,8 @@ type Layer struct {
 	open func() (io.ReadCloser, error)
 	// dir is the root directory of a root filesystem layer.
 	dir string
-	// verify is the digest the decompressed tar must have, where the
-	// stored blob's own digest cannot be checked.
+	// verifyDiffID is set where the stored blob's own digest is unknown:
+	// the decompressed tar is then checked against DiffID instead.
 	verifyDiffID bool
 }
 
