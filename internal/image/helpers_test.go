@@ -27,7 +27,7 @@ func gzBytes(b []byte) []byte {
 }
 
 // halve returns the first half of b (a truncated stream).
-func halve(b []byte) []byte { return b[:len(b)/2:len(b)/2] }
+func halve(b []byte) []byte { return b[: len(b)/2 : len(b)/2] }
 
 // noise returns n bytes of incompressible-enough text.
 func noise(n int) string {
