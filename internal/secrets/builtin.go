@@ -65,6 +65,10 @@ func (r *Rule) before() *Rule { r.anchor = anchorBefore; return r }
 // floating marks a token rule whose keyword is not at the token's start.
 func (r *Rule) floating() *Rule { r.anchor = anchorNone; return r }
 
+// keepPlaceholders turns the placeholder filter off for formats that have
+// long runs of one character by design.
+func (r *Rule) keepPlaceholders() *Rule { r.KeepPlaceholders = true; return r }
+
 func (r *Rule) fallback() *Rule { r.Fallback = true; return r }
 
 func (r *Rule) withFix(s string) *Rule { r.Fix = s; return r }
@@ -180,9 +184,9 @@ func Builtin() []*Rule {
 		tok("firebase-cloud-messaging-key", "Firebase Cloud Messaging server key", high, `AAAA[A-Za-z0-9_-]{7}:[A-Za-z0-9_-]{140}`, "aaaa"),
 
 		// Azure and Microsoft
-		raw("azure-storage-account-key", "Azure storage account key", crit, `(?i:AccountKey)\s*=\s*([A-Za-z0-9+/]{86}==)`, "accountkey").at(),
 		raw("azure-storage-connection-string", "Azure storage connection string", crit,
 			`(?i:DefaultEndpointsProtocol=https?;AccountName=[^;\s]+;AccountKey=)([A-Za-z0-9+/]{86}==)`, "defaultendpointsprotocol").at(),
+		raw("azure-storage-account-key", "Azure storage account key", crit, `(?i:AccountKey)\s*=\s*([A-Za-z0-9+/]{86}==)`, "accountkey").at(),
 		raw("azure-service-bus-connection-string", "Azure Service Bus / Event Hubs connection string", crit,
 			`(?i:Endpoint=sb://[^;\s]+;SharedAccessKeyName=[^;\s]+;SharedAccessKey=)([A-Za-z0-9+/]{43}=)`, "endpoint=sb://").at(),
 		raw("azure-sas-token", "Azure shared access signature", high, `sv=\d{4}-\d\d-\d\d&[^\s"']*?sig=([A-Za-z0-9%+/]{40,}(?:%3D|=){0,2})`, "sig="),
@@ -274,7 +278,7 @@ func Builtin() []*Rule {
 		tok("mapbox-secret-token", "Mapbox secret token", high, `sk\.eyJ[A-Za-z0-9_-]{50,}\.[A-Za-z0-9_-]{20,}`, "sk.eyj"),
 		near("facebook-app-secret", "Facebook app secret", high, `facebook|fb[_-]?app`, hex32, "facebook", "fb_app", "fbapp", "fb-app"),
 		tok("facebook-access-token", "Facebook access token", high, `EAACEdEose0cBA[A-Za-z0-9]{20,}`, "eaacedeose0cba"),
-		near("twitter-bearer-token", "Twitter / X bearer token", high, `twitter|x[_-]bearer`, `A{22}[A-Za-z0-9%]{80,120}`, "twitter", "x_bearer", "x-bearer"),
+		near("twitter-bearer-token", "Twitter / X bearer token", high, `twitter|x[_-]bearer`, `A{22}[A-Za-z0-9%]{80,120}`, "twitter", "x_bearer", "x-bearer").keepPlaceholders(),
 		near("twitch-token", "Twitch API token", med, `twitch`, `[a-z0-9]{30}`, "twitch").entropy(3.5),
 
 		// AI services

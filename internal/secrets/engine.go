@@ -279,8 +279,13 @@ func (e *Engine) scanChunk(s *scanState, buf []byte, base int64, from, to, line 
 		pos = off
 		m.Line = line
 		m.Offset += base
-		if i > 0 && s.pending[i-1].Offset == m.Offset && s.pending[i-1].Rule == m.Rule {
-			continue // found again through another keyword's window
+		if i > 0 {
+			prev := &s.pending[i-1]
+			if prev.Offset == m.Offset && (prev.ri == m.ri || len(prev.Secret) == len(m.Secret)) {
+				// Found again through another keyword's window, or the same
+				// secret found by a second rule: report it once.
+				continue
+			}
 		}
 		s.out = append(s.out, *m)
 	}

@@ -9,15 +9,16 @@ import (
 // Synthetic secrets, built by concatenation so that no whole fake key sits
 // in the source.
 var (
-	fakeAKID    = "AKIA" + "Q3EGRHAZ" + "XMPL7Q2W"
-	fakeAWSSec  = "q8Zr1" + "Kx7Lm2Pw9" + "Vt4Nb6Hc3Jd5Fg8Ys0Ea1Ru7Io"
-	fakeGHP     = "ghp_" + "R7kx2Lm9Pq4Vt6Nb8Hc1" + "Jd3Fg5Ys7Ea9RuIo"
-	fakeSlack   = "xoxb-" + "58203916472-" + "740219385613-" + "Ab3De5Gh7Jk9Mn1Pq3St5Vw7"
-	fakeStripe  = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
-	fakeJWTHead = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
-	fakeJWT     = fakeJWTHead + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"1234567890"}`)) + "." + "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
-	fakeRSABody = strings.Repeat("MIIEpAIBAAKCAQEA7Vb3xK9mQ2Lr8Tz1Wc4Ny6Pd0Hf5Js7Ug3Ea9Ko2Rb8Xl1Vq4Mn6", 4)
-	fakeRSA     = "-----BEGIN RSA PRIVATE KEY-----\n" + fakeRSABody[:64] + "\n" + fakeRSABody[64:128] + "\n" + fakeRSABody[128:] + "\n-----END RSA PRIVATE KEY-----\n"
+	fakeAKID     = "AKIA" + "Q3EGRHAZ" + "XMPL7Q2W"
+	fakeAWSSec   = "q8Zr1" + "Kx7Lm2Pw9" + "Vt4Nb6Hc3Jd5Fg8Ys0Ea1Ru7Io"
+	fakeGHP      = "ghp_" + "R7kx2Lm9Pq4Vt6Nb8Hc1" + "Jd3Fg5Ys7Ea9RuIo"
+	fakeSlack    = "xoxb-" + "58203916472-" + "740219385613-" + "Ab3De5Gh7Jk9Mn1Pq3St5Vw7"
+	fakeStripe   = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
+	fakeJWTHead  = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
+	fakeJWT      = fakeJWTHead + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"1234567890"}`)) + "." + "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+	fakeRSABody  = strings.Repeat("MIIEpAIBAAKCAQEA7Vb3xK9mQ2Lr8Tz1Wc4Ny6Pd0Hf5Js7Ug3Ea9Ko2Rb8Xl1Vq4Mn6", 4)
+	fakeAzureKey = strings.Repeat("Zk3Q9vLm2Rt8", 8)[:86] + "=="
+	fakeRSA      = "-----BEGIN RSA PRIVATE KEY-----\n" + fakeRSABody[:64] + "\n" + fakeRSABody[64:128] + "\n" + fakeRSABody[128:] + "\n-----END RSA PRIVATE KEY-----\n"
 )
 
 func scan(t *testing.T, content string) []Match {
@@ -72,6 +73,8 @@ func TestEngineFindsAndSkips(t *testing.T) {
 		{"password low entropy word", `password: changeme`, nil, ""},
 		{"docker auth", `{"auths":{"r.io":{"auth":"` + base64.StdEncoding.EncodeToString([]byte("bot:S3cr"+"etPassw0rd")) + `"}}}`, []string{"docker-config-auth"}, ""},
 		{"docker auth not basic", `"auth": "bm90LWJhc2ljLWF1dGg="`, nil, ""},
+		{"kubernetes secret", "apiVersion: v1\nkind: Secret\ndata:\n  password: " + base64.StdEncoding.EncodeToString([]byte("k8s-Pa55w0rd-Zq9")) + "\n", []string{"kubernetes-secret-data"}, ""},
+		{"azure and connection string once", "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=" + fakeAzureKey + ";EndpointSuffix=core.windows.net", []string{"azure-storage-connection-string"}, fakeAzureKey},
 		{"no keyword", "just some text without anything", nil, ""},
 	}
 	for _, tt := range tests {

@@ -74,7 +74,7 @@ func ScanGit(ctx context.Context, dir string, opts GitOptions) (*Result, error) 
 	}
 	cmd := exec.CommandContext(ctx, gitBin, "-C", dir, "-c", "core.quotePath=false", "log", "-p", "-U0",
 		"--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", "--full-index",
-		"--format="+commitMark+"%H%x00%an <%ae>%x00%aI", rev, "--")
+		"--format=%x00%x00bulwark-commit%x00%H%x00%an <%ae>%x00%aI", rev, "--")
 	var stderr bytes.Buffer
 	cmd.Stderr = &limitedWriter{w: &stderr, n: 64 << 10}
 	stdout, err := cmd.StdoutPipe()
