@@ -142,7 +142,7 @@ func (f *lintFlags) contentTrust(ctx context.Context, img *image.Image) (string,
 		return "", err
 	}
 	byDigest := ref.Context().Digest(img.Digest).String()
-	ro := sign.RegistryOptions{Options: image.Options{Insecure: f.img.insecure}, CACert: f.img.caCert}
+	ro := sign.RegistryOptions{Options: image.Options{Insecure: f.img.insecure, CACert: f.img.caCert}}
 	_, err = sign.VerifyImage(ctx, byDigest, f.verifyKey, sign.VerifyOptions{Registry: ro})
 	if sign.IsVerificationFailure(err) {
 		return err.Error(), nil

@@ -35,7 +35,7 @@ func (f *registryFlags) register(cmd *cobra.Command) {
 }
 
 func (f *registryFlags) registry(cmd *cobra.Command) (*sign.Registry, error) {
-	o := sign.RegistryOptions{Options: image.Options{Insecure: f.insecure}, CACert: f.caCert}
+	o := sign.RegistryOptions{Options: image.Options{Insecure: f.insecure, CACert: f.caCert}}
 	pw := f.password
 	if pw == "" {
 		pw = os.Getenv("BULWARK_REGISTRY_PASSWORD")

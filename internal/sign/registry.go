@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -45,38 +43,22 @@ type Registry struct {
 	pusher   *remote.Pusher
 }
 
-// RegistryOptions configures registry access.
+// RegistryOptions configures registry access: the options every command
+// shares (Insecure, CACert, Keychain, Transport).
 type RegistryOptions struct {
-	// Options are the shared image options (Insecure, Keychain, Transport).
 	image.Options
-	// CACert is a PEM file of extra certificate authorities to trust.
-	CACert string
 }
 
 // NewRegistry prepares registry access with image.RemoteOptions.
 func NewRegistry(ctx context.Context, o RegistryOptions) (*Registry, error) {
-	imgOpts := o.Options
-	if o.CACert != "" && imgOpts.Transport == nil {
-		pemBytes, err := os.ReadFile(o.CACert)
-		if err != nil {
-			return nil, fmt.Errorf("--registry-cacert: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pemBytes) {
-			return nil, fmt.Errorf("--registry-cacert %s: no PEM certificate in it", o.CACert)
-		}
-		t := remote.DefaultTransport.(*http.Transport).Clone()
-		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12, InsecureSkipVerify: imgOpts.Insecure} //nolint:gosec // only with --insecure
-		imgOpts.Transport = t
+	imgOpts, err := o.Options.WithTransport()
+	if err != nil {
+		return nil, err
 	}
 	r := &Registry{opts: image.RemoteOptions(ctx, imgOpts)}
 	if imgOpts.Insecure {
 		r.nameOpts = append(r.nameOpts, name.Insecure)
 	}
-	var err error
 	if r.puller, err = remote.NewPuller(r.opts...); err != nil {
 		return nil, err
 	}
