@@ -1,0 +1,100 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bulwark-sec/bulwark/internal/finding"
+)
+
+func sample() *finding.Report {
+	return &finding.Report{
+		Tool: "bulwark", Version: "test", CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Target: finding.Target{Name: "app.tar", Kind: "image", Digest: "sha256:abc"},
+		Gates:  []finding.Gate{finding.GateLint},
+		Findings: []finding.Finding{
+			{Gate: finding.GateLint, ID: "CIS-DI-0008", Title: "Confirm safety of setuid/setgid files", Severity: finding.Info,
+				Message: "setuid file: urwxr-xr-x /bin/su", Location: finding.Location{Path: "bin/su", Layer: &finding.LayerRef{Index: 0, Digest: "sha256:0123456789abcdef0123"}}},
+			{Gate: finding.GateLint, ID: "CIS-DI-0009", Title: "Use COPY instead of ADD in Dockerfile", Severity: finding.Critical,
+				Message: "Use COPY : ADD a /b", Location: finding.Location{Field: "history[3]", Layer: &finding.LayerRef{Index: 2, DiffID: "sha256:feed"}}},
+			{Gate: finding.GateLint, ID: "CIS-DI-0006", Title: "Add HEALTHCHECK instruction to the container image", Severity: finding.Info,
+				Message: "not found HEALTHCHECK statement", Suppressed: &finding.Suppression{Kind: "ignore", Reason: "sidecar probes it"}},
+		},
+		Warnings: []string{"/etc/passwd:3: malformed line"},
+	}
+}
+
+// TestTable checks the layout a person reads, written out by hand.
+func TestTable(t *testing.T) {
+	var b bytes.Buffer
+	if err := Write(&b, sample(), "table"); err != nil {
+		t.Fatal(err)
+	}
+	want := `app.tar (image, sha256:abc)
+FATAL - CIS-DI-0009: Use COPY instead of ADD in Dockerfile
+	* Use COPY : ADD a /b (history[3], layer 2 sha256:feed)
+INFO  - CIS-DI-0006: Add HEALTHCHECK instruction to the container image
+	* not found HEALTHCHECK statement [suppressed: ignore: sidecar probes it]
+INFO  - CIS-DI-0008: Confirm safety of setuid/setgid files
+	* setuid file: urwxr-xr-x /bin/su (/bin/su, layer 0 sha256:0123456789ab)
+
+2 finding(s) (CRITICAL: 1, INFO: 1), 1 suppressed
+warning: /etc/passwd:3: malformed line
+`
+	if b.String() != want {
+		t.Errorf("table:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	var b bytes.Buffer
+	if err := Write(&b, sample(), "JSON"); err != nil {
+		t.Fatal(err)
+	}
+	var back finding.Report
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Findings) != 3 || back.Findings[0].Severity != finding.Critical || back.Findings[1].Suppressed == nil {
+		t.Errorf("round trip lost data: %+v", back.Findings)
+	}
+	var empty bytes.Buffer
+	if err := JSON(&empty, &finding.Report{}); err != nil || !strings.Contains(empty.String(), `"findings": []`) {
+		t.Errorf("an empty report must list findings as [], got %s", empty.String())
+	}
+}
+
+func TestUnknownFormat(t *testing.T) {
+	if err := Write(&bytes.Buffer{}, sample(), "xml"); err == nil || !strings.Contains(err.Error(), "table") {
+		t.Errorf("error %v must list the formats", err)
+	}
+}
+
+func TestSARIFOmitsSuppressed(t *testing.T) {
+	var b bytes.Buffer
+	if err := Write(&b, sample(), "sarif"); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Runs []struct {
+			Results []struct {
+				RuleID  string `json:"ruleId"`
+				Level   string `json:"level"`
+				Message struct{ Text string }
+			}
+		}
+	}
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	levels := map[string]string{}
+	for _, r := range doc.Runs[0].Results {
+		levels[r.RuleID] = r.Level
+	}
+	if len(levels) != 2 || levels["CIS-DI-0009"] != "error" || levels["CIS-DI-0008"] != "note" {
+		t.Errorf("SARIF results %v", levels)
+	}
+}
