@@ -1,0 +1,84 @@
+package match
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Comparator compares two versions of one ecosystem. Compare returns -1,
+// 0 or +1, or an error naming the version that does not parse.
+type Comparator interface {
+	// Name names the version scheme ("debian", "semver", ...).
+	Name() string
+	// Compare orders a and b.
+	Compare(a, b string) (int, error)
+}
+
+// VersionError says that a version string does not parse in a scheme.
+type VersionError struct {
+	Scheme  string
+	Version string
+	Err     error
+}
+
+func (e *VersionError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s version %q does not parse: %v", e.Scheme, e.Version, e.Err)
+	}
+	return fmt.Sprintf("%s version %q does not parse", e.Scheme, e.Version)
+}
+
+func (e *VersionError) Unwrap() error { return e.Err }
+
+// comparators maps an ecosystem (the part of an OSV ecosystem name before
+// ":", lower case) to its comparator: the one table every ecosystem is
+// registered in.
+var comparators = map[string]Comparator{
+	"debian":      debComparator{},
+	"ubuntu":      debComparator{},
+	"alpine":      apkComparator{},
+	"wolfi":       apkComparator{},
+	"chainguard":  apkComparator{},
+	"rpm":         rpmComparator{},
+	"red hat":     rpmComparator{},
+	"rocky linux": rpmComparator{},
+	"almalinux":   rpmComparator{},
+	"suse":        rpmComparator{},
+	"opensuse":    rpmComparator{},
+	"photon os":   rpmComparator{},
+	"mageia":      rpmComparator{},
+	"openeuler":   rpmComparator{},
+	"azure linux": rpmComparator{},
+	"go":          goComparator{},
+	"npm":         npmComparator{},
+	"pypi":        pep440Comparator{},
+	"maven":       mavenComparator{},
+	"rubygems":    gemComparator{},
+	"crates.io":   semverComparator{},
+	"packagist":   composerComparator{},
+	"nuget":       nugetComparator{},
+}
+
+// ComparatorFor returns the comparator of an OSV ecosystem name
+// ("Debian:12", "PyPI"), or false when bulwark has none for it.
+func ComparatorFor(ecosystem string) (Comparator, bool) {
+	base, _, _ := strings.Cut(ecosystem, ":")
+	c, ok := comparators[strings.ToLower(strings.TrimSpace(base))]
+	return c, ok
+}
+
+// Semver is the comparator of OSV's SEMVER range type (SemVer 2.0.0).
+var Semver Comparator = semverComparator{}
+
+func sign(n int) int {
+	switch {
+	case n < 0:
+		return -1
+	case n > 0:
+		return 1
+	}
+	return 0
+}
+
+// cmpStrings compares two strings as -1, 0, +1.
+func cmpStrings(a, b string) int { return strings.Compare(a, b) }

@@ -1,0 +1,40 @@
+package match
+
+import (
+	"errors"
+	"strings"
+
+	"golang.org/x/mod/semver"
+)
+
+// goComparator orders Go module versions: semantic versions with a "v"
+// (added when missing, since OSV writes Go versions without it),
+// pseudo-versions (v0.0.0-20210428140749-89ef3d95e781, ordered by their
+// timestamp as prereleases of the next version) and +incompatible builds;
+// the standard library and toolchain ("stdlib", "toolchain") use the same
+// form (v1.22.3, v1.21.0-rc.2).
+type goComparator struct{}
+
+func (goComparator) Name() string { return "go" }
+
+func (goComparator) Compare(a, b string) (int, error) {
+	va, err := goVersion(a)
+	if err != nil {
+		return 0, &VersionError{Scheme: "go", Version: a, Err: err}
+	}
+	vb, err := goVersion(b)
+	if err != nil {
+		return 0, &VersionError{Scheme: "go", Version: b, Err: err}
+	}
+	return semver.Compare(va, vb), nil
+}
+
+func goVersion(v string) (string, error) {
+	if !strings.HasPrefix(v, "v") {
+		v = "v" + v
+	}
+	if !semver.IsValid(v) {
+		return "", errors.New("not a semantic version")
+	}
+	return v, nil
+}
