@@ -15,6 +15,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/buildinfo"
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/progress"
 	"github.com/bulwark-sec/bulwark/internal/report"
 )
 
@@ -52,6 +53,16 @@ func (f *imageFlags) open(ctx context.Context, args []string) (*image.Image, err
 		opts.Platform = p
 	}
 	return image.Open(ctx, spec, opts)
+}
+
+// readProgress returns a progress bar for reading the image's layers, drawn
+// only when stderr is a terminal and the size is known.
+func readProgress(img *image.Image) progress.Bar {
+	size := img.StoredSize()
+	if size <= 0 {
+		return progress.Bytes(nil, 0, "")
+	}
+	return progress.Bytes(progress.Terminal(), size, "reading "+img.Name)
 }
 
 // outputFlags choose the report format and where it goes.

@@ -94,7 +94,10 @@ func runLint(cmd *cobra.Command, args []string, f *lintFlags) error {
 	if f.verifyKey != "" {
 		opts.ContentTrust = f.contentTrust
 	}
+	bar := readProgress(img)
+	opts.Progress = bar
 	findings, warnings, err := lint.Run(ctx, img, opts)
+	bar.Close()
 	if err != nil {
 		return err
 	}

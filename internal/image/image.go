@@ -120,6 +120,19 @@ func (img *Image) attachHistory() {
 	}
 }
 
+// StoredSize is the total stored size of the layers, -1 when unknown (a
+// root filesystem), for progress bars.
+func (img *Image) StoredSize() int64 {
+	var total int64
+	for _, l := range img.Layers {
+		if l.Size < 0 {
+			return -1
+		}
+		total += l.Size
+	}
+	return total
+}
+
 // LayerForHistory returns the layer that history entry hi created, or nil
 // for an instruction that made no layer.
 func (img *Image) LayerForHistory(hi int) *Layer {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -420,3 +421,21 @@ func (partialReader) Handle(_ *image.Entry, r io.Reader) error {
 	}
 	return err
 }
+
+// TestProgressCountsStoredBytes: the progress writer sees every stored
+// byte of every layer, so a bar over StoredSize ends at 100%.
+func TestProgressCountsStoredBytes(t *testing.T) {
+	img := openFixture(t, "oci-layout", layeredImage(t))
+	defer img.Close()
+	var n countWriter
+	if _, err := image.Walk(context.Background(), img, []image.Handler{&collector{}}, image.WalkOptions{Progress: &n}); err != nil {
+		t.Fatal(err)
+	}
+	if size := img.StoredSize(); size <= 0 || int64(n.n.Load()) != size {
+		t.Errorf("progress saw %d bytes, StoredSize %d", n.n.Load(), size)
+	}
+}
+
+type countWriter struct{ n atomic.Int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n.Add(int64(len(p))); return len(p), nil }

@@ -60,6 +60,9 @@ type WalkOptions struct {
 	// returns true (the others are still counted for visibility only if
 	// their paths are known; see Tree).
 	Layers func(*Layer) bool
+	// Progress, when not nil, receives every stored (compressed) byte as
+	// it is read, for a progress bar; see Image.StoredSize.
+	Progress io.Writer
 }
 
 // Walk streams every layer of the image once, offering each entry to the
@@ -80,7 +83,7 @@ func Walk(ctx context.Context, img *Image, handlers []Handler, opts WalkOptions)
 			continue
 		}
 		g.Go(func() error {
-			lp, warnings, err := walkLayer(ctx, l, handlers)
+			lp, warnings, err := walkLayer(ctx, l, handlers, opts.Progress)
 			if err != nil {
 				return fmt.Errorf("%s: %w", l, err)
 			}
@@ -100,7 +103,7 @@ func Walk(ctx context.Context, img *Image, handlers []Handler, opts WalkOptions)
 	return tree, nil
 }
 
-func walkLayer(ctx context.Context, l *Layer, handlers []Handler) (layerPaths, []string, error) {
+func walkLayer(ctx context.Context, l *Layer, handlers []Handler, progress io.Writer) (layerPaths, []string, error) {
 	if l.dir != "" {
 		return walkRootfs(ctx, l, handlers)
 	}
@@ -110,6 +113,9 @@ func walkLayer(ctx context.Context, l *Layer, handlers []Handler) (layerPaths, [
 		return lp, nil, err
 	}
 	defer raw.Close()
+	if progress != nil {
+		raw = readCloser{io.TeeReader(raw, progress), raw}
+	}
 	r, err := decompress(raw)
 	if err != nil {
 		return lp, nil, err

@@ -31,6 +31,8 @@ type Options struct {
 	// Env looks up environment variables of the scanning machine (for
 	// Dockle's CIS-DI-0005); nil means none are set.
 	Env func(string) string
+	// Progress receives the stored bytes of the image as they are read.
+	Progress io.Writer
 }
 
 // maxAccountFile bounds how much of passwd, shadow and group is read.
@@ -140,7 +142,7 @@ func (h *Handler) Handle(e *image.Entry, r io.Reader) error {
 // the warnings of the walk.
 func Run(ctx context.Context, img *image.Image, opts Options) ([]finding.Finding, []string, error) {
 	h := NewHandler(opts)
-	tree, err := image.Walk(ctx, img, []image.Handler{h}, image.WalkOptions{})
+	tree, err := image.Walk(ctx, img, []image.Handler{h}, image.WalkOptions{Progress: opts.Progress})
 	if err != nil {
 		return nil, nil, err
 	}

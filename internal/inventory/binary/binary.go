@@ -82,13 +82,16 @@ func analyzeWhole(b []byte) (*inventory.Result, error) {
 	if err == nil {
 		return &inventory.Result{Packages: GoPackages(bi)}, nil
 	}
-	if bytes.Contains(b, buildMagic) && !strings.Contains(err.Error(), "not a Go executable") {
-		// A Go binary whose build info is damaged; the stream parser
-		// tolerates more (no section table needed).
-		if res, serr := analyzeStream(bytes.NewReader(b)); serr == nil && res != nil {
+	if bytes.Contains(b, buildMagic) {
+		// A Go binary whose build info debug/buildinfo cannot read (a
+		// damaged section table, say): the stream parser needs none.
+		res, serr := analyzeStream(bytes.NewReader(b))
+		if serr == nil && res != nil {
 			return res, nil
 		}
-		return nil, fmt.Errorf("Go build information unreadable: %v", err)
+		if serr != nil {
+			return nil, serr
+		}
 	}
 	ef, err := elf.NewFile(bytes.NewReader(b))
 	if err != nil {

@@ -111,6 +111,8 @@ func ParseStatus(r io.Reader, name string) ([]inventory.Package, []string, error
 		if len(cur) > 0 || bad != "" {
 			p, err := toPackage(cur)
 			switch {
+			case bad != "" && cur["Package"] != "":
+				warnings = append(warnings, fmt.Sprintf("%s: package %s (paragraph at line %d) skipped: %s", name, cur["Package"], start, bad))
 			case bad != "":
 				warnings = append(warnings, fmt.Sprintf("%s: paragraph at line %d skipped: %s", name, start, bad))
 			case err != nil:

@@ -3,9 +3,8 @@
 // go-rpmdb reader. The database is spooled to a temporary file, since the
 // reader opens a path.
 //
-// Note: go-rpmdb registers the database/sql driver name "sqlite" (through
-// glebarez/go-sqlite); a binary must not link another driver under that
-// name.
+// go-rpmdb opens SQLite databases through the database/sql driver named
+// "sqlite", which the pure-Go modernc.org/sqlite provides.
 package rpm
 
 import (
@@ -16,6 +15,7 @@ import (
 	"strings"
 
 	rpmdb "github.com/knqyf263/go-rpmdb/pkg"
+	_ "modernc.org/sqlite" // the "sqlite" driver go-rpmdb uses
 
 	"github.com/bulwark-sec/bulwark/internal/inventory"
 )

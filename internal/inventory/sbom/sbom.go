@@ -163,6 +163,7 @@ func CycloneDX(w io.Writer, s *inventory.SBOM) error {
 	bom.Dependencies = &[]cdx.Dependency{{Ref: "target", Dependencies: &deps}}
 	enc := cdx.NewBOMEncoder(w, cdx.BOMFileFormatJSON)
 	enc.SetPretty(true)
+	enc.SetEscapeHTML(false)
 	return enc.EncodeVersion(bom, cdx.SpecVersion1_6)
 }
 
@@ -226,7 +227,7 @@ func SPDX(w io.Writer, s *inventory.SBOM) error {
 	if os := s.Target.OS; os != nil {
 		doc.Packages = append(doc.Packages, &spdx.Package{
 			PackageName: os.ID, PackageVersion: os.Version, PackageSPDXIdentifier: "OperatingSystem",
-			PackageDownloadLocation: "NOASSERTION", IsFilesAnalyzedTagPresent: true, PrimaryPackagePurpose: "OPERATING-SYSTEM",
+			PackageDownloadLocation: "NOASSERTION", IsFilesAnalyzedTagPresent: true, PrimaryPackagePurpose: "OPERATING_SYSTEM",
 			PackageComment: os.Name,
 		})
 		doc.Relationships = append(doc.Relationships, &spdx.Relationship{
@@ -270,7 +271,7 @@ func SPDX(w io.Writer, s *inventory.SBOM) error {
 		doc.Relationships = append(doc.Relationships, &spdx.Relationship{
 			RefA: common.MakeDocElementID("", "Target"), RefB: common.MakeDocElementID("", string(id)), Relationship: "CONTAINS"})
 	}
-	return spdxjson.Write(doc, w, spdxjson.Indent("  "))
+	return spdxjson.Write(doc, w, spdxjson.Indent("  "), spdxjson.EscapeHTML(false))
 }
 
 func allMatch(ls []string) bool {

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
+	"github.com/bulwark-sec/bulwark/internal/progress"
 )
 
 // SourceError says which source of an update failed and what to try.
@@ -158,7 +158,7 @@ func (f *fetcher) once(ctx context.Context, source, url, dst, kind string) error
 	sniff := &headBuffer{max: 512}
 	w := io.MultiWriter(out, md5h, crch, sniff)
 	if f.progress != nil {
-		bar := newBar(f.progress, resp.ContentLength, source)
+		bar := progress.Bytes(f.progress, resp.ContentLength, source)
 		defer bar.Close()
 		w = io.MultiWriter(w, bar)
 	}
@@ -235,18 +235,6 @@ func truncate(b []byte, n int) []byte {
 		return b[:n]
 	}
 	return b
-}
-
-// newBar returns a byte progress bar drawn on w (a terminal).
-func newBar(w io.Writer, size int64, desc string) *progressbar.ProgressBar {
-	return progressbar.NewOptions64(size,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription(desc),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-	)
 }
 
 // watchdog cancels ctx with errStalled when the returned touch function

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/progress"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 )
 
@@ -174,7 +175,7 @@ func (u *updater) pullLayer(ctx context.Context, d name.Digest, desc v1.Descript
 	h := sha256.New()
 	var w io.Writer = io.MultiWriter(out, h)
 	if u.o.Progress != nil {
-		w = io.MultiWriter(w, newBar(u.o.Progress, desc.Size, src))
+		w = io.MultiWriter(w, progress.Bytes(u.o.Progress, desc.Size, src))
 	}
 	n, err := io.Copy(w, io.LimitReader(&watchReader{r: rc, touch: touch}, desc.Size+1))
 	if err != nil {
