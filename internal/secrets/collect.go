@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -57,6 +58,27 @@ type Result struct {
 	// Files and Bytes count what was scanned.
 	Files int
 	Bytes int64
+}
+
+// startWorkers runs n goroutines (default: the number of CPUs) that each
+// make a worker with newWorker and hand it the jobs until the channel is
+// closed; the returned group is done when they all are.
+func startWorkers[T any](n int, jobs <-chan T, newWorker func() func(T)) *sync.WaitGroup {
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work := newWorker()
+			for j := range jobs {
+				work(j)
+			}
+		}()
+	}
+	return &wg
 }
 
 // maxWarningsPerReason bounds how many per-file warnings one reason adds.

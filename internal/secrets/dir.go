@@ -8,9 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
@@ -64,24 +62,14 @@ func ScanDir(ctx context.Context, root string, opts DirOptions) (*Result, error)
 	}
 	c := newCollector(&opts.Options)
 	jobs := make(chan fileJob, 256)
-	workers := opts.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, BufferSize)
-			for j := range jobs {
-				if ctx.Err() != nil {
-					continue
-				}
+	wg := startWorkers(opts.Workers, jobs, func() func(fileJob) {
+		buf := make([]byte, BufferSize)
+		return func(j fileJob) {
+			if ctx.Err() == nil {
 				scanFile(eng, c, j, buf)
 			}
-		}()
-	}
+		}
+	})
 	var walkErr error
 	if !info.IsDir() {
 		jobs <- fileJob{abs: realRoot, rel: filepath.Base(root), size: info.Size()}

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
 )
@@ -86,20 +84,9 @@ func ScanGit(ctx context.Context, dir string, opts GitOptions) (*Result, error) 
 	}
 	c := newCollector(&opts.Options)
 	jobs := make(chan *gitDiff, 64)
-	workers := opts.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for d := range jobs {
-				scanDiff(eng, c, d)
-			}
-		}()
-	}
+	wg := startWorkers(opts.Workers, jobs, func() func(*gitDiff) {
+		return func(d *gitDiff) { scanDiff(eng, c, d) }
+	})
 	commits, parseErr := parseGitLog(stdout, c, jobs)
 	close(jobs)
 	wg.Wait()
