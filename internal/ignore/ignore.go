@@ -92,7 +92,9 @@ func FromIDs(ids []string, source string) List {
 }
 
 // Apply marks the findings the list covers as suppressed; rules past their
-// expiry date no longer apply.
+// expiry date no longer apply. A rule naming one of a vulnerability's
+// aliases (a CVE for a GHSA finding, as .trivyignore files list them)
+// covers it too.
 func (l List) Apply(r *finding.Report, now time.Time) {
 	for i := range r.Findings {
 		f := &r.Findings[i]
@@ -100,7 +102,7 @@ func (l List) Apply(r *finding.Report, now time.Time) {
 			continue
 		}
 		for _, rule := range l {
-			if rule.ID != f.ID {
+			if rule.ID != f.ID && !isAlias(f, rule.ID) {
 				continue
 			}
 			if !rule.Expires.IsZero() && now.After(rule.Expires.Add(24*time.Hour)) {
@@ -110,4 +112,17 @@ func (l List) Apply(r *finding.Report, now time.Time) {
 			break
 		}
 	}
+}
+
+// isAlias reports whether id is one of a vulnerability finding's aliases.
+func isAlias(f *finding.Finding, id string) bool {
+	if f.Vuln == nil {
+		return false
+	}
+	for _, a := range f.Vuln.Aliases {
+		if a == id {
+			return true
+		}
+	}
+	return false
 }
