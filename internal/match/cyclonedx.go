@@ -24,7 +24,7 @@ func CycloneDX(w io.Writer, r *finding.Report) error {
 	bom.SpecVersion = cdx.SpecVersion1_5
 	bom.Metadata = &cdx.Metadata{
 		Timestamp: r.CreatedAt.Format("2006-01-02T15:04:05Z"),
-		Tools: &cdx.ToolsChoice{Components: &[]cdx.Component{{Type: cdx.ComponentTypeApplication, Name: r.Tool, Version: r.Version}}},
+		Tools:     &cdx.ToolsChoice{Components: &[]cdx.Component{{Type: cdx.ComponentTypeApplication, Name: r.Tool, Version: r.Version}}},
 		Component: &cdx.Component{
 			BOMRef: "target", Type: cdx.ComponentTypeContainer, Name: r.Target.Name, Version: r.Target.Digest,
 		},
