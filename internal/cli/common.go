@@ -3,8 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"runtime"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
+	"github.com/bulwark-sec/bulwark/internal/atomicfile"
 	"github.com/bulwark-sec/bulwark/internal/buildinfo"
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/image"
@@ -82,21 +82,8 @@ func (o *outputFlags) write(cmd *cobra.Command, r *finding.Report) error {
 	if o.output == "" {
 		return report.Write(cmd.OutOrStdout(), r, o.format)
 	}
-	dir := filepath.Dir(o.output)
-	tmp, err := os.CreateTemp(dir, ".bulwark-report-*")
-	if err != nil {
-		return fmt.Errorf("writing the report: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := report.Write(tmp, r, o.format); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing the report: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), o.output); err != nil {
-		return fmt.Errorf("writing the report: %w", err)
+	if _, err := atomicfile.Write(o.output, 0o644, func(w io.Writer) error { return report.Write(w, r, o.format) }); err != nil {
+		return fmt.Errorf("writing the report to %s: %w", o.output, err)
 	}
 	return nil
 }

@@ -3,12 +3,11 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/bulwark-sec/bulwark/internal/atomicfile"
 	"github.com/bulwark-sec/bulwark/internal/buildinfo"
 	"github.com/bulwark-sec/bulwark/internal/inventory"
 	"github.com/bulwark-sec/bulwark/internal/inventory/analyzers"
@@ -114,20 +113,8 @@ func writeSBOM(cmd *cobra.Command, out *outputFlags, s *inventory.SBOM) error {
 	if out.output == "" {
 		return sbom.Write(cmd.OutOrStdout(), s, out.format)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out.output), ".bulwark-sbom-*")
-	if err != nil {
-		return fmt.Errorf("writing the SBOM: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := sbom.Write(tmp, s, out.format); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing the SBOM: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), out.output); err != nil {
-		return fmt.Errorf("writing the SBOM: %w", err)
+	if _, err := atomicfile.Write(out.output, 0o644, func(w io.Writer) error { return sbom.Write(w, s, out.format) }); err != nil {
+		return fmt.Errorf("writing the SBOM to %s: %w", out.output, err)
 	}
 	return nil
 }

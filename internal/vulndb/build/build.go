@@ -5,10 +5,10 @@
 package build
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bulwark-sec/bulwark/internal/atomicfile"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 	"github.com/bulwark-sec/bulwark/internal/vulndb/source"
 )
@@ -120,36 +121,11 @@ func WriteFile(path string, meta vulndb.Metadata, advs []vulndb.Advisory) (int64
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, fmt.Errorf("writing the database %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(dir, ".bulwark-db-*.tmp")
+	n, err := atomicfile.Write(path, 0o644, func(w io.Writer) error { return vulndb.Write(w, meta, advs) })
 	if err != nil {
 		return 0, fmt.Errorf("writing the database %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	err = vulndb.Write(w, meta, advs)
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	st, serr := tmp.Stat()
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = serr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("writing the database %s: %w", path, err)
-	}
-	return st.Size(), nil
+	return n, nil
 }
 
 // Input is every source loaded, before merging.
