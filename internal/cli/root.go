@@ -38,6 +38,7 @@ Exit codes: 0 every gate passed, 1 (or --exit-code) a gate failed,
 		newSecretsCmd(),
 		newKeyCmd(), newSignCmd(), newVerifyCmd(), newAttestCmd(), newVerifyAttestationCmd(),
 		newDBCmd(),
+		newPipelineCmd(), newDemoCmd(), newReportCmd(),
 		newScanCmd(),
 	)
 	return root

@@ -1,0 +1,293 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/inventory"
+	"github.com/bulwark-sec/bulwark/internal/inventory/sbom"
+	"github.com/bulwark-sec/bulwark/internal/policy"
+	"github.com/bulwark-sec/bulwark/internal/report"
+)
+
+// Artifact file names.
+const (
+	ReportJSON  = "report.json"
+	ReportSARIF = "report.sarif"
+	JUnitXML    = "junit.xml"
+	SBOMFile    = "sbom.cdx.json"
+	DigestFile  = "digest"
+	RunJSON     = "run.json"
+)
+
+// PrintSummary writes the one summary table of a run.
+func PrintSummary(w io.Writer, run *Run) {
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STAGE\tVERDICT\tTIME\tDETAILS")
+	for _, s := range run.Stages {
+		d := s.Summary
+		if s.Error != "" {
+			d = s.Error
+		}
+		if len(d) > 110 {
+			d = d[:107] + "..."
+		}
+		t := "-"
+		if s.Verdict != NotRun {
+			t = s.Duration.Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, strings.ToUpper(s.Verdict), t, d)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "pipeline %s: %s", run.Pipeline, strings.ToUpper(run.Verdict))
+	if run.Digest != "" && run.Pushed {
+		fmt.Fprintf(w, " — %s@%s (signed: %v, verified: %v)", run.Repository, run.Digest, run.Signed, run.Verified)
+	}
+	fmt.Fprintln(w)
+}
+
+// WriteArtifacts writes report.json, report.sarif, junit.xml, run.json,
+// sbom.cdx.json (when the image was scanned) and digest (only once the
+// image is pushed and, when the pipeline verifies, verified). Each file is
+// written to a temporary name and renamed, so a reader never sees half of
+// one.
+func WriteArtifacts(dir string, run *Run, r *finding.Report, sb *inventory.SBOM) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	r.Sort()
+	if r.Findings == nil {
+		r.Findings = []finding.Finding{}
+	}
+	files := map[string]func(io.Writer) error{
+		ReportJSON:  func(w io.Writer) error { return report.JSON(w, r) },
+		ReportSARIF: func(w io.Writer) error { return report.SARIF(w, r) },
+		JUnitXML:    func(w io.Writer) error { return JUnit(w, run, r) },
+		RunJSON: func(w io.Writer) error {
+			e := json.NewEncoder(w)
+			e.SetIndent("", "  ")
+			return e.Encode(run)
+		},
+	}
+	if sb != nil {
+		files[SBOMFile] = func(w io.Writer) error { return sbom.CycloneDX(w, sb) }
+	} else {
+		os.Remove(filepath.Join(dir, SBOMFile))
+	}
+	verifyRan := run.Stage(StageVerify) != nil
+	if run.Pushed && (!verifyRan || run.Verified) {
+		files[DigestFile] = func(w io.Writer) error {
+			_, err := fmt.Fprintf(w, "%s@%s\n", run.Repository, run.Digest)
+			return err
+		}
+	} else {
+		// A digest file from an earlier run must not vouch for this one.
+		os.Remove(filepath.Join(dir, DigestFile))
+	}
+	for n, fn := range files {
+		var buf bytes.Buffer
+		if err := fn(&buf); err != nil {
+			return fmt.Errorf("%s: %w", n, err)
+		}
+		tmp := filepath.Join(dir, "."+n+".tmp")
+		if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Time     float64      `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Errors   int         `xml:"errors,attr"`
+	Skipped  int         `xml:"skipped,attr"`
+	Time     float64     `xml:"time,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      float64       `xml:"time,attr"`
+	Failure   *junitProblem `xml:"failure,omitempty"`
+	Error     *junitProblem `xml:"error,omitempty"`
+	Skipped   *struct{}     `xml:"skipped,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// JUnit writes the run as JUnit XML: one test case per stage, and one per
+// gate with a failure for each finding that fails it, so that any CI's
+// test view shows the verdict.
+func JUnit(w io.Writer, run *Run, r *finding.Report) error {
+	stages := junitSuite{Name: "bulwark pipeline " + run.Pipeline}
+	for _, s := range run.Stages {
+		c := junitCase{Name: s.Name, Classname: "bulwark.stage", Time: s.Duration.Seconds()}
+		stages.Time += c.Time
+		switch s.Verdict {
+		case Failed:
+			c.Failure = &junitProblem{Message: s.Summary, Type: "gate", Text: s.Summary}
+			stages.Failures++
+		case Errored, Interrupted:
+			c.Error = &junitProblem{Message: s.Error, Type: s.Verdict, Text: s.Error}
+			stages.Errors++
+		case NotRun:
+			c.Skipped = &struct{}{}
+			stages.Skipped++
+		}
+		stages.Cases = append(stages.Cases, c)
+	}
+	stages.Tests = len(stages.Cases)
+	out := junitSuites{Name: "bulwark", Suites: []junitSuite{stages}}
+	for _, g := range run.Gates {
+		suite := junitSuite{Name: fmt.Sprintf("bulwark %s gate (%s)", g.Gate, g.Stage)}
+		sev, fails, _ := ParseFailOn(g.FailOn, finding.Critical)
+		var failing []finding.Finding
+		if fails {
+			sub := &finding.Report{}
+			for _, f := range r.Findings {
+				if f.Gate == g.Gate {
+					sub.Findings = append(sub.Findings, f)
+				}
+			}
+			failing = policy.Gate{FailOn: sev}.Failing(sub)
+		}
+		if len(failing) == 0 {
+			suite.Cases = append(suite.Cases, junitCase{Name: fmt.Sprintf("no %s finding at or above %s", g.Gate, g.FailOn), Classname: "bulwark." + string(g.Gate)})
+		}
+		for _, f := range failing {
+			where := report.Where(f.Location)
+			text := f.Title
+			if f.Message != "" {
+				text += "\n" + f.Message
+			}
+			if f.Fix != "" {
+				text += "\nFix: " + f.Fix
+			}
+			suite.Cases = append(suite.Cases, junitCase{
+				Name: strings.TrimSpace(f.ID + " " + where), Classname: "bulwark." + string(f.Gate),
+				Failure: &junitProblem{Message: fmt.Sprintf("%s %s: %s", f.Severity, f.ID, f.Title), Type: f.Severity.String(), Text: text},
+			})
+			suite.Failures++
+		}
+		suite.Tests = len(suite.Cases)
+		out.Suites = append(out.Suites, suite)
+	}
+	for _, s := range out.Suites {
+		out.Tests += s.Tests
+		out.Failures += s.Failures
+		out.Errors += s.Errors
+		out.Time += s.Time
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	e := xml.NewEncoder(w)
+	e.Indent("", "  ")
+	if err := e.Encode(out); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// Plan writes what a run would do, stage by stage, for --dry-run.
+func Plan(w io.Writer, f *File, input string) {
+	fmt.Fprintf(w, "pipeline %s: valid\n", f.Path)
+	n := 0
+	line := func(stage, format string, args ...any) {
+		n++
+		fmt.Fprintf(w, "  %d. %-8s %s\n", n, stage, fmt.Sprintf(format, args...))
+	}
+	if s := f.Source; s != nil {
+		if s.Git != "" {
+			line(StageSource, "clone %s at %s", s.Git, firstNonEmpty(s.Revision, "its default branch"))
+		} else {
+			line(StageSource, "directory %s", firstNonEmpty(s.Dir, "."))
+		}
+	}
+	if s := f.Secrets; s != nil {
+		line(StageSecrets, "scan the source tree; fail on %s", failOnName(s.FailOn, finding.Unknown))
+	}
+	switch {
+	case input != "":
+		line(StageBuild, "use --input %s", input)
+	case f.Build != nil && f.Build.Image != "":
+		line(StageBuild, "use the prebuilt image %s", f.Build.Image)
+	case f.Build != nil:
+		line(StageBuild, "build %s with builder %s", firstNonEmpty(f.Build.Dockerfile, "Dockerfile"), firstNonEmpty(f.Build.Builder, "auto"))
+	}
+	if s := f.Scan; s != nil {
+		var parts []string
+		if s.Vulnerabilities != nil || (s.Lint == nil && s.Secrets == nil) {
+			parts = append(parts, "vulnerabilities fail on "+failOnName(gateFailOn(s.Vulnerabilities), finding.Critical))
+		}
+		if s.Lint != nil || (s.Vulnerabilities == nil && s.Secrets == nil) {
+			fo := ""
+			if s.Lint != nil {
+				fo = s.Lint.FailOn
+			}
+			parts = append(parts, "lint fails on "+failOnName(fo, finding.Critical))
+		}
+		if s.Secrets != nil || (s.Vulnerabilities == nil && s.Lint == nil) {
+			parts = append(parts, "secrets fail on "+failOnName(gateFailOn(s.Secrets), finding.Unknown))
+		}
+		line(StageScan, "%s; SBOM", strings.Join(parts, ", "))
+	}
+	if p := f.Push; p != nil {
+		tags := p.Tags
+		if len(tags) == 0 {
+			tags = []string{DefaultTag}
+		}
+		imm := ""
+		if p.Immutable {
+			imm = " (immutable: never over an existing tag)"
+		}
+		line(StagePush, "%s:%s%s", p.Repository, strings.Join(tags, ", "), imm)
+	}
+	if s := f.Sign; s != nil {
+		line(StageSign, "sign with %s; attest %s", s.Key, firstNonEmpty(strings.Join(s.Attest, ", "), "sbom, scan"))
+	}
+	if v := f.Verify; v != nil {
+		line(StageVerify, "verify with %s", v.Key)
+	}
+	if d := f.Deploy; d != nil {
+		line(StageDeploy, "run %q with $BULWARK_IMAGE set to the verified digest", d.Command.String())
+	}
+}
+
+func gateFailOn(g *Gate) string {
+	if g == nil {
+		return ""
+	}
+	return g.FailOn
+}

@@ -1,0 +1,426 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/ignore"
+	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/inventory/sbom"
+	"github.com/bulwark-sec/bulwark/internal/lint"
+	"github.com/bulwark-sec/bulwark/internal/policy"
+	"github.com/bulwark-sec/bulwark/internal/report"
+	"github.com/bulwark-sec/bulwark/internal/secrets"
+	"github.com/bulwark-sec/bulwark/internal/sign"
+	"github.com/bulwark-sec/bulwark/internal/vulndb"
+	"github.com/bulwark-sec/bulwark/internal/vulndb/update"
+)
+
+// applyGate suppresses what the gate's ignore list and VEX cover, adds the
+// findings to the run's report, records the gate, and returns a
+// gateFailure when findings at or above the threshold remain.
+func (r *runner) applyGate(stage string, g finding.Gate, cfg *Gate, def finding.Severity, fs []finding.Finding) (string, error) {
+	if cfg == nil {
+		cfg = &Gate{}
+	}
+	sub := &finding.Report{Findings: fs}
+	list := ignore.FromIDs(cfg.Ignore, stage+" ignore")
+	if cfg.IgnoreFile != "" {
+		l, err := ignore.ParseFile(abs(r.o.BaseDir, cfg.IgnoreFile))
+		if err != nil {
+			return "", permanent{err}
+		}
+		list = append(list, l...)
+	}
+	list.Apply(sub, r.o.Now())
+	for _, v := range cfg.VEX {
+		doc, err := LoadVEX(abs(r.o.BaseDir, v))
+		if err != nil {
+			return "", permanent{err}
+		}
+		doc.Apply(sub)
+	}
+	failOn, fails, _ := ParseFailOn(cfg.FailOn, def)
+	failing := []finding.Finding{}
+	if fails {
+		failing = policy.Gate{FailOn: failOn, Gates: []finding.Gate{g}}.Failing(sub)
+	}
+	gr := GateResult{Gate: g, Stage: stage, FailOn: failOnName(cfg.FailOn, def), Findings: len(sub.Findings), Failing: len(failing), Passed: len(failing) == 0}
+	for _, f := range sub.Findings {
+		if f.Suppressed != nil {
+			gr.Suppressed++
+		}
+	}
+	r.run.Gates = append(r.run.Gates, gr)
+	r.report.Findings = append(r.report.Findings, sub.Findings...)
+	if !hasGate(r.report.Gates, g) {
+		r.report.Gates = append(r.report.Gates, g)
+	}
+	summary := fmt.Sprintf("%s: %d finding(s), %d suppressed", g, gr.Findings, gr.Suppressed)
+	if len(failing) == 0 {
+		return summary, nil
+	}
+	sort.SliceStable(failing, func(i, j int) bool { return failing[i].Severity > failing[j].Severity })
+	top := failing[0]
+	where := report.Where(top.Location)
+	if where != "" {
+		where = " in " + where
+	}
+	return summary, gateFailure{fmt.Sprintf("%s gate: %d finding(s) at or above %s, e.g. %s %s (%s)%s", g, len(failing), gr.FailOn, top.ID, top.Title, top.Severity, where)}
+}
+
+func failOnName(s string, def finding.Severity) string {
+	if s == "" {
+		if def == finding.Unknown {
+			return "any"
+		}
+		return def.String()
+	}
+	return strings.ToLower(s)
+}
+
+func hasGate(gs []finding.Gate, g finding.Gate) bool {
+	for _, x := range gs {
+		if x == g {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *runner) secretOptions(cfg *Secrets) (secrets.Options, error) {
+	var o secrets.Options
+	if cfg == nil {
+		return o, nil
+	}
+	if cfg.Config != "" {
+		c, err := secrets.LoadConfig(abs(r.o.BaseDir, cfg.Config))
+		if err != nil {
+			return o, err
+		}
+		if o.Engine, err = c.Engine(); err != nil {
+			return o, err
+		}
+		o.Allowlist = c.Allowlist
+	}
+	if cfg.Allowlist != "" {
+		a, err := secrets.LoadAllowlist(abs(r.o.BaseDir, cfg.Allowlist))
+		if err != nil {
+			return o, err
+		}
+		o.Allowlist = o.Allowlist.Merge(a)
+	}
+	if cfg.Baseline != "" {
+		b, err := secrets.LoadBaseline(abs(r.o.BaseDir, cfg.Baseline))
+		if err != nil {
+			return o, err
+		}
+		o.Baseline = b
+	}
+	return o, nil
+}
+
+func (r *runner) secrets(ctx context.Context) (string, error) {
+	opts, err := r.secretOptions(r.f.Secrets)
+	if err != nil {
+		return "", permanent{err}
+	}
+	res, err := secrets.ScanDir(ctx, r.srcDir, secrets.DirOptions{Options: opts})
+	if err != nil {
+		return "", err
+	}
+	r.report.Warnings = append(r.report.Warnings, res.Warnings...)
+	if r.report.Target.Name == "" {
+		r.report.Target = finding.Target{Name: r.srcDir, Kind: "dir"}
+	}
+	sum, err := r.applyGate(StageSecrets, finding.GateSecrets, &r.f.Secrets.Gate, finding.Unknown, res.Findings)
+	return fmt.Sprintf("%d file(s) scanned; %s", res.Files, sum), err
+}
+
+func (r *runner) scan(ctx context.Context) (string, error) {
+	s := r.f.Scan
+	vulns := s.Vulnerabilities != nil || (s.Lint == nil && s.Secrets == nil)
+	doLint := s.Lint != nil || (s.Vulnerabilities == nil && s.Secrets == nil)
+	doSecrets := s.Secrets != nil || (s.Vulnerabilities == nil && s.Lint == nil)
+	img, err := image.Open(ctx, r.spec, r.reg)
+	if err != nil {
+		return "", permanent{err}
+	}
+	defer img.Close()
+	o := ScanOptions{Vulns: vulns, Lint: doLint, Secrets: doSecrets, LintOptions: lint.Options{Env: r.o.Env}}
+	if s.Lint != nil {
+		o.LintOptions.AcceptKeys, o.LintOptions.AcceptFiles = s.Lint.AcceptKeys, s.Lint.AcceptFiles
+	}
+	if doSecrets {
+		if o.SecretOptions, err = r.secretOptions(r.f.Secrets); err != nil {
+			return "", permanent{err}
+		}
+	}
+	if vulns {
+		db := r.o.DB
+		if db == nil {
+			path := abs(r.o.BaseDir, s.DB.Path)
+			if path == "" {
+				if path, err = vulndb.DefaultPath(); err != nil {
+					return "", err
+				}
+			}
+			var warns []string
+			db, warns, err = update.Prepare(ctx, update.PrepareOptions{
+				Update:  update.Options{DB: path, Repository: s.DB.Repository, Registry: r.reg},
+				Offline: s.DB.Offline, SkipUpdate: s.DB.Offline,
+			})
+			if err != nil {
+				return "", permanent{fmt.Errorf("vulnerability database: %w", err)}
+			}
+			defer db.Close()
+			r.report.Warnings = append(r.report.Warnings, warns...)
+		}
+		o.DB = db
+		r.run.DBBuilt = db.Metadata().BuiltAt
+	}
+	res, err := r.o.Scanner.Scan(ctx, img, o)
+	if err != nil {
+		return "", err
+	}
+	r.sbom = res.SBOM
+	r.report.Target = img.Target()
+	if res.SBOM != nil && res.SBOM.Target.OS != nil {
+		r.report.Target.OS = res.SBOM.Target.OS
+	}
+	r.report.Warnings = append(r.report.Warnings, res.Warnings...)
+	byGate := map[finding.Gate][]finding.Finding{}
+	for _, f := range res.Findings {
+		byGate[f.Gate] = append(byGate[f.Gate], f)
+	}
+	var sums []string
+	var firstFail error
+	check := func(on bool, g finding.Gate, cfg *Gate, def finding.Severity) {
+		if !on {
+			return
+		}
+		sum, err := r.applyGate(StageScan, g, cfg, def, byGate[g])
+		sums = append(sums, sum)
+		if err != nil && firstFail == nil {
+			firstFail = err
+		}
+	}
+	check(vulns, finding.GateVuln, s.Vulnerabilities, finding.Critical)
+	var lg *Gate
+	if s.Lint != nil {
+		lg = &s.Lint.Gate
+	}
+	check(doLint, finding.GateLint, lg, finding.Critical)
+	check(doSecrets, finding.GateSecrets, s.Secrets, finding.Unknown)
+	pk := 0
+	if res.SBOM != nil {
+		pk = len(res.SBOM.Packages)
+	}
+	return fmt.Sprintf("%d package(s); %s", pk, strings.Join(sums, "; ")), firstFail
+}
+
+func (r *runner) push(ctx context.Context) (string, error) {
+	p := r.f.Push
+	repo, err := name.NewRepository(p.Repository, r.nameOpts()...)
+	if err != nil {
+		return "", permanent{fmt.Errorf("push.repository %q: %w", p.Repository, err)}
+	}
+	templates := p.Tags
+	if len(templates) == 0 {
+		templates = []string{DefaultTag}
+	}
+	r.refs = nil
+	for _, t := range templates {
+		tag, err := RenderTag(t, r.tag, r.o.Env)
+		if err != nil {
+			return "", permanent{fmt.Errorf("push.tags %q: %w", t, err)}
+		}
+		r.refs = append(r.refs, repo.Tag(tag))
+	}
+	d, err := r.img.Digest()
+	if err != nil {
+		return "", err
+	}
+	opts := image.RemoteOptions(ctx, r.reg)
+	if p.Immutable {
+		for _, t := range r.refs {
+			desc, err := remote.Head(t, opts...)
+			if err == nil && desc.Digest != d {
+				return "", permanent{gateFailure{fmt.Sprintf("tag %s already exists (%s) and push.immutable is set; choose a tag template that is unique per build, such as %s", t, short(desc.Digest.String()), DefaultTag)}}
+			}
+			var te *transport.Error
+			if err != nil && !(errors.As(err, &te) && te.StatusCode == 404) {
+				return "", fmt.Errorf("checking whether %s exists: %w", t, err)
+			}
+		}
+	}
+	// Blobs first, then the manifest: the tag appears only once the
+	// whole image is in the registry.
+	if err := remote.Write(r.refs[0], r.img, opts...); err != nil {
+		return "", pushError(p.Repository, err)
+	}
+	for _, t := range r.refs[1:] {
+		if err := remote.Tag(t, r.img, opts...); err != nil {
+			return "", pushError(p.Repository, err)
+		}
+	}
+	r.digest = repo.Digest(d.String())
+	r.run.Pushed, r.run.Repository, r.run.Digest, r.run.Immutable = true, p.Repository, d.String(), p.Immutable
+	r.run.Tags = nil
+	for _, t := range r.refs {
+		r.run.Tags = append(r.run.Tags, t.TagStr())
+	}
+	return fmt.Sprintf("%s@%s as %s", p.Repository, short(d.String()), strings.Join(r.run.Tags, ", ")), nil
+}
+
+func pushError(repo string, err error) error {
+	var te *transport.Error
+	if errors.As(err, &te) && (te.StatusCode == 401 || te.StatusCode == 403) {
+		return permanent{fmt.Errorf("pushing to %s: %w; log in (docker login, or credentials in $DOCKER_CONFIG/config.json) with push rights", repo, err)}
+	}
+	return fmt.Errorf("pushing to %s: %w; check that the registry is up and reachable, then run the pipeline again", repo, err)
+}
+
+func (r *runner) nameOpts() []name.Option {
+	if r.reg.Insecure {
+		return []name.Option{name.Insecure}
+	}
+	return nil
+}
+
+func (r *runner) signRegistry(ctx context.Context) (*sign.Registry, error) {
+	return sign.NewRegistry(ctx, sign.RegistryOptions{Options: r.reg})
+}
+
+func (r *runner) sign(ctx context.Context) (string, error) {
+	s := r.f.Sign
+	key := s.Key
+	if !sign.IsKMSRef(key) && !strings.HasPrefix(key, "env://") {
+		key = abs(r.o.BaseDir, key)
+	}
+	signer, err := sign.LoadSigner(ctx, key, r.o.Password)
+	if err != nil {
+		return "", permanent{fmt.Errorf("sign.key: %w", err)}
+	}
+	reg, err := r.signRegistry(ctx)
+	if err != nil {
+		return "", permanent{err}
+	}
+	res, err := sign.SignImage(ctx, reg, r.digest.String(), signer, sign.SignOptions{Annotations: s.Annotations})
+	if err != nil {
+		return "", err
+	}
+	r.run.Signed, r.run.SignKey = true, s.Key
+	attest := s.Attest
+	if attest == nil && r.f.Scan != nil {
+		attest = []string{"sbom", "scan"}
+	}
+	r.run.Attestations = nil
+	for _, a := range attest {
+		var typ string
+		var buf bytes.Buffer
+		switch a {
+		case "sbom":
+			if r.sbom == nil {
+				continue
+			}
+			typ = "cyclonedx"
+			if err := sbom.CycloneDX(&buf, r.sbom); err != nil {
+				return "", err
+			}
+		case "scan":
+			typ = "vuln"
+			if err := report.JSON(&buf, r.report); err != nil {
+				return "", err
+			}
+		}
+		if _, err := sign.AttestImage(ctx, reg, r.digest.String(), signer, sign.AttestOptions{Type: typ, Predicate: buf.Bytes(), Now: r.o.Now}); err != nil {
+			return "", fmt.Errorf("attesting the %s: %w", a, err)
+		}
+		r.run.Attestations = append(r.run.Attestations, typ)
+	}
+	sum := "signed " + short(r.digest.DigestStr()) + " → " + res.Signature
+	if len(r.run.Attestations) > 0 {
+		sum += "; attested " + strings.Join(r.run.Attestations, ", ")
+	}
+	return sum, nil
+}
+
+func (r *runner) verify(ctx context.Context) (string, error) {
+	v := r.f.Verify
+	key := v.Key
+	if !sign.IsKMSRef(key) && !strings.HasPrefix(key, "env://") {
+		key = abs(r.o.BaseDir, key)
+	}
+	r.run.VerifyKey = v.Key
+	res, err := sign.VerifyImage(ctx, r.digest.String(), key, sign.VerifyOptions{Registry: sign.RegistryOptions{Options: r.reg}, Annotations: v.Annotations})
+	if err != nil {
+		if sign.IsVerificationFailure(err) {
+			return "", gateFailure{fmt.Sprintf("verify: %v (key %s); deploy will not run", err, v.Key)}
+		}
+		return "", err
+	}
+	r.run.Verified = true
+	return fmt.Sprintf("%d signature(s) verified with %s", len(res.Signatures), v.Key), nil
+}
+
+func (r *runner) deploy(ctx context.Context) (string, error) {
+	d := r.f.Deploy
+	if !r.run.Verified {
+		return "", gateFailure{"deploy refused: the image was not verified"}
+	}
+	vars := map[string]string{
+		"BULWARK_IMAGE":      r.digest.String(),
+		"BULWARK_DIGEST":     r.digest.DigestStr(),
+		"BULWARK_REPOSITORY": r.run.Repository,
+		"BULWARK_TAG":        r.run.Tags[0],
+		"BULWARK_TAGS":       strings.Join(r.run.Tags, ","),
+		"BULWARK_VERIFIED":   "true",
+	}
+	var env []string
+	for k, v := range d.Env {
+		env = append(env, k+"="+os.Expand(v, func(k string) string {
+			if x, ok := vars[k]; ok {
+				return x
+			}
+			return r.o.Env(k)
+		}))
+	}
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	argv := []string{"/bin/sh", "-c", d.Command.Shell}
+	if d.Command.Argv != nil {
+		argv = nil
+		for _, a := range d.Command.Argv {
+			argv = append(argv, os.Expand(a, func(k string) string {
+				if x, ok := vars[k]; ok {
+					return x
+				}
+				return r.o.Env(k)
+			}))
+		}
+	}
+	dir := r.srcDir
+	if d.Dir != "" {
+		dir = abs(r.o.BaseDir, d.Dir)
+	}
+	start := time.Now()
+	if err := runCmd(ctx, dir, r.o.Log, env, argv...); err != nil {
+		return "", fmt.Errorf("deploy command %q failed: %w; its output is above", d.Command.String(), err)
+	}
+	r.run.Deployed = true
+	return fmt.Sprintf("%s (%s)", d.Command.String(), time.Since(start).Round(time.Millisecond)), nil
+}
