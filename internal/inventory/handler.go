@@ -3,9 +3,7 @@ package inventory
 import (
 	"context"
 	"io"
-	"time"
 
-	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/image"
 )
 
@@ -33,32 +31,5 @@ func (h *Handler) Handle(e *image.Entry, r io.Reader) error { return h.c.Handle(
 // Finish turns what the walk collected into the SBOM, keeping only what
 // the final image shows (tree is what the walk returned). Call it once.
 func (h *Handler) Finish(tree *image.Tree) *SBOM {
-	results := h.c.results
-	for _, r := range results {
-		r.hiddenBy = -1
-		if tree != nil {
-			r.hiddenBy = tree.HiddenBy(r.Layer, r.Path)
-		}
-	}
-	attribute(results)
-	img, opts := h.img, h.opts
-	sb := &SBOM{Tool: opts.Tool, ToolVersion: opts.ToolVersion, CreatedAt: time.Now().UTC(), Target: img.Target()}
-	if img.Kind == image.KindRootfs && opts.Mode == ModeTree {
-		sb.Target.Kind = "dir"
-	}
-	var visible []*fileResult
-	for _, r := range results {
-		if r.hiddenBy < 0 {
-			visible = append(visible, r)
-		}
-	}
-	sortResults(visible)
-	layerRef := func(i int) *finding.LayerRef {
-		if opts.Mode == ModeTree || i < 0 || i >= len(img.Layers) {
-			return nil
-		}
-		return img.Layers[i].Ref()
-	}
-	sb.Target.OS, sb.Packages, sb.Warnings = merge(visible, layerRef, sb.Warnings)
-	return sb
+	return finish(h.img, h.opts, h.c.results, tree, nil)
 }

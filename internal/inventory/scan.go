@@ -156,6 +156,14 @@ func Scan(ctx context.Context, img *image.Image, opts Options) (*SBOM, error) {
 		tree = t
 	}
 	results := append(cached, c.results...)
+	sb := finish(img, opts, results, tree, func(results []*fileResult) { opts.Cache.store(img, c.analyzers, opts.Mode, from, results) })
+	return sb, nil
+}
+
+// finish decides what the final image shows, attributes every package to
+// the layer that added it, hands the results to store (the cache), and
+// merges what is visible into the SBOM.
+func finish(img *image.Image, opts Options, results []*fileResult, tree *image.Tree, store func([]*fileResult)) *SBOM {
 	for _, r := range results {
 		r.hiddenBy = -1
 		if tree != nil {
@@ -163,8 +171,9 @@ func Scan(ctx context.Context, img *image.Image, opts Options) (*SBOM, error) {
 		}
 	}
 	attribute(results)
-	opts.Cache.store(img, c.analyzers, opts.Mode, from, results)
-
+	if store != nil {
+		store(results)
+	}
 	sb := &SBOM{Tool: opts.Tool, ToolVersion: opts.ToolVersion, CreatedAt: time.Now().UTC(), Target: img.Target()}
 	if img.Kind == image.KindRootfs && opts.Mode == ModeTree {
 		sb.Target.Kind = "dir"
@@ -186,7 +195,7 @@ func Scan(ctx context.Context, img *image.Image, opts Options) (*SBOM, error) {
 		return img.Layers[i].Ref()
 	}
 	sb.Target.OS, sb.Packages, sb.Warnings = merge(visible, layerRef, sb.Warnings)
-	return sb, nil
+	return sb
 }
 
 func sortResults(rs []*fileResult) {

@@ -8,10 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
@@ -61,16 +58,8 @@ func Layer(t testing.TB, files ...File) v1.Layer {
 // temporary directory and returns its path.
 func Archive(t testing.TB, layers ...v1.Layer) string {
 	t.Helper()
-	img, err := mutate.AppendLayers(empty.Image, layers...)
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := filepath.Join(t.TempDir(), "image.tar")
-	ref, err := name.NewTag("bulwark.test/inventory:latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tarball.WriteToFile(p, ref, img); err != nil {
+	if err := WriteArchive(p, "bulwark.test/inventory:latest", layers...); err != nil {
 		t.Fatal(err)
 	}
 	return p
