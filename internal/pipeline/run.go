@@ -62,7 +62,7 @@ type Options struct {
 	Env func(string) string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Scanner runs the scan stage (default ComposedScanner{}).
+	// Scanner runs the scan stage (default SinglePassScanner{}).
 	Scanner Scanner
 	// DB, when set, is the vulnerability database (scan.db is ignored).
 	DB *vulndb.DB
@@ -190,7 +190,7 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 		o.Log = o.Out
 	}
 	if o.Scanner == nil {
-		o.Scanner = ComposedScanner{}
+		o.Scanner = SinglePassScanner{}
 	}
 	if o.Password == nil {
 		o.Password = func(bool) ([]byte, error) { return []byte(o.Env("COSIGN_PASSWORD")), nil }

@@ -261,7 +261,7 @@ func (r *runner) push(ctx context.Context) (string, error) {
 			}
 			var te *transport.Error
 			if err != nil && !(errors.As(err, &te) && te.StatusCode == 404) {
-				return "", fmt.Errorf("checking whether %s exists: %w", t, err)
+				return "", pushError(p.Repository, fmt.Errorf("checking whether %s exists: %w", t, err))
 			}
 		}
 	}
