@@ -125,6 +125,10 @@ type Result struct {
 	// .list files, status.d md5sums, the apk database, the rpmdb); language
 	// packages found in them are not reported again.
 	Owned []string
+	// Licenses holds licences found apart from the package database, by
+	// package name (Debian's /usr/share/doc/PACKAGE/copyright files); they
+	// fill in OS packages that have none of their own.
+	Licenses map[string][]string `json:"licenses,omitempty"`
 	// Warnings name what in the file was skipped and why.
 	Warnings []string
 }

@@ -130,7 +130,7 @@ func (c *collector) run(a Analyzer, f *File) (res *Result) {
 }
 
 func (c *collector) add(layer int, p, analyzer string, res *Result) {
-	if res == nil || (len(res.Packages) == 0 && res.OS == nil && len(res.Owned) == 0 && len(res.Warnings) == 0) {
+	if res == nil || (len(res.Packages) == 0 && res.OS == nil && len(res.Owned) == 0 && len(res.Warnings) == 0 && len(res.Licenses) == 0) {
 		return
 	}
 	c.mu.Lock()
@@ -255,10 +255,14 @@ func addedMap(r *fileResult) map[string]int {
 // the warnings.
 func merge(visible []*fileResult, layerRef func(int) *finding.LayerRef, warnings []string) (*OS, []Package, []string) {
 	owned := map[string]bool{}
+	licenses := map[string][]string{}
 	var osr *OSRelease
 	for _, r := range visible {
 		for _, p := range r.Owned {
 			owned[p] = true
+		}
+		for n, l := range r.Licenses {
+			licenses[n] = l
 		}
 		if r.OS != nil && (osr == nil || r.OS.Priority < osr.Priority) {
 			osr = r.OS
@@ -280,6 +284,10 @@ func merge(visible []*fileResult, layerRef func(int) *finding.LayerRef, warnings
 			if p.Kind == KindLang && owned[r.Path] {
 				continue
 			}
+			if p.Ecosystem == Debian && os != nil && os.ID == "ubuntu" {
+				// dpkg cannot tell Debian from Ubuntu; the OS can.
+				p.Ecosystem = Ubuntu
+			}
 			added := r.Layer
 			if i < len(r.Added) {
 				added = r.Added[i]
@@ -296,6 +304,9 @@ func merge(visible []*fileResult, layerRef func(int) *finding.LayerRef, warnings
 		}
 	}
 	for i := range pkgs {
+		if pkgs[i].Kind == KindOS && len(pkgs[i].Licenses) == 0 {
+			pkgs[i].Licenses = licenses[pkgs[i].Name]
+		}
 		if pkgs[i].PURL == "" {
 			pkgs[i].PURL = PURL(&pkgs[i], os)
 		}

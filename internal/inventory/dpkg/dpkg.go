@@ -1,7 +1,8 @@
 // Package dpkg reads Debian's package database: /var/lib/dpkg/status, the
-// per-package files of distroless images under /var/lib/dpkg/status.d/, and
-// the file lists (/var/lib/dpkg/info/*.list, status.d/*.md5sums) that say
-// which files the packages installed.
+// per-package files of distroless images under /var/lib/dpkg/status.d/, the
+// file lists (/var/lib/dpkg/info/*.list, status.d/*.md5sums) that say
+// which files the packages installed, and the licences that
+// machine-readable /usr/share/doc/PACKAGE/copyright files name.
 package dpkg
 
 import (
@@ -19,6 +20,9 @@ const (
 	statusFile = "var/lib/dpkg/status"
 	statusDir  = "var/lib/dpkg/status.d/"
 	infoDir    = "var/lib/dpkg/info/"
+	docDir     = "usr/share/doc/"
+	// maxCopyright bounds a copyright file read for licences.
+	maxCopyright = 4 << 20
 	// maxLine bounds one line of a status file (long descriptions and
 	// conffile lists fit easily).
 	maxLine = 1 << 20
@@ -31,13 +35,13 @@ type Analyzer struct{}
 func (Analyzer) Name() string { return "dpkg" }
 
 // Version implements inventory.Analyzer.
-func (Analyzer) Version() int { return 1 }
+func (Analyzer) Version() int { return 2 }
 
 // Modes implements inventory.Analyzer.
 func (Analyzer) Modes() inventory.Mode { return inventory.ModeImage | inventory.ModeTree }
 
 // Want implements inventory.Analyzer.
-func (Analyzer) Want(p string, _ int64, _ fs.FileMode) bool {
+func (Analyzer) Want(p string, size int64, _ fs.FileMode) bool {
 	if p == statusFile {
 		return true
 	}
@@ -46,6 +50,10 @@ func (Analyzer) Want(p string, _ int64, _ fs.FileMode) bool {
 	}
 	if rest, ok := strings.CutPrefix(p, infoDir); ok {
 		return strings.HasSuffix(rest, ".list") && !strings.Contains(rest, "/")
+	}
+	if rest, ok := strings.CutPrefix(p, docDir); ok {
+		pkg, file, ok := strings.Cut(rest, "/")
+		return ok && file == "copyright" && pkg != "" && size <= maxCopyright
 	}
 	return false
 }
@@ -59,6 +67,13 @@ func (Analyzer) Analyze(_ context.Context, f *inventory.File) (*inventory.Result
 	case strings.HasPrefix(f.Path, statusDir) && strings.HasSuffix(f.Path, ".md5sums"):
 		owned, err := ReadFileList(f.R, true)
 		return &inventory.Result{Owned: owned}, err
+	case strings.HasPrefix(f.Path, docDir):
+		ls, err := CopyrightLicenses(f.R)
+		if err != nil || len(ls) == 0 {
+			return nil, err
+		}
+		pkg, _, _ := strings.Cut(strings.TrimPrefix(f.Path, docDir), "/")
+		return &inventory.Result{Licenses: map[string][]string{pkg: ls}}, nil
 	}
 	pkgs, warnings, err := ParseStatus(f.R, f.Path)
 	return &inventory.Result{Packages: pkgs, Warnings: warnings}, err
@@ -196,4 +211,35 @@ func toPackage(s stanza) (*inventory.Package, error) {
 		}
 	}
 	return p, nil
+}
+
+// CopyrightLicenses returns the licence short names a machine-readable
+// (DEP-5) copyright file gives in its "License:" fields, each once, in
+// order; nil for a free-form file, which names no licence reliably.
+func CopyrightLicenses(r io.Reader) ([]string, error) {
+	sc := bufio.NewScanner(io.LimitReader(r, maxCopyright))
+	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	var out []string
+	seen := map[string]bool{}
+	first := true
+	for sc.Scan() {
+		line := sc.Text()
+		if first {
+			first = false
+			if !strings.HasPrefix(line, "Format:") {
+				return nil, nil
+			}
+			continue
+		}
+		v, ok := strings.CutPrefix(line, "License:")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		if v != "" && len(v) < 200 && !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out, sc.Err()
 }

@@ -117,3 +117,23 @@ func FuzzParseStatus(f *testing.F) {
 		}
 	})
 }
+
+func TestCopyright(t *testing.T) {
+	dep5 := "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: zlib\n\nFiles: *\nCopyright: 1995-2013 Jean-loup Gailly and Mark Adler\nLicense: Zlib\n\nFiles: debian/*\nLicense: Zlib\n\nLicense: Zlib\n This software is provided 'as-is'.\n"
+	res, err := Analyzer{}.Analyze(context.Background(), &inventory.File{Path: "usr/share/doc/zlib1g/copyright", R: strings.NewReader(dep5)})
+	if err != nil || res == nil || strings.Join(res.Licenses["zlib1g"], ",") != "Zlib" {
+		t.Errorf("DEP-5: %+v %v", res, err)
+	}
+	res, err = Analyzer{}.Analyze(context.Background(), &inventory.File{Path: "usr/share/doc/x/copyright", R: strings.NewReader("This is free software.\nLicense: whatever\n")})
+	if err != nil || res != nil {
+		t.Errorf("free-form: %+v %v", res, err)
+	}
+	if (Analyzer{}).Want("usr/share/doc/x/y/copyright", 10, 0o644) || !(Analyzer{}).Want("usr/share/doc/x/copyright", 10, 0o644) {
+		t.Error("Want for copyright files")
+	}
+}
+
+func FuzzCopyright(f *testing.F) {
+	f.Add("Format: x\nLicense: MIT\n")
+	f.Fuzz(func(t *testing.T, s string) { CopyrightLicenses(strings.NewReader(s)) }) //nolint:errcheck // must not panic
+}
