@@ -53,6 +53,7 @@ func JSON(w io.Writer, s *inventory.SBOM) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(&out)
 }
 
