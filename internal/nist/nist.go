@@ -185,6 +185,9 @@ func Assess(r *finding.Report, run *pipeline.Run, now time.Time) *Assessment {
 	switch {
 	case !run.Pushed && run.Stage(pipeline.StagePush) == nil:
 		conn.Status, conn.Result = NotCovered, "the pipeline does not push"
+	case !run.Pushed:
+		conn.Status, conn.Stages = Partial, []string{"push"}
+		conn.Result = "the push stage did not run in this run, so no registry connection was made"
 	case run.RegistryInsecure:
 		conn.Status, conn.Stages = Found, []string{"push", "sign", "verify"}
 		conn.Result = "registry.insecure is set: plain HTTP or unverified TLS was allowed"

@@ -276,6 +276,7 @@ func (r *runner) push(ctx context.Context) (string, error) {
 		}
 	}
 	r.digest = repo.Digest(d.String())
+	r.report.Target.Name, r.report.Target.Digest = r.refs[0].String(), d.String()
 	r.run.Pushed, r.run.Repository, r.run.Digest, r.run.Immutable = true, p.Repository, d.String(), p.Immutable
 	r.run.Tags = nil
 	for _, t := range r.refs {
