@@ -46,7 +46,7 @@ func TestReferenceImage(t *testing.T) {
 			line += " " + p.SourceName + " " + p.SourceVersion
 		}
 		got[p.Ecosystem] = append(got[p.Ecosystem], line)
-		want := map[string]int{inventory.Debian: 0, inventory.Go: 1, inventory.NPM: 2}[p.Ecosystem]
+		want := map[string]int{inventory.Debian: 0, inventory.Go: 1, inventory.NPM: 2, inventory.Maven: 3}[p.Ecosystem]
 		if l := p.Locations[0].Layer; l == nil || l.Index != want {
 			t.Errorf("%s %s: layer %+v, want %d", p.Ecosystem, p.Name, l, want)
 		}
@@ -54,6 +54,12 @@ func TestReferenceImage(t *testing.T) {
 	compare(t, "Debian", got[inventory.Debian], dpkgQuery(t, dirs["rootfs"]))
 	compare(t, "Go", got[inventory.Go], goVersionM(t, dirs["gobin"]))
 	compare(t, "npm", got[inventory.NPM], npmLock(t, filepath.Join(dirs["npm"], "node_modules", ".package-lock.json")))
+	// Debian's jars under /usr/share/java belong to dpkg; their copies in
+	// app/lib are Maven packages (pom.properties inside them).
+	lang3 := find(s, inventory.Maven, "org.apache.commons:commons-lang3")
+	if lang3 == nil || lang3.Version != "3.12.0" || len(lang3.Locations) != 1 || !strings.HasPrefix(lang3.Locations[0].Path, "app/lib/") {
+		t.Errorf("commons-lang3 = %+v", lang3)
+	}
 	for _, p := range got[inventory.PyPI] {
 		if strings.HasPrefix(strings.ToLower(p), "pyyaml ") {
 			t.Errorf("PyYAML is Debian's python3-yaml and must not be reported as a PyPI package too")

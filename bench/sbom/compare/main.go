@@ -56,6 +56,11 @@ func load(path string) (pkgSet, error) {
 				name = strings.ToLower(strings.ReplaceAll(name, "_", "-"))
 			}
 			v := u.Version
+			if e := u.Qualifiers.Map()["epoch"]; e != "" && e != "0" && (u.Type == "deb" || u.Type == "rpm") {
+				// trivy writes the epoch as a qualifier, syft and
+				// bulwark in the version, as dpkg prints it.
+				v = e + ":" + v
+			}
 			if u.Type == "golang" {
 				v = strings.TrimPrefix(strings.TrimPrefix(v, "v"), "go")
 			}

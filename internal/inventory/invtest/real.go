@@ -175,7 +175,7 @@ func WriteArchive(path, tag string, layers ...v1.Layer) error {
 // benchmark scan: Debian with extra packages, Go programs built from pinned
 // module versions, and an npm tree.
 var (
-	DebianExtra = []string{"python3-yaml", "ca-certificates", "curl"}
+	DebianExtra = []string{"python3-yaml", "ca-certificates", "curl", "libcommons-lang3-java"}
 	GoPrograms  = []string{"golang.org/x/tools/cmd/stringer@v0.36.0", "github.com/google/go-containerregistry/cmd/crane@v0.20.2"}
 	NPMPackages = []string{"express@4.19.2", "lodash@4.17.21"}
 )
@@ -192,8 +192,9 @@ func CacheDir() (string, error) {
 // ReferenceImages builds (or reuses) the reference content and writes two
 // docker archives into outDir: base.tar (the Debian root filesystem) and
 // app.tar (the same base layer, then a layer of Go programs in
-// usr/local/bin and a layer with the npm tree in app/). It returns their
-// paths and the directories the layers came from.
+// usr/local/bin, a layer with the npm tree in app/ and a layer with copies
+// of Debian's jars in app/lib, which no package manager owns there). It
+// returns their paths and the directories the layers came from.
 func ReferenceImages(ctx context.Context, outDir string) (base, app string, dirs map[string]string, err error) {
 	cache, err := CacheDir()
 	if err != nil {
@@ -213,7 +214,11 @@ func ReferenceImages(ctx context.Context, outDir string) (base, app string, dirs
 			return "", "", nil, err
 		}
 	}
-	dirs = map[string]string{"rootfs": rootfs, "gobin": gobin, "npm": npmDir}
+	jars := filepath.Join(cache, "jars")
+	if err := copyJars(filepath.Join(rootfs, "usr/share/java"), jars); err != nil {
+		return "", "", nil, err
+	}
+	dirs = map[string]string{"rootfs": rootfs, "gobin": gobin, "npm": npmDir, "jars": jars}
 	l0, err := LayerFromDir(rootfs, "")
 	if err != nil {
 		return "", "", nil, err
@@ -226,12 +231,41 @@ func ReferenceImages(ctx context.Context, outDir string) (base, app string, dirs
 	if err != nil {
 		return "", "", nil, err
 	}
+	l3, err := LayerFromDir(jars, "app/lib")
+	if err != nil {
+		return "", "", nil, err
+	}
 	base, app = filepath.Join(outDir, "base.tar"), filepath.Join(outDir, "app.tar")
 	if err := WriteArchive(base, "bulwark.test/debian:base", l0); err != nil {
 		return "", "", nil, err
 	}
-	if err := WriteArchive(app, "bulwark.test/debian:app", l0, l1, l2); err != nil {
+	if err := WriteArchive(app, "bulwark.test/debian:app", l0, l1, l2, l3); err != nil {
 		return "", "", nil, err
 	}
 	return base, app, dirs, nil
+}
+
+// copyJars copies the regular .jar files of src (Debian's versioned names,
+// not the symlinks) into dst.
+func copyJars(src, dst string) error {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".jar") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
