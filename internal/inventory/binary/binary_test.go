@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/bulwark-sec/bulwark/internal/inventory"
+	"github.com/bulwark-sec/bulwark/internal/testutil"
 )
 
 var (
@@ -216,4 +217,43 @@ func FuzzAuditable(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		Auditable(bytes.NewReader(b)) //nolint:errcheck // must not panic
 	})
+}
+
+// TestAuditableELF adds a cargo-auditable .dep-v0 section to a copy of a
+// non-Go executable with objcopy, as cargo-auditable's linker step does.
+func TestAuditableELF(t *testing.T) {
+	objcopy := testutil.RequireTool(t, "objcopy")
+	src, err := exec.LookPath("true")
+	if err != nil {
+		t.Skip("no true executable to copy")
+	}
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	zw := zlib.NewWriter(&buf)
+	zw.Write([]byte(`{"packages":[{"name":"rustapp","version":"0.3.0","source":"local","root":true},{"name":"regex","version":"1.10.3","source":"crates.io"}]}`))
+	zw.Close()
+	dep := filepath.Join(dir, "dep")
+	os.WriteFile(dep, buf.Bytes(), 0o644)
+	exe := filepath.Join(dir, "rustapp")
+	if out, err := exec.Command(objcopy, "--add-section", ".dep-v0="+dep, src, exe).CombinedOutput(); err != nil {
+		t.Fatalf("objcopy: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Analyzer{}.Analyze(context.Background(), &inventory.File{Path: "usr/bin/rustapp", Size: int64(len(b)), Mode: 0o755, R: bytes.NewReader(b)})
+	if err != nil || res == nil {
+		t.Fatalf("%v %v", res, err)
+	}
+	if n := names(res.Packages); len(n) != 2 || n["regex"] != "1.10.3" || res.Packages[0].Ecosystem != inventory.CratesIO {
+		t.Errorf("packages = %+v", res.Packages)
+	}
+	// A damaged section is a warning about this file, not a crash.
+	os.WriteFile(dep, []byte("not zlib"), 0o644)
+	exec.Command(objcopy, "--update-section", ".dep-v0="+dep, exe).Run()
+	b, _ = os.ReadFile(exe)
+	if _, err := (Analyzer{}).Analyze(context.Background(), &inventory.File{Path: "usr/bin/rustapp", Size: int64(len(b)), Mode: 0o755, R: bytes.NewReader(b)}); err == nil {
+		t.Error("a damaged .dep-v0 section was read without error")
+	}
 }
