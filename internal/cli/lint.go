@@ -18,9 +18,9 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/sign"
 )
 
-// defaultIgnoreFiles are read from the working directory when present and
-// no --ignore-file is given; .dockleignore keeps Dockle users' lists working.
-var defaultIgnoreFiles = []string{".bulwarkignore", ".dockleignore"}
+// lintIgnoreFiles are read from the working directory when present and no
+// --ignore-file is given; .dockleignore keeps Dockle users' lists working.
+var lintIgnoreFiles = []string{".bulwarkignore", ".dockleignore"}
 
 type lintFlags struct {
 	img         imageFlags
@@ -77,7 +77,7 @@ func runLint(cmd *cobra.Command, args []string, f *lintFlags) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--exit-level: %w", err)}
 	}
-	ignores, err := loadIgnores(f.ignores, f.ignoreFiles)
+	ignores, err := loadIgnores(f.ignores, f.ignoreFiles, lintIgnoreFiles)
 	if err != nil {
 		return err
 	}
@@ -110,15 +110,15 @@ func runLint(cmd *cobra.Command, args []string, f *lintFlags) error {
 	return policy.Gate{FailOn: failOn, ExitCode: f.exitCode, Gates: []finding.Gate{finding.GateLint}}.Evaluate(r)
 }
 
-// loadIgnores gathers --ignore IDs, the ignore files given, or the default
-// ignore files that exist, and DOCKLE_IGNORES.
-func loadIgnores(ids, files []string) (ignore.List, error) {
+// loadIgnores gathers --ignore IDs, the ignore files given (or those of
+// defaults that exist in the working directory), and DOCKLE_IGNORES.
+func loadIgnores(ids, files, defaults []string) (ignore.List, error) {
 	list := ignore.FromIDs(ids, "--ignore")
 	if env := os.Getenv("DOCKLE_IGNORES"); env != "" {
 		list = append(list, ignore.FromIDs(strings.Split(env, ","), "DOCKLE_IGNORES")...)
 	}
 	if len(files) == 0 {
-		for _, d := range defaultIgnoreFiles {
+		for _, d := range defaults {
 			if _, err := os.Stat(d); err == nil {
 				files = append(files, d)
 			}

@@ -8,15 +8,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/bulwark-sec/bulwark/internal/buildinfo"
 	"github.com/bulwark-sec/bulwark/internal/finding"
-	"github.com/bulwark-sec/bulwark/internal/ignore"
 	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/inventory"
-	"github.com/bulwark-sec/bulwark/internal/inventory/analyzers"
 	"github.com/bulwark-sec/bulwark/internal/lint"
 	"github.com/bulwark-sec/bulwark/internal/match"
 	"github.com/bulwark-sec/bulwark/internal/policy"
+	"github.com/bulwark-sec/bulwark/internal/scan"
 	"github.com/bulwark-sec/bulwark/internal/secrets"
 	"github.com/bulwark-sec/bulwark/internal/vex"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
@@ -124,7 +122,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 		return usageError{fmt.Errorf("--fail-on: %w", err)}
 	}
 	gate.ExitCode, gate.IgnoreBase = f.exitCode, f.ignoreBase
-	ignores, err := scanIgnores(f.ignores, f.ignoreFiles)
+	ignores, err := loadIgnores(f.ignores, f.ignoreFiles, scanIgnoreFiles)
 	if err != nil {
 		return err
 	}
@@ -174,78 +172,28 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 		return err
 	}
 	defer img.Close()
-	if mode == inventory.ModeTree {
-		// A source tree has no image configuration to lint.
-		delete(want, "lint")
-	}
 
-	var handlers []image.Handler
-	var inv *inventory.Handler
-	var lh *lint.Handler
-	var sh *secrets.ImageHandler
-	if want["vuln"] {
-		inv = inventory.NewHandler(ctx, img, inventory.Options{Analyzers: analyzers.All(), Mode: mode, Tool: "bulwark", ToolVersion: buildinfo.Version})
-		handlers = append(handlers, inv)
-	}
-	if want["lint"] {
-		lh = lint.NewHandler(lint.Options{Env: os.Getenv})
-		handlers = append(handlers, lh)
-	}
-	if want["secret"] {
-		if sh, err = secrets.NewImageHandler(secOpts); err != nil {
-			return err
-		}
-		handlers = append(handlers, sh)
-	}
-	tree, err := image.Walk(ctx, img, handlers, image.WalkOptions{})
-	if err != nil {
-		return fmt.Errorf("image %q: %w", img.Name, err)
-	}
-
-	target := img.Target()
-	var gates []finding.Gate
-	var findings []finding.Finding
-	warnings = append(warnings, tree.Warnings...)
-	base, baseWarn := baseLayers(cmd, f, img)
+	base, baseWarn := scan.BaseLayers(ctx, img, f.baseImage, image.Options{Insecure: f.img.insecure, CACert: f.img.caCert}, f.ignoreBase)
 	if baseWarn != "" {
 		warnings = append(warnings, baseWarn)
 	}
 	gate.BaseLayers = base
-	if inv != nil {
-		gates = append(gates, finding.GateVuln)
-		sb := inv.Finish(tree)
-		target = sb.Target
-		warnings = append(warnings, sb.Warnings...)
-		res, err := match.Match(db, sb, match.Options{BaseLayers: base})
-		if err != nil {
-			return err
-		}
-		findings = append(findings, res.Findings...)
-		warnings = append(warnings, dbw...)
-		warnings = append(warnings, res.Warnings()...)
+	bar := readProgress(img)
+	res, err := scan.Run(ctx, img, scan.Options{
+		Vulns: want["vuln"], Lint: want["lint"], Secrets: want["secret"],
+		DB: db, Mode: mode, BaseLayers: base, Progress: bar,
+		LintOptions: lint.Options{Env: os.Getenv}, SecretOptions: secOpts,
+	})
+	bar.Close()
+	if err != nil {
+		return err
 	}
-	if sh != nil {
-		gates = append(gates, finding.GateSecrets)
-		res := sh.Finish(tree)
-		findings = append(findings, res.Findings...)
-		warnings = append(warnings, res.Warnings...)
-	}
-	if lh != nil {
-		gates = append(gates, finding.GateLint)
-		lf, err := lh.Findings(ctx, img, tree)
-		if err != nil {
-			return err
-		}
-		findings = append(findings, lf...)
-		warnings = append(warnings, lh.Warnings()...)
-	}
-	if mode == inventory.ModeTree {
-		target.Kind = "dir"
-	}
+	warnings = append(warnings, res.Warnings...)
+	warnings = append(warnings, dbw...)
 
-	r := newReport(target, gates...)
-	r.Findings = findings
-	r.Warnings = dedupe(warnings)
+	r := newReport(res.Target, res.Gates...)
+	r.Findings = res.Findings
+	r.Warnings = warnings
 	ignores.Apply(r, time.Now())
 	vex.Apply(r, vexDocs, []string{img.Name, img.Reference, img.Digest})
 	if f.ignoreUnfixed {
@@ -264,37 +212,6 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	return verdict
 }
 
-// baseLayers finds how many layers come from the base image: from
-// --base-image, the base annotations (when the base can be opened), or the
-// history. A warning says when it could not be told.
-func baseLayers(cmd *cobra.Command, f *scanFlags, img *image.Image) (int, string) {
-	ref := f.baseImage
-	if ref == "" && img.Annotations[match.AnnotationBaseName] != "" {
-		ref = img.Annotations[match.AnnotationBaseName]
-		if d := img.Annotations[match.AnnotationBaseDigest]; d != "" && !strings.Contains(ref, "@") {
-			ref += "@" + d
-		}
-	}
-	if ref != "" {
-		opts := image.Options{Insecure: f.img.insecure, CACert: f.img.caCert}
-		b, err := image.Open(cmd.Context(), ref, opts)
-		if err == nil {
-			defer b.Close()
-			return match.BaseLayersFrom(img, b), ""
-		}
-		if f.baseImage != "" {
-			return 0, fmt.Sprintf("--base-image %q could not be opened (%v): every layer counts as the application's", ref, err)
-		}
-	}
-	if n, ok := match.BaseLayersFromHistory(img.Config); ok {
-		return n, ""
-	}
-	if f.ignoreBase {
-		return 0, "--ignore-base: the base image's layers could not be told from the history; give --base-image"
-	}
-	return 0, ""
-}
-
 func keep(fs []finding.Finding, ok func(*finding.Finding) bool) []finding.Finding {
 	out := fs[:0]
 	for i := range fs {
@@ -303,37 +220,4 @@ func keep(fs []finding.Finding, ok func(*finding.Finding) bool) []finding.Findin
 		}
 	}
 	return out
-}
-
-func dedupe(ss []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range ss {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// scanIgnores gathers --ignore IDs and the ignore files given, or the
-// default ones that exist.
-func scanIgnores(ids, files []string) (ignore.List, error) {
-	list := ignore.FromIDs(ids, "--ignore")
-	if len(files) == 0 {
-		for _, d := range scanIgnoreFiles {
-			if _, err := os.Stat(d); err == nil {
-				files = append(files, d)
-			}
-		}
-	}
-	for _, file := range files {
-		l, err := ignore.ParseFile(file)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, l...)
-	}
-	return list, nil
 }

@@ -95,21 +95,6 @@ func TestRenderTag(t *testing.T) {
 	}
 }
 
-func TestVEX(t *testing.T) {
-	v, err := ParseVEX([]byte(`{"@context":"https://openvex.dev/ns/v0.2.0","statements":[
-	 {"vulnerability":{"name":"CVE-2021-44906"},"status":"not_affected","justification":"vulnerable_code_not_in_execute_path"},
-	 {"vulnerability":"CVE-1","status":"affected"}]}`), "vex.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(v.Statements) != 2 || v.Statements[0].Vulnerability != "CVE-2021-44906" {
-		t.Fatalf("statements %+v", v.Statements)
-	}
-	if _, err := ParseVEX([]byte(`{"statements":[{"vulnerability":"X","status":"maybe"}]}`), "v.json"); err == nil || !strings.Contains(err.Error(), "statement 1: status") {
-		t.Errorf("bad status: %v", err)
-	}
-}
-
 func FuzzParse(f *testing.F) {
 	f.Add(goodFile)
 	f.Add("version: 1\nbuild: {image: a}\npush: {repository: x/y, tags: ['{{.Date}}']}\n")
@@ -127,12 +112,5 @@ func FuzzParse(f *testing.F) {
 		}
 		var b strings.Builder
 		Plan(&b, pf, "")
-	})
-}
-
-func FuzzParseVEX(f *testing.F) {
-	f.Add([]byte(`{"statements":[{"vulnerability":{"name":"CVE-1"},"status":"fixed"}]}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = ParseVEX(b, "v.json")
 	})
 }

@@ -62,8 +62,6 @@ type Options struct {
 	Env func(string) string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Scanner runs the scan stage (default SinglePassScanner{}).
-	Scanner Scanner
 	// DB, when set, is the vulnerability database (scan.db is ignored).
 	DB *vulndb.DB
 	// Password returns the password of an encrypted signing key (default:
@@ -188,9 +186,6 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 	}
 	if o.Log == nil {
 		o.Log = o.Out
-	}
-	if o.Scanner == nil {
-		o.Scanner = SinglePassScanner{}
 	}
 	if o.Password == nil {
 		o.Password = func(bool) ([]byte, error) { return []byte(o.Env("COSIGN_PASSWORD")), nil }

@@ -22,7 +22,9 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/policy"
 	"github.com/bulwark-sec/bulwark/internal/report"
 	"github.com/bulwark-sec/bulwark/internal/secrets"
+	"github.com/bulwark-sec/bulwark/internal/scan"
 	"github.com/bulwark-sec/bulwark/internal/sign"
+	"github.com/bulwark-sec/bulwark/internal/vex"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 	"github.com/bulwark-sec/bulwark/internal/vulndb/update"
 )
@@ -44,13 +46,15 @@ func (r *runner) applyGate(stage string, g finding.Gate, cfg *Gate, def finding.
 		list = append(list, l...)
 	}
 	list.Apply(sub, r.o.Now())
+	var docs []*vex.Document
 	for _, v := range cfg.VEX {
-		doc, err := LoadVEX(abs(r.o.BaseDir, v))
+		doc, err := vex.ParseFile(abs(r.o.BaseDir, v))
 		if err != nil {
 			return "", permanent{err}
 		}
-		doc.Apply(sub)
+		docs = append(docs, doc)
 	}
+	vex.Apply(sub, docs, []string{r.report.Target.Name, r.report.Target.Digest})
 	failOn, fails, _ := ParseFailOn(cfg.FailOn, def)
 	failing := []finding.Finding{}
 	if fails {
@@ -158,7 +162,7 @@ func (r *runner) scan(ctx context.Context) (string, error) {
 		return "", permanent{err}
 	}
 	defer img.Close()
-	o := ScanOptions{Vulns: vulns, Lint: doLint, Secrets: doSecrets, LintOptions: lint.Options{Env: r.o.Env}}
+	o := scan.Options{Vulns: vulns, Lint: doLint, Secrets: doSecrets, SBOM: true, LintOptions: lint.Options{Env: r.o.Env}}
 	if s.Lint != nil {
 		o.LintOptions.AcceptKeys, o.LintOptions.AcceptFiles = s.Lint.AcceptKeys, s.Lint.AcceptFiles
 	}
@@ -190,7 +194,12 @@ func (r *runner) scan(ctx context.Context) (string, error) {
 		o.DB = db
 		r.run.DBBuilt = db.Metadata().BuiltAt
 	}
-	res, err := r.o.Scanner.Scan(ctx, img, o)
+	base, baseWarn := scan.BaseLayers(ctx, img, "", r.reg, false)
+	if baseWarn != "" {
+		r.report.Warnings = append(r.report.Warnings, baseWarn)
+	}
+	o.BaseLayers = base
+	res, err := scan.Run(ctx, img, o)
 	if err != nil {
 		return "", err
 	}

@@ -138,8 +138,30 @@ func TestRedact(t *testing.T) {
 	}
 }
 
+// TestKeyFilePathIsNotASecret: a 40-character path after "key:" has the
+// shape of an AWS secret access key (this once failed the pipeline's
+// tests whenever a temporary directory name made the path 40 long).
+func TestKeyFilePathIsNotASecret(t *testing.T) {
+	eng, err := DefaultEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/tmp/TestE2EScenarios718276008/002/other"
+	if len(path) != 40 {
+		t.Fatalf("fixture path is %d long, want 40", len(path))
+	}
+	ms, err := eng.ScanReader("bulwark.yaml", strings.NewReader("sign: {key: "+path+".pub}\naws_secret_access_key: "+fakeAWSSec+"\n"), nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 || ms[0].Secret != fakeAWSSec {
+		t.Errorf("matches %+v, want only the real-looking key on line 2", ms)
+	}
+}
+
 func TestIsPlaceholder(t *testing.T) {
-	for _, v := range []string{"AKIAIOSFODNN7EXAMPLE", "${AWS_SECRET}", "<your-key>", "xxxxxxxx", "aaaaaaaaaaaa", "{{ .Values.key }}", "$SECRET", "1234567890ab"} {
+	for _, v := range []string{"AKIAIOSFODNN7EXAMPLE", "${AWS_SECRET}", "<your-key>", "xxxxxxxx", "aaaaaaaaaaaa", "{{ .Values.key }}", "$SECRET", "1234567890ab",
+		"/tmp/TestE2EScenarios718276008/002/other", "./keys/deploy/ci-signing-key-01"} {
 		if !IsPlaceholder(v) {
 			t.Errorf("IsPlaceholder(%q) = false, want true", v)
 		}

@@ -49,14 +49,27 @@ var placeholderValues = map[string]bool{
 	"pwd": true, "guest": true, "default": true, "empty": true, "undefined": true,
 }
 
+// pathRoots start values that are file paths (a key *file*, not a key):
+// a real secret begins with one of them about once in 64^5.
+var pathRoots = []string{
+	"/tmp/", "/home/", "/etc/", "/var/", "/usr/", "/opt/", "/root/", "/srv/", "/run/",
+	"/app/", "/mnt/", "/data/", "/workspace/", "/secrets/", "./", "../", "~/",
+}
+
 // IsPlaceholder reports whether a matched value is an example, a
 // template reference or a made-up filler rather than a real secret:
 // AWS's documented example keys, ${VAR} / <your-key> / {{ .Value }}
-// references, xxxxxxxx fillers, values made of one or two characters, and
-// long runs of one character or of an alphabet sequence.
+// references, xxxxxxxx fillers, values made of one or two characters,
+// long runs of one character or of an alphabet sequence, and file paths
+// (key: /run/secrets/deploy.key names a secret, it does not hold one).
 func IsPlaceholder(v string) bool {
 	if v == "" {
 		return true
+	}
+	for _, root := range pathRoots {
+		if strings.HasPrefix(v, root) {
+			return true
+		}
 	}
 	lower := strings.ToLower(v)
 	if placeholderValues[lower] {
