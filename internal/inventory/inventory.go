@@ -88,6 +88,9 @@ type Package struct {
 	Release string `json:"release,omitempty"`
 	// Arch is the architecture of an OS package.
 	Arch string `json:"arch,omitempty"`
+	// Platform is the operating system a Go binary was built for (its
+	// GOOS), so that OS-specific advisories apply only where they should.
+	Platform string `json:"platform,omitempty"`
 	// Dev is true for a lockfile entry marked as a development dependency.
 	Dev bool `json:"dev,omitempty"`
 	// Locations lists every file the package was found in.

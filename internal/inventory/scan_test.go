@@ -207,6 +207,7 @@ func TestScanSiblingFromCache(t *testing.T) {
 		t.Fatal("left-pad missing from the base image")
 	}
 	top := invtest.Layer(t, invtest.File{Path: "app/node_modules/.wh.left-pad"},
+		invtest.File{Path: "var/lib/dpkg/status", Content: status1},
 		invtest.File{Path: "app/node_modules/right-pad/package.json", Content: `{"name":"right-pad","version":"0.1.0"}`})
 	b := scan(t, invtest.Archive(t, base, top), cache)
 	if find(b, "npm", "left-pad") != nil {
@@ -215,7 +216,12 @@ func TestScanSiblingFromCache(t *testing.T) {
 	if p := find(b, "npm", "right-pad"); p == nil || p.Locations[0].Layer.Index != 1 {
 		t.Errorf("right-pad = %+v", p)
 	}
-	if find(b, "Debian", "libc6") == nil {
-		t.Error("libc6 from the cached base layer is missing")
+	// The top layer rewrote the status file: libc6 still comes from the
+	// cached base layer, curl from the top one.
+	if p := find(b, "Debian", "libc6"); p == nil || p.Locations[0].Layer.Index != 0 {
+		t.Errorf("libc6 = %+v, want it attributed to the cached base layer", p)
+	}
+	if p := find(b, "Debian", "curl"); p == nil || p.Locations[0].Layer.Index != 1 {
+		t.Errorf("curl = %+v", p)
 	}
 }

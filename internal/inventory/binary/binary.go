@@ -230,14 +230,20 @@ func varString(b []byte) (string, []byte, error) {
 
 // GoPackages turns build info into packages: the main module, every
 // dependency (its replacement, where it has one) and the toolchain as
-// "stdlib".
+// "stdlib", each with the GOOS the binary was built for.
 func GoPackages(bi *debug.BuildInfo) []inventory.Package {
 	var pkgs []inventory.Package
+	goos := ""
+	for _, s := range bi.Settings {
+		if s.Key == "GOOS" {
+			goos = s.Value
+		}
+	}
 	add := func(path, version string) {
 		if path == "" {
 			return
 		}
-		pkgs = append(pkgs, inventory.Package{Name: path, Version: version, Ecosystem: inventory.Go, Kind: inventory.KindLang})
+		pkgs = append(pkgs, inventory.Package{Name: path, Version: version, Ecosystem: inventory.Go, Kind: inventory.KindLang, Platform: goos})
 	}
 	if bi.Main.Path != "" {
 		v := bi.Main.Version

@@ -1,7 +1,8 @@
 // Package rpm reads RPM databases in all three formats (BerkeleyDB
 // "Packages", NDB "Packages.db", SQLite "rpmdb.sqlite") with the pure-Go
-// go-rpmdb reader. The database is spooled to a temporary file, since the
-// reader opens a path.
+// go-rpmdb storage readers, and parses each package header itself so that
+// one damaged header skips one package, not the database. The database is
+// spooled to a temporary file, since the readers open a path.
 //
 // go-rpmdb opens SQLite databases through the database/sql driver named
 // "sqlite", which the pure-Go modernc.org/sqlite provides.
@@ -9,12 +10,16 @@ package rpm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"strings"
 
-	rpmdb "github.com/knqyf263/go-rpmdb/pkg"
+	"github.com/knqyf263/go-rpmdb/pkg/bdb"
+	dbi "github.com/knqyf263/go-rpmdb/pkg/db"
+	"github.com/knqyf263/go-rpmdb/pkg/ndb"
+	"github.com/knqyf263/go-rpmdb/pkg/sqlite3"
 	_ "modernc.org/sqlite" // the "sqlite" driver go-rpmdb uses
 
 	"github.com/bulwark-sec/bulwark/internal/inventory"
@@ -29,7 +34,7 @@ type Analyzer struct{}
 func (Analyzer) Name() string { return "rpm" }
 
 // Version implements inventory.Analyzer.
-func (Analyzer) Version() int { return 1 }
+func (Analyzer) Version() int { return 2 }
 
 // Modes implements inventory.Analyzer.
 func (Analyzer) Modes() inventory.Mode { return inventory.ModeImage | inventory.ModeTree }
@@ -53,55 +58,89 @@ func (Analyzer) Analyze(_ context.Context, f *inventory.File) (*inventory.Result
 		return nil, err
 	}
 	defer sp.Close()
-	// go-rpmdb tells the format from the content.
-	db, err := rpmdb.Open(sp.Path())
+	entries, closeDB, err := open(sp.Path())
 	if err != nil {
-		return nil, fmt.Errorf("not a readable rpm database: %v", err)
+		return nil, err
 	}
-	defer db.Close()
-	list, err := db.ListPackages()
-	if err != nil {
-		return nil, fmt.Errorf("rpm database unreadable: %v", err)
-	}
+	defer closeDB()
 	res := &inventory.Result{}
-	for _, p := range list {
-		pkg, warn := toPackage(p)
+	bad := 0
+	// Read every entry (the reader's goroutine must run to its end); a
+	// package whose header is damaged is skipped, the others are kept.
+	for e := range entries {
+		if e.Err != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: the database is damaged, packages after this point are missing: %v", f.Path, e.Err))
+			continue
+		}
+		h, err := parseHeader(e.Value)
+		if err != nil {
+			if bad++; bad <= 10 {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("%s: a package with a damaged header skipped: %v", f.Path, err))
+			}
+			continue
+		}
+		pkg, warn := toPackage(h)
 		if warn != "" {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %s", f.Path, warn))
+		}
+		if pkg == nil {
 			continue
 		}
-		res.Packages = append(res.Packages, pkg)
-		files, err := p.InstalledFileNames()
-		if err != nil {
-			continue
-		}
-		for _, fn := range files {
+		res.Packages = append(res.Packages, *pkg)
+		for _, fn := range h.files() {
 			fn = strings.TrimPrefix(fn, "/")
 			if inventory.LangCandidate(fn) {
 				res.Owned = append(res.Owned, fn)
 			}
 		}
 	}
+	if bad > 10 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %d packages with damaged headers skipped in all", f.Path, bad))
+	}
 	return res, nil
 }
 
-func toPackage(p *rpmdb.PackageInfo) (inventory.Package, string) {
-	if p.Name == "" || p.Version == "" {
-		return inventory.Package{}, "a package with no name or version skipped"
+// open opens a database in whichever of the three formats it is, as
+// go-rpmdb's own Open tells them apart, and returns its entries.
+func open(path string) (<-chan dbi.Entry, func(), error) {
+	if db, err := sqlite3.Open(path); err == nil {
+		return db.Read(), func() {}, nil
+	} else if !errors.Is(err, sqlite3.ErrorInvalidSQLite3) {
+		return nil, nil, fmt.Errorf("not a readable rpm database: %v", err)
 	}
-	if p.Name == "gpg-pubkey" {
-		return inventory.Package{}, ""
+	if db, err := ndb.Open(path); err == nil {
+		return db.Read(), func() { db.Close() }, nil
+	} else if !errors.Is(err, ndb.ErrorInvalidNDB) {
+		return nil, nil, fmt.Errorf("not a readable rpm database: %v", err)
 	}
-	pkg := inventory.Package{Name: p.Name, Version: p.Version, Release: p.Release, Epoch: p.EpochNum(), Arch: p.Arch,
+	db, err := bdb.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("not a readable rpm database: %v", err)
+	}
+	return db.Read(), func() { db.Close() }, nil
+}
+
+func toPackage(h *header) (*inventory.Package, string) {
+	name, version, release := h.str(tagName), h.str(tagVersion), h.str(tagRelease)
+	if name == "" || version == "" {
+		return nil, "a package with no name or version skipped"
+	}
+	if name == "gpg-pubkey" {
+		return nil, ""
+	}
+	pkg := &inventory.Package{Name: name, Version: version, Release: release, Arch: h.str(tagArch),
 		Ecosystem: inventory.RPM, Kind: inventory.KindOS}
-	if p.Release != "" {
-		pkg.Version += "-" + p.Release
+	if e := h.ints[tagEpoch]; len(e) > 0 {
+		pkg.Epoch = int(e[0])
 	}
-	if p.License != "" {
-		pkg.Licenses = []string{p.License}
+	if release != "" {
+		pkg.Version += "-" + release
+	}
+	if l := h.str(tagLicense); l != "" {
+		pkg.Licenses = []string{l}
 	}
 	pkg.SourceName, pkg.SourceVersion = pkg.Name, pkg.Version
-	if n, v, ok := SplitSourceRPM(p.SourceRpm); ok {
+	if n, v, ok := SplitSourceRPM(h.str(tagSourceRPM)); ok {
 		pkg.SourceName, pkg.SourceVersion = n, v
 	}
 	return pkg, ""

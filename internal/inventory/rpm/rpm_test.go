@@ -3,6 +3,7 @@ package rpm
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,22 +70,53 @@ func TestFormats(t *testing.T) {
 	}
 }
 
-// TestBrokenPage damages the middle of a BerkeleyDB database: the scan of
-// the file fails with an error naming it (a warning in the SBOM), never a
-// panic.
+// TestBrokenPage damages one package header in each format: that package
+// is skipped with a warning naming the database, the others are reported.
 func TestBrokenPage(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(rpmdbDir(t), "centos7-plain/Packages"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := len(b) / 2; i < len(b)/2+8192; i++ {
-		b[i] ^= 0x5a
-	}
-	p := filepath.Join(t.TempDir(), "Packages")
-	os.WriteFile(p, b, 0o644)
-	res, err := analyzeFile(t, p, "var/lib/rpm/Packages")
-	if err == nil && (res == nil || len(res.Packages) == 0) {
-		t.Errorf("damaged rpmdb: no error and no packages")
+	dir := rpmdbDir(t)
+	for _, f := range []string{"centos7-plain/Packages", "sle15-bci/Packages.db", "fedora35/rpmdb.sqlite"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		good, err := analyzeFile(t, filepath.Join(dir, f), "var/lib/rpm/"+filepath.Base(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The first header's entry count (il) sits right before the
+		// first "\x00\x00\x00\x3f" region tag (HEADERIMMUTABLE):
+		// make it huge.
+		i := bytes.Index(b, []byte{0, 0, 0, 0x3f, 0, 0, 0, 7})
+		if i < 8 {
+			t.Fatalf("%s: no header found", f)
+		}
+		copy(b[i-8:], []byte{0x7f, 0xff, 0xff, 0xff})
+		p := filepath.Join(t.TempDir(), filepath.Base(f))
+		if strings.HasSuffix(f, ".sqlite") {
+			// SQLite keeps free copies of pages; damage the live row.
+			b, _ = os.ReadFile(filepath.Join(dir, f))
+			os.WriteFile(p, b, 0o644)
+			db, err := sql.Open("sqlite", p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec("UPDATE Packages SET blob = x'7fffffff00000000' WHERE hnum = (SELECT MIN(hnum) FROM Packages)"); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+		} else {
+			os.WriteFile(p, b, 0o644)
+		}
+		res, err := analyzeFile(t, p, "var/lib/rpm/"+filepath.Base(f))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if len(res.Packages) != len(good.Packages)-1 {
+			t.Errorf("%s: %d packages, want all but one of %d", f, len(res.Packages), len(good.Packages))
+		}
+		if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "var/lib/rpm/"+filepath.Base(f)+": a package with a damaged header skipped") {
+			t.Errorf("%s: warnings %q", f, res.Warnings)
+		}
 	}
 	if _, err := analyzeFile(t, "/etc/hostname", "var/lib/rpm/Packages"); err == nil {
 		t.Error("a file that is no rpm database was read without error")
@@ -104,4 +136,15 @@ func TestSplitSourceRPM(t *testing.T) {
 func FuzzSplitSourceRPM(f *testing.F) {
 	f.Add("a-1-2.src.rpm")
 	f.Fuzz(func(t *testing.T, s string) { SplitSourceRPM(s) })
+}
+
+func FuzzHeader(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 3, 232, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 1, 'a', 'b', 'c', 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := parseHeader(b)
+		if err == nil {
+			toPackage(h)
+			h.files()
+		}
+	})
 }
