@@ -27,7 +27,7 @@ func TestDBCommands(t *testing.T) {
 		t.Fatalf("build: %d\n%s", code, stderr)
 	}
 	code, out, _ := run(t, "db", "info", "--db", db)
-	if code != 0 || !strings.Contains(out, "schema:     1") || !strings.Contains(out, "debian-tracker") {
+	if code != 0 || !strings.Contains(out, "schema:     2") || !strings.Contains(out, "debian-tracker") {
 		t.Errorf("info: %d\n%s", code, out)
 	}
 	exported := filepath.Join(dir, "export.bwdb")

@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -204,6 +205,9 @@ func matchPackage(db *vulndb.DB, osr *finding.OS, p *inventory.Package, opts Opt
 		var hit *hit
 		for fi := range a.Affected {
 			af := &a.Affected[fi]
+			if !onPlatform(af, p) {
+				continue
+			}
 			h, ok := evalAffected(cmp, af, q.Version)
 			if !ok {
 				continue
@@ -217,6 +221,16 @@ func matchPackage(db *vulndb.DB, osr *finding.OS, p *inventory.Package, opts Opt
 		}
 	}
 	return out, nil, nil
+}
+
+// onPlatform reports whether an affected entry limited to some operating
+// systems (a Windows-only Go advisory) applies to the package: it does
+// unless the package records another platform.
+func onPlatform(af *vulndb.Affected, p *inventory.Package) bool {
+	if len(af.Platforms) == 0 || p.Platform == "" {
+		return true
+	}
+	return slices.Contains(af.Platforms, p.Platform)
 }
 
 // hit is one affected entry that matched.

@@ -194,3 +194,23 @@ func TestGate(t *testing.T) {
 		}
 	}
 }
+
+// TestPlatformLimitedAdvisory: a Windows-only Go advisory applies to a
+// Windows binary and to one of unknown platform, not to a Linux binary.
+func TestPlatformLimitedAdvisory(t *testing.T) {
+	db := testDB(t, []vulndb.Advisory{{ID: "GO-2024-2961", Affected: []vulndb.Affected{{
+		Ecosystem: "Go", Package: "golang.org/x/crypto", Platforms: []string{"windows"},
+		Ranges: []vulndb.Range{{Type: "SEMVER", Events: []vulndb.Event{{Introduced: "0"}, {Fixed: "0.0.0-20220525230936-793ad666bf5e"}}}},
+	}}}})
+	for platform, want := range map[string]int{"linux": 0, "windows": 1, "": 1} {
+		sb := &inventory.SBOM{Packages: []inventory.Package{{Name: "golang.org/x/crypto", Version: "v0.0.0-20210921155107-089bfa567519",
+			Ecosystem: "Go", Kind: inventory.KindLang, Platform: platform}}}
+		res, err := Match(db, sb, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Findings) != want {
+			t.Errorf("platform %q: %d findings, want %d", platform, len(res.Findings), want)
+		}
+	}
+}

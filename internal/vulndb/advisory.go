@@ -80,6 +80,10 @@ type Affected struct {
 	Versions []string `json:"versions,omitempty"`
 	// Distro is set for distribution data (Debian tracker, Alpine secdb).
 	Distro *DistroStatus `json:"distro,omitempty"`
+	// Platforms, when set, are the only operating systems (GOOS values)
+	// the vulnerable code is built for, as the Go vulnerability database
+	// records in ecosystem_specific.imports[].goos; empty means all.
+	Platforms []string `json:"platforms,omitempty"`
 	// Source names the source of this entry.
 	Source string `json:"source,omitempty"`
 }

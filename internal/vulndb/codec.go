@@ -98,6 +98,7 @@ func appendAdvisory(b []byte, a *Advisory) []byte {
 			e.str(d.Urgency)
 			e.str(d.Note)
 		}
+		e.strs(af.Platforms)
 	}
 	e.strs(a.Sources)
 	e.bool(a.KEV != nil)
@@ -266,6 +267,7 @@ func decodeAdvisory(b []byte) (Advisory, []byte, error) {
 			if d.bool() {
 				af.Distro = &DistroStatus{Release: d.str(), Status: d.str(), FixedVersion: d.str(), Urgency: d.str(), Note: d.str()}
 			}
+			af.Platforms = d.strs()
 		}
 	}
 	a.Sources = d.strs()

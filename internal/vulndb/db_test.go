@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -170,7 +171,7 @@ func TestOpenBad(t *testing.T) {
 		{"not a database", []byte("<html><body>Not found</body></html>" + strings.Repeat(" ", 64)), true, "bad header"},
 		{"truncated", good[:len(good)-10], true, "truncated"},
 		{"flipped byte", mod(func(b []byte) []byte { b[len(b)-5] ^= 0xff; return b }), true, "checksum mismatch"},
-		{"newer schema", newer, false, "schema version 2, but this bulwark reads schema version 1"},
+		{"newer schema", newer, false, fmt.Sprintf("schema version %d, but this bulwark reads schema version %d", SchemaVersion+1, SchemaVersion)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "db")

@@ -17,8 +17,8 @@ import (
 // SchemaVersion is the version of the file format this bulwark writes and
 // reads. It changes whenever an older bulwark could not read a newer file
 // correctly; a file with a higher version is refused with an error that
-// names both versions.
-const SchemaVersion = 1
+// names both versions. Version 2 added Affected.Platforms.
+const SchemaVersion = 2
 
 // magic starts every database file.
 const magic = "BWVULNDB"

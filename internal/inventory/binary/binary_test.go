@@ -111,6 +111,11 @@ func TestGoBinary(t *testing.T) {
 		if w["example.com/hello"] != wantMain {
 			t.Errorf("%s: main module version %q, want %q", name, w["example.com/hello"], wantMain)
 		}
+		for _, p := range whole.Packages {
+			if p.Platform != "linux" {
+				t.Errorf("%s: %s platform %q, want the binary's GOOS linux", name, p.Name, p.Platform)
+			}
+		}
 	}
 }
 

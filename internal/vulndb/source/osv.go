@@ -43,6 +43,32 @@ type osvAffected struct {
 	Severity []osvSeverity `json:"severity" yaml:"severity"`
 	Ranges   []osvRange    `json:"ranges" yaml:"ranges"`
 	Versions []string      `json:"versions" yaml:"versions"`
+	// EcosystemSpecific differs per ecosystem; only Go's imports[].goos is read.
+	EcosystemSpecific map[string]any `json:"ecosystem_specific" yaml:"ecosystem_specific"`
+}
+
+// platforms returns the operating systems a Go advisory's vulnerable
+// packages are limited to: the union of imports[].goos when every import
+// names some, else nil (no limit).
+func (af *osvAffected) platforms() []string {
+	imports, _ := af.EcosystemSpecific["imports"].([]any)
+	seen := map[string]bool{}
+	var out []string
+	for _, im := range imports {
+		m, _ := im.(map[string]any)
+		goos, _ := m["goos"].([]any)
+		if len(goos) == 0 {
+			return nil // this import is vulnerable on every OS
+		}
+		for _, g := range goos {
+			if s, ok := g.(string); ok && s != "" && !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 type osvRange struct {
@@ -178,6 +204,7 @@ func convertOSV(kind, name string, r *osvRecord, stats *Stats) (vulndb.Advisory,
 			Ranges:    ranges,
 			Versions:  versions,
 			Source:    kind,
+			Platforms: af.platforms(),
 		})
 	}
 	if len(a.Affected) == 0 {

@@ -95,6 +95,35 @@ func TestParseOSVFields(t *testing.T) {
 	}
 }
 
+// TestParseOSVPlatforms reads the GOOS restriction of Go advisories
+// (GO-2024-2961 is Windows-only; its shape is copied here).
+func TestParseOSVPlatforms(t *testing.T) {
+	rec := func(imports string) []byte {
+		return []byte(`{"id":"GO-2024-2961","affected":[{"package":{"ecosystem":"Go","name":"golang.org/x/crypto"},
+			"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"0.0.0-20220525230936-793ad666bf5e"}]}],
+			"ecosystem_specific":{"imports":` + imports + `}}]}`)
+	}
+	cases := []struct {
+		imports string
+		want    []string
+	}{
+		{`[{"path":"golang.org/x/crypto/acme/autocert","goos":["windows"]}]`, []string{"windows"}},
+		{`[{"path":"a","goos":["windows","plan9"]},{"path":"b","goos":["windows"]}]`, []string{"plan9", "windows"}},
+		{`[{"path":"a","goos":["windows"]},{"path":"b"}]`, nil}, // b is vulnerable everywhere
+		{`[]`, nil},
+		{`"not a list"`, nil},
+	}
+	for _, tc := range cases {
+		advs, err := ParseOSV("osv", "GO-2024-2961.json", rec(tc.imports), NewStats("osv", "x"))
+		if err != nil || len(advs) != 1 {
+			t.Fatalf("%s: %v", tc.imports, err)
+		}
+		if got := advs[0].Affected[0].Platforms; !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: platforms %v, want %v", tc.imports, got, tc.want)
+		}
+	}
+}
+
 func TestWalkRecords(t *testing.T) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
