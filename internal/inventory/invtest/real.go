@@ -192,9 +192,11 @@ func CacheDir() (string, error) {
 // ReferenceImages builds (or reuses) the reference content and writes two
 // docker archives into outDir: base.tar (the Debian root filesystem) and
 // app.tar (the same base layer, then a layer of Go programs in
-// usr/local/bin, a layer with the npm tree in app/ and a layer with copies
-// of Debian's jars in app/lib, which no package manager owns there). It
-// returns their paths and the directories the layers came from.
+// usr/local/bin, a layer with the npm tree in app/ and a layer of extras
+// that no package manager owns: copies of Debian's jars in app/lib and of
+// Debian's Python distributions' metadata in /usr/local/lib/python3.11/
+// site-packages). It returns their paths and the directories the layers
+// came from.
 func ReferenceImages(ctx context.Context, outDir string) (base, app string, dirs map[string]string, err error) {
 	cache, err := CacheDir()
 	if err != nil {
@@ -214,11 +216,24 @@ func ReferenceImages(ctx context.Context, outDir string) (base, app string, dirs
 			return "", "", nil, err
 		}
 	}
-	jars := filepath.Join(cache, "jars")
-	if err := copyJars(filepath.Join(rootfs, "usr/share/java"), jars); err != nil {
+	extras := filepath.Join(cache, "extras")
+	if err := os.RemoveAll(extras); err != nil {
 		return "", "", nil, err
 	}
-	dirs = map[string]string{"rootfs": rootfs, "gobin": gobin, "npm": npmDir, "jars": jars}
+	if err := copyFiles(filepath.Join(rootfs, "usr/share/java"), filepath.Join(extras, "app/lib"), ".jar"); err != nil {
+		return "", "", nil, err
+	}
+	site := filepath.Join(rootfs, "usr/lib/python3/dist-packages")
+	infos, err := filepath.Glob(filepath.Join(site, "*.dist-info"))
+	if err != nil {
+		return "", "", nil, err
+	}
+	for _, d := range infos {
+		if err := copyFiles(d, filepath.Join(extras, "usr/local/lib/python3.11/site-packages", filepath.Base(d)), ""); err != nil {
+			return "", "", nil, err
+		}
+	}
+	dirs = map[string]string{"rootfs": rootfs, "gobin": gobin, "npm": npmDir, "extras": extras}
 	l0, err := LayerFromDir(rootfs, "")
 	if err != nil {
 		return "", "", nil, err
@@ -231,7 +246,7 @@ func ReferenceImages(ctx context.Context, outDir string) (base, app string, dirs
 	if err != nil {
 		return "", "", nil, err
 	}
-	l3, err := LayerFromDir(jars, "app/lib")
+	l3, err := LayerFromDir(extras, "")
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -245,9 +260,9 @@ func ReferenceImages(ctx context.Context, outDir string) (base, app string, dirs
 	return base, app, dirs, nil
 }
 
-// copyJars copies the regular .jar files of src (Debian's versioned names,
-// not the symlinks) into dst.
-func copyJars(src, dst string) error {
+// copyFiles copies the regular files of src whose names end in suffix
+// (not symlinks, not subdirectories) into dst.
+func copyFiles(src, dst, suffix string) error {
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return err
 	}
@@ -256,7 +271,7 @@ func copyJars(src, dst string) error {
 		return err
 	}
 	for _, e := range entries {
-		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".jar") {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), suffix) {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(src, e.Name()))
