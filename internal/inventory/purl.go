@@ -20,32 +20,11 @@ func PURL(p *Package, os *OS) string {
 			distro += "-" + os.Version
 		}
 	}
-	switch p.Ecosystem {
-	case Debian, Ubuntu:
-		typ, ns = purl.TypeDebian, strings.ToLower(p.Ecosystem)
+	// osQualifiers sets the namespace (the distribution) and the
+	// qualifiers OS package URLs carry.
+	osQualifiers := func(defaultNS string) {
+		ns = defaultNS
 		if os != nil && os.ID != "" {
-			ns = os.ID
-		}
-		if p.Arch != "" {
-			q["arch"] = p.Arch
-		}
-		if distro != "" {
-			q["distro"] = distro
-		}
-	case Alpine:
-		typ, ns = purl.TypeApk, "alpine"
-		if os != nil && os.ID != "" {
-			ns = os.ID
-		}
-		if p.Arch != "" {
-			q["arch"] = p.Arch
-		}
-		if distro != "" {
-			q["distro"] = distro
-		}
-	case RPM:
-		typ = purl.TypeRPM
-		if os != nil {
 			ns = os.ID
 		}
 		if p.Arch != "" {
@@ -57,35 +36,38 @@ func PURL(p *Package, os *OS) string {
 		if distro != "" {
 			q["distro"] = distro
 		}
+	}
+	switch p.Ecosystem {
+	case Debian, Ubuntu:
+		typ = purl.TypeDebian
+		osQualifiers(strings.ToLower(p.Ecosystem))
+	case Alpine:
+		typ = purl.TypeApk
+		osQualifiers("alpine")
+	case RPM:
+		typ = purl.TypeRPM
+		osQualifiers("")
 	case Go:
 		typ = purl.TypeGolang
-		if i := strings.LastIndex(name, "/"); i >= 0 {
-			ns, name = name[:i], name[i+1:]
-		}
+		ns, name = splitNamespace(name, strings.LastIndex(name, "/"))
 	case NPM:
 		typ = purl.TypeNPM
 		if strings.HasPrefix(name, "@") {
-			if i := strings.Index(name, "/"); i >= 0 {
-				ns, name = name[:i], name[i+1:]
-			}
+			ns, name = splitNamespace(name, strings.Index(name, "/"))
 		}
 	case PyPI:
 		typ = purl.TypePyPi
 		name = NormalizePyPI(name)
 	case Maven:
 		typ = purl.TypeMaven
-		if i := strings.Index(name, ":"); i >= 0 {
-			ns, name = name[:i], name[i+1:]
-		}
+		ns, name = splitNamespace(name, strings.Index(name, ":"))
 	case RubyGems:
 		typ = purl.TypeGem
 	case CratesIO:
 		typ = purl.TypeCargo
 	case Packagist:
 		typ = purl.TypeComposer
-		if i := strings.Index(name, "/"); i >= 0 {
-			ns, name = name[:i], name[i+1:]
-		}
+		ns, name = splitNamespace(name, strings.Index(name, "/"))
 	case NuGet:
 		typ = purl.TypeNuget
 	default:
@@ -93,6 +75,15 @@ func PURL(p *Package, os *OS) string {
 	}
 	u := purl.NewPackageURL(typ, ns, name, version, purl.QualifiersFromMap(q), "")
 	return u.ToString()
+}
+
+// splitNamespace splits name at the separator at index i ("" and name
+// when i < 0).
+func splitNamespace(name string, i int) (string, string) {
+	if i < 0 {
+		return "", name
+	}
+	return name[:i], name[i+1:]
 }
 
 // NormalizePyPI returns the PEP 503 normal form of a Python project name:

@@ -6,10 +6,14 @@ import (
 	"bytes"
 	"io"
 	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/bulwark-sec/bulwark/internal/inventory"
 )
 
 // File is one entry of a test layer. Content "" with Dir set makes a
@@ -63,4 +67,19 @@ func Archive(t testing.TB, layers ...v1.Layer) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// List renders packages as a sorted, comma-separated "name@version" list,
+// with " dev" after development dependencies, for compact assertions.
+func List(pkgs []inventory.Package) string {
+	var s []string
+	for _, p := range pkgs {
+		d := ""
+		if p.Dev {
+			d = " dev"
+		}
+		s = append(s, p.Name+"@"+p.Version+d)
+	}
+	sort.Strings(s)
+	return strings.Join(s, ", ")
 }

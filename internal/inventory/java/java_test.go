@@ -4,11 +4,11 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/bulwark-sec/bulwark/internal/inventory"
+	"github.com/bulwark-sec/bulwark/internal/inventory/invtest"
 )
 
 type entry struct {
@@ -41,15 +41,6 @@ func analyze(t *testing.T, path string, b []byte) (*inventory.Result, error) {
 	return Archives{}.Analyze(context.Background(), &inventory.File{Path: path, Size: int64(len(b)), R: bytes.NewReader(b)})
 }
 
-func list(pkgs []inventory.Package) string {
-	var s []string
-	for _, p := range pkgs {
-		s = append(s, p.Name+"@"+p.Version)
-	}
-	sort.Strings(s)
-	return strings.Join(s, ", ")
-}
-
 func TestWar(t *testing.T) {
 	inner := makeZip(t, pomProps("org.slf4j", "slf4j-api", "2.0.9"))
 	manifestOnly := makeZip(t, entry{"META-INF/MANIFEST.MF", []byte("Manifest-Version: 1.0\r\nImplementation-Title: commons-io\r\nImplementation-Version: 2.15.1\r\nImplementation-Vendor-Id: commons-io\r\nBundle-License: https://www.apache.org/licenses/LICENSE-2.0.txt\r\n")})
@@ -68,7 +59,7 @@ func TestWar(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "com.example:app@1.0.0, commons-io:commons-io@2.15.1, guava:guava@33.0.0-jre, org.slf4j:slf4j-api@2.0.9"
-	if got := list(res.Packages); got != want {
+	if got := invtest.List(res.Packages); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 	var notZip, tooDeep bool
@@ -103,8 +94,8 @@ func TestZipBomb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if list(res.Packages) != "ok:ok@1" {
-		t.Errorf("packages = %s", list(res.Packages))
+	if invtest.List(res.Packages) != "ok:ok@1" {
+		t.Errorf("packages = %s", invtest.List(res.Packages))
 	}
 	// bomb.jar's 65 MiB entry is something no analyzer reads, so it is
 	// never inflated. A nested jar that inflates past the limit is refused:
@@ -133,15 +124,15 @@ func TestPOM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := list(pkgs); got != "com.fasterxml.jackson.core:jackson-databind@2.16.1, g:sibling@1.0, junit:junit@4.13.2, org.x:managed@3.3" {
+	if got := invtest.List(pkgs); got != "com.fasterxml.jackson.core:jackson-databind@2.16.1, g:sibling@1.0, junit:junit@4.13.2, org.x:managed@3.3" {
 		t.Errorf("got %s", got)
 	}
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "org.y:fromparent") {
 		t.Errorf("warnings = %q", warnings)
 	}
 	g := ParseGradleLock([]byte("# comment\ncom.google.guava:guava:33.0.0-jre=compileClasspath,runtimeClasspath\nempty=annotationProcessor\n"))
-	if list(g) != "com.google.guava:guava@33.0.0-jre" {
-		t.Errorf("gradle: %s", list(g))
+	if invtest.List(g) != "com.google.guava:guava@33.0.0-jre" {
+		t.Errorf("gradle: %s", invtest.List(g))
 	}
 }
 

@@ -1,25 +1,11 @@
 package npm
 
 import (
-	"sort"
 	"strings"
 	"testing"
 
-	"github.com/bulwark-sec/bulwark/internal/inventory"
+	"github.com/bulwark-sec/bulwark/internal/inventory/invtest"
 )
-
-func list(pkgs []inventory.Package) string {
-	var s []string
-	for _, p := range pkgs {
-		d := ""
-		if p.Dev {
-			d = " dev"
-		}
-		s = append(s, p.Name+"@"+p.Version+d)
-	}
-	sort.Strings(s)
-	return strings.Join(s, ", ")
-}
 
 func TestWantInstalled(t *testing.T) {
 	for p, want := range map[string]bool{
@@ -77,7 +63,7 @@ func TestPackageLock(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := list(pkgs); got != tc.want {
+		if got := invtest.List(pkgs); got != tc.want {
 			t.Errorf("%s: got %s, want %s", name, got, tc.want)
 		}
 	}
@@ -112,14 +98,14 @@ const yarnBerry = `__metadata:
 
 func TestYarnLock(t *testing.T) {
 	pkgs, warnings := ParseYarnLock([]byte(yarnV1), "yarn.lock")
-	if got := list(pkgs); got != "@babel/code-frame@7.12.13, lodash@4.17.21" {
+	if got := invtest.List(pkgs); got != "@babel/code-frame@7.12.13, lodash@4.17.21" {
 		t.Errorf("v1: %s", got)
 	}
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "yarn.lock: entry at line 11") {
 		t.Errorf("warnings = %q", warnings)
 	}
 	pkgs, _ = ParseYarnLock([]byte(yarnBerry), "yarn.lock")
-	if got := list(pkgs); got != "@types/node@20.11.5" {
+	if got := invtest.List(pkgs); got != "@types/node@20.11.5" {
 		t.Errorf("berry: %s", got)
 	}
 }
@@ -134,7 +120,7 @@ func TestPnpmLock(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if got := list(pkgs); got != tc.want {
+		if got := invtest.List(pkgs); got != tc.want {
 			t.Errorf("%s: got %s, want %s", name, got, tc.want)
 		}
 	}

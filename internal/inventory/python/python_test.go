@@ -1,25 +1,11 @@
 package python
 
 import (
-	"sort"
 	"strings"
 	"testing"
 
-	"github.com/bulwark-sec/bulwark/internal/inventory"
+	"github.com/bulwark-sec/bulwark/internal/inventory/invtest"
 )
-
-func list(pkgs []inventory.Package) string {
-	var s []string
-	for _, p := range pkgs {
-		d := ""
-		if p.Dev {
-			d = " dev"
-		}
-		s = append(s, p.Name+"@"+p.Version+d)
-	}
-	sort.Strings(s)
-	return strings.Join(s, ", ")
-}
 
 func TestWant(t *testing.T) {
 	for p, want := range map[string]bool{
@@ -49,7 +35,7 @@ func TestMetadata(t *testing.T) {
 func TestRequirements(t *testing.T) {
 	in := "# comment\nflask==3.0.0 --hash=sha256:abc \\\n    --hash=sha256:def\nrequests[socks]==2.31.0 ; python_version >= \"3.8\"\nnumpy>=1.0\n-r other.txt\nDjango===4.2.1\nbad name==1\n"
 	pkgs, warnings := ParseRequirements([]byte(in), "requirements.txt")
-	if got := list(pkgs); got != "Django@4.2.1, flask@3.0.0, requests@2.31.0" {
+	if got := invtest.List(pkgs); got != "Django@4.2.1, flask@3.0.0, requests@2.31.0" {
 		t.Errorf("got %s", got)
 	}
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "requirements.txt: line") {
@@ -60,13 +46,13 @@ func TestRequirements(t *testing.T) {
 func TestTOMLLocks(t *testing.T) {
 	poetry := "[[package]]\nname = \"requests\"\nversion = \"2.31.0\"\ncategory = \"main\"\n\n[[package]]\nname = \"pytest\"\nversion = \"8.0.0\"\ncategory = \"dev\"\n\n[metadata]\nlock-version = \"2.0\"\n"
 	pkgs, err := ParseTOMLLock([]byte(poetry))
-	if err != nil || list(pkgs) != "pytest@8.0.0 dev, requests@2.31.0" {
-		t.Errorf("poetry: %s %v", list(pkgs), err)
+	if err != nil || invtest.List(pkgs) != "pytest@8.0.0 dev, requests@2.31.0" {
+		t.Errorf("poetry: %s %v", invtest.List(pkgs), err)
 	}
 	uv := "version = 1\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\nsource = { editable = \".\" }\n\n[[package]]\nname = \"idna\"\nversion = \"3.6\"\nsource = { registry = \"https://pypi.org/simple\" }\n"
 	pkgs, err = ParseTOMLLock([]byte(uv))
-	if err != nil || list(pkgs) != "idna@3.6" {
-		t.Errorf("uv: %s %v", list(pkgs), err)
+	if err != nil || invtest.List(pkgs) != "idna@3.6" {
+		t.Errorf("uv: %s %v", invtest.List(pkgs), err)
 	}
 	if _, err := ParseTOMLLock([]byte("[[package]\nname=")); err == nil {
 		t.Error("broken TOML accepted")
@@ -75,8 +61,8 @@ func TestTOMLLocks(t *testing.T) {
 
 func TestPipfileLock(t *testing.T) {
 	pkgs, err := ParsePipfileLock([]byte(`{"_meta":{},"default":{"idna":{"version":"==3.6"}},"develop":{"pytest":{"version":"==8.0.0"}}}`))
-	if err != nil || list(pkgs) != "idna@3.6, pytest@8.0.0 dev" {
-		t.Errorf("%s %v", list(pkgs), err)
+	if err != nil || invtest.List(pkgs) != "idna@3.6, pytest@8.0.0 dev" {
+		t.Errorf("%s %v", invtest.List(pkgs), err)
 	}
 }
 
