@@ -124,7 +124,7 @@ func TestPOM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := invtest.List(pkgs); got != "com.fasterxml.jackson.core:jackson-databind@2.16.1, g:sibling@1.0, junit:junit@4.13.2, org.x:managed@3.3" {
+	if got := invtest.List(pkgs); got != "com.fasterxml.jackson.core:jackson-databind@2.16.1, g:sibling@1.0, junit:junit@4.13.2 dev, org.x:managed@3.3" {
 		t.Errorf("got %s", got)
 	}
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "org.y:fromparent") {
