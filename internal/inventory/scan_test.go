@@ -54,7 +54,7 @@ const yamlMeta = "Metadata-Version: 2.1\nName: PyYAML\nVersion: 6.0\nLicense: MI
 // distribution and a second one of its own, an npm package; the second
 // layer installs curl (rewriting the status file), deletes the npm
 // package and replaces app metadata.
-func testImage(t *testing.T) string {
+func testImage(t testing.TB) string {
 	t.Helper()
 	base := invtest.Layer(t,
 		invtest.File{Path: "etc/os-release", Content: osRelease},
@@ -223,5 +223,22 @@ func TestScanSiblingFromCache(t *testing.T) {
 	}
 	if p := find(b, "Debian", "curl"); p == nil || p.Locations[0].Layer.Index != 1 {
 		t.Errorf("curl = %+v", p)
+	}
+}
+
+// BenchmarkScan measures the whole inventory of the small test image
+// (walk, analyzers, merge), without the cache.
+func BenchmarkScan(b *testing.B) {
+	archive := testImage(b)
+	img, err := image.Open(context.Background(), archive, image.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer img.Close()
+	opts := inventory.Options{Analyzers: analyzers.All(), Mode: inventory.ModeImage}
+	for b.Loop() {
+		if _, err := inventory.Scan(context.Background(), img, opts); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

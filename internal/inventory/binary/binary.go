@@ -67,11 +67,13 @@ func (Analyzer) Analyze(_ context.Context, f *inventory.File) (*inventory.Result
 		return nil, nil
 	}
 	if f.Size <= inMemory {
-		b, err := inventory.ReadLimited(f.R, inMemory)
-		if err != nil {
+		// One allocation of the size the entry gives (no growth copies).
+		b := make([]byte, f.Size)
+		copy(b, head)
+		if _, err := io.ReadFull(f.R, b[len(head):]); err != nil {
 			return nil, err
 		}
-		return analyzeWhole(append(head, b...))
+		return analyzeWhole(b)
 	}
 	return analyzeStream(io.MultiReader(bytes.NewReader(head), f.R))
 }
