@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,25 +13,48 @@ import (
 )
 
 // DebianRootfs returns a real Debian bookworm root filesystem made by
-// `debootstrap --variant=minbase` with the given extra packages. It is
-// built once (about 40 s) into BULWARK_TEST_CACHE (default: the user cache
-// directory) and shared by every test and package after that; a file lock
-// keeps parallel test processes from building it twice. Tests must not
-// modify it. The mirror is BULWARK_DEBIAN_MIRROR (default deb.debian.org).
+// `debootstrap --variant=minbase` with the given extra packages, built once
+// (about 40 s) by BuildDebianRootfs and shared by every test and package
+// after that. It skips when debootstrap is missing (and fails under
+// BULWARK_INTEGRATION=1). Tests must not modify it.
 func DebianRootfs(t testing.TB, include ...string) string {
 	t.Helper()
 	RequireTool(t, "debootstrap")
 	if os.Geteuid() != 0 {
 		t.Skip("debootstrap needs root")
 	}
-	cache := os.Getenv("BULWARK_TEST_CACHE")
-	if cache == "" {
-		d, err := os.UserCacheDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cache = filepath.Join(d, "bulwark-test")
+	cache, err := CacheDir()
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Logf("Debian root filesystem (built once into %s)", cache)
+	rootfs, err := BuildDebianRootfs(context.Background(), cache, include...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rootfs
+}
+
+// CacheDir is where test fixtures that are expensive to make are built
+// once: BULWARK_TEST_CACHE, or bulwark-test in the user cache directory.
+func CacheDir() (string, error) {
+	if c := os.Getenv("BULWARK_TEST_CACHE"); c != "" {
+		return c, nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "bulwark-test"), nil
+}
+
+// BuildDebianRootfs makes (or reuses) a Debian bookworm root filesystem
+// with debootstrap --variant=minbase and the extra packages, in cache. A
+// file lock keeps parallel test processes from building it twice; a marker
+// file says a build finished. The mirror is BULWARK_DEBIAN_MIRROR
+// (default deb.debian.org, which apt's sources here use).
+func BuildDebianRootfs(ctx context.Context, cache string, include ...string) (string, error) {
+	include = append([]string(nil), include...)
 	sort.Strings(include)
 	name := "debian-bookworm-minbase"
 	if len(include) > 0 {
@@ -39,37 +63,36 @@ func DebianRootfs(t testing.TB, include ...string) string {
 	dir := filepath.Join(cache, name)
 	rootfs := filepath.Join(dir, "rootfs")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	defer lock.Close()
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck
 	done := filepath.Join(dir, ".complete")
 	if _, err := os.Stat(done); err == nil {
-		return rootfs
+		return rootfs, nil
 	}
 	mirror := os.Getenv("BULWARK_DEBIAN_MIRROR")
 	if mirror == "" {
 		mirror = "http://deb.debian.org/debian"
 	}
-	os.RemoveAll(rootfs)
 	tmp := rootfs + ".tmp"
+	os.RemoveAll(rootfs)
 	os.RemoveAll(tmp)
 	args := []string{"--variant=minbase"}
 	if len(include) > 0 {
 		args = append(args, "--include="+strings.Join(include, ","))
 	}
 	args = append(args, "bookworm", tmp, mirror)
-	t.Logf("building a Debian root filesystem (once): debootstrap %s", strings.Join(args, " "))
-	out, err := exec.Command("debootstrap", args...).CombinedOutput()
+	out, err := exec.CommandContext(ctx, "debootstrap", args...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("debootstrap: %v\n%s", err, tail(out, 2000))
+		return "", fmt.Errorf("debootstrap %s: %v\n%s", strings.Join(args, " "), err, tail(out, 2000))
 	}
 	// Keep what an image would ship: drop downloaded .debs.
 	debs, _ := filepath.Glob(filepath.Join(tmp, "var/cache/apt/archives/*.deb"))
@@ -77,12 +100,9 @@ func DebianRootfs(t testing.TB, include ...string) string {
 		os.Remove(d)
 	}
 	if err := os.Rename(tmp, rootfs); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	if err := os.WriteFile(done, []byte(fmt.Sprintln(args)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return rootfs
+	return rootfs, os.WriteFile(done, []byte(fmt.Sprintln(args)), 0o644)
 }
 
 func tail(b []byte, n int) []byte {

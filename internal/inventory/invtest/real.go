@@ -4,8 +4,6 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
@@ -20,39 +18,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/bulwark-sec/bulwark/internal/testutil"
 )
-
-// DebianMirror is where debootstrap fetches packages (Debian's own CDN,
-// which this machine's apt sources use).
-const DebianMirror = "http://deb.debian.org/debian"
-
-// DebianRootfs returns a Debian bookworm root filesystem made by
-// `debootstrap --variant=minbase` with the extra packages, built once into
-// cacheDir and reused (a "complete" marker says a build finished).
-func DebianRootfs(ctx context.Context, cacheDir string, include ...string) (string, error) {
-	h := sha256.Sum256([]byte("bookworm minbase " + strings.Join(include, ",")))
-	dir := filepath.Join(cacheDir, "debian-bookworm-minbase-"+hex.EncodeToString(h[:6]))
-	marker := filepath.Join(cacheDir, filepath.Base(dir)+".complete")
-	if _, err := os.Stat(marker); err == nil {
-		return dir, nil
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-		return "", err
-	}
-	args := []string{"--variant=minbase"}
-	if len(include) > 0 {
-		args = append(args, "--include="+strings.Join(include, ","))
-	}
-	args = append(args, "bookworm", dir, DebianMirror)
-	cmd := exec.CommandContext(ctx, "debootstrap", args...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("debootstrap %s: %v\n%s", strings.Join(args, " "), err, tail(out))
-	}
-	return dir, os.WriteFile(marker, nil, 0o644)
-}
 
 func tail(b []byte) string {
 	if len(b) > 4000 {
@@ -180,15 +148,6 @@ var (
 	NPMPackages = []string{"express@4.19.2", "lodash@4.17.21"}
 )
 
-// CacheDir is where the reference content is built once and reused.
-func CacheDir() (string, error) {
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(d, "bulwark-test"), nil
-}
-
 // ReferenceImages builds (or reuses) the reference content and writes two
 // docker archives into outDir: base.tar (the Debian root filesystem) and
 // app.tar (the same base layer, then a layer of Go programs in
@@ -198,11 +157,11 @@ func CacheDir() (string, error) {
 // site-packages). It returns their paths and the directories the layers
 // came from.
 func ReferenceImages(ctx context.Context, outDir string) (base, app string, dirs map[string]string, err error) {
-	cache, err := CacheDir()
+	cache, err := testutil.CacheDir()
 	if err != nil {
 		return "", "", nil, err
 	}
-	rootfs, err := DebianRootfs(ctx, cache, DebianExtra...)
+	rootfs, err := testutil.BuildDebianRootfs(ctx, cache, DebianExtra...)
 	if err != nil {
 		return "", "", nil, err
 	}
