@@ -16,18 +16,7 @@ mkdir -p bench/out
 go build -trimpath -o bench/out/bulwark-go ./cmd/bulwark
 CGO_ENABLED=1 go build -tags isal -trimpath -o bench/out/bulwark-isal ./cmd/bulwark
 
-# median wall seconds and max peak RSS (KiB) of a command over $runs runs
-measure() {
-  local times=() rss=0 t m tf
-  tf=$(mktemp)
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -o "$tf" -f '%e %M' "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; cat "$tf" >&2; exit 2; }
-    read -r t m < <(tail -1 "$tf")
-    times+=("$t"); [ "$m" -gt "$rss" ] && rss=$m
-  done
-  rm -f "$tf"
-  printf '%s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")" "$rss"
-}
+source bench/lib.sh
 # /usr/bin/time reports the command's own exit status; lint exits 1 on findings.
 lint() { DOCKER_CONTENT_TRUST=1 "$1" lint --input "$img" --format json -o /dev/null || [ $? -eq 1 ]; }
 export -f lint; export img
@@ -38,11 +27,9 @@ read -r isal isal_rss < <(measure bash -c 'lint bench/out/bulwark-isal')
 size=$(du -m "$img" | cut -f1)
 {
   echo "image: $img (${size} MB), median of $runs runs, $(nproc) cores"
-  printf '%-28s %8s %10s %12s\n' tool wall_s peak_MiB x_floor
-  printf '%-28s %8s %10s %12s\n' "floor (igzip, parallel)" "$floor" "$((floor_rss / 1024))" 1.00
-  for row in "bulwark lint (pure Go):$go:$go_rss" "bulwark lint (-tags isal):$isal:$isal_rss"; do
-    IFS=: read -r name t m <<<"$row"
-    printf '%-28s %8s %10s %12s\n' "$name" "$t" "$((m / 1024))" "$(echo "scale=2; $t / $floor" | bc)"
-  done
-  printf '%-28s %8s %10s %12s\n' "dockle (issue reference)" 1.84 - 6.30
+  printf '%-30s %8s %10s %12s\n' tool wall_s peak_MiB x_floor
+  row "floor (igzip, parallel)" "$floor" "$floor_rss" "$floor"
+  row "bulwark lint (pure Go)" "$go" "$go_rss" "$floor"
+  row "bulwark lint (-tags isal)" "$isal" "$isal_rss" "$floor"
+  printf '%-30s %8s %10s %12s\n' "dockle (issue reference)" 1.84 - 6.30
 } | tee bench/out/lint.txt

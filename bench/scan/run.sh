@@ -20,18 +20,7 @@ db=bench/out/scan.bwdb
 bench/out/bulwark-go db build -o "$db" --osv "$shared/vulndata/go-vulndb-osv.tar.gz" \
   --osv "$shared/vulndata/pypa-advisory-osv-yaml.tar.gz" --ghsa "$shared/vulndata/ghsa" 2>/dev/null
 
-# median wall seconds and max peak RSS (KiB) of a command over $runs runs
-measure() {
-  local times=() rss=0 t m tf
-  tf=$(mktemp)
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -o "$tf" -f '%e %M' "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; cat "$tf" >&2; exit 2; }
-    read -r t m < <(tail -1 "$tf")
-    times+=("$t"); [ "$m" -gt "$rss" ] && rss=$m
-  done
-  rm -f "$tf"
-  printf '%s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")" "$rss"
-}
+source bench/lib.sh
 # scan exits 1 when the gate fails, which it does on this image.
 scan() { DOCKER_CONTENT_TRUST=1 "$1" scan --input "$img" --db "$db" --offline -f json -o /dev/null || [ $? -eq 1 ]; }
 export -f scan; export img db

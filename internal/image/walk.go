@@ -116,10 +116,14 @@ func walkLayer(ctx context.Context, l *Layer, handlers []Handler, progress io.Wr
 	if progress != nil {
 		raw = readCloser{io.TeeReader(raw, progress), raw}
 	}
-	r, err := decompress(raw)
+	dec, err := decompress(raw)
 	if err != nil {
 		return lp, nil, err
 	}
+	defer dec.Close()
+	// Decompress (and check the blob's digest) a few buffers ahead of the
+	// tar reader and the handlers, on another core.
+	r := newReadAhead(dec, readAheadSize, readAheadBuffers)
 	defer r.Close()
 	var tarStream io.Reader = r
 	if l.verifyDiffID {
@@ -198,6 +202,10 @@ const (
 	// fanOutBuffer is the largest file given to several handlers from
 	// memory; larger ones are streamed to them through pipes.
 	fanOutBuffer = 1 << 20
+	// readAheadBuffers of readAheadSize bytes are decompressed ahead of
+	// the tar reader, per layer being read.
+	readAheadSize    = 512 << 10
+	readAheadBuffers = 4
 )
 
 // cleanEntryPath normalises a tar entry name and refuses names that would
