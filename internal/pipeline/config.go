@@ -481,6 +481,9 @@ func (f *File) validate(vo ValidateOptions) error {
 		if s.Revision != "" && s.Git == "" {
 			bad("source.revision", "revision needs git (a repository URL)")
 		}
+		if strings.HasPrefix(s.Git, "-") || strings.HasPrefix(s.Revision, "-") {
+			bad("source", "git and revision must not start with \"-\"")
+		}
 	}
 	if s := f.Secrets; s != nil {
 		timing("secrets", s.Timing, false)

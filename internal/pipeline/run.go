@@ -418,11 +418,12 @@ func (r *runner) source(ctx context.Context) (string, error) {
 	s := r.f.Source
 	if s.Git != "" {
 		dir := filepath.Join(r.work, "source")
-		if err := runCmd(ctx, "", r.o.Log, nil, "git", "clone", "--quiet", s.Git, dir); err != nil {
+		// "--" keeps a URL from the file from being read as a git option.
+		if err := runCmd(ctx, "", r.o.Log, nil, "git", "clone", "--quiet", "--", s.Git, dir); err != nil {
 			return "", permanent{fmt.Errorf("git clone %s: %w", s.Git, err)}
 		}
 		if s.Revision != "" {
-			if err := runCmd(ctx, dir, r.o.Log, nil, "git", "checkout", "--quiet", s.Revision); err != nil {
+			if err := runCmd(ctx, dir, r.o.Log, nil, "git", "checkout", "--quiet", "--detach", s.Revision, "--"); err != nil {
 				return "", permanent{fmt.Errorf("git checkout %s in %s: %w (is the revision in the repository?)", s.Revision, s.Git, err)}
 			}
 		}
