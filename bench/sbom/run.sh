@@ -18,7 +18,7 @@ out=${1:-$(mktemp -d)}
 mkdir -p "$out"
 export PATH="$PATH:$(go env GOPATH)/bin"
 floor=""
-for f in ../shared/bench/floor.sh /work/shared/bench/floor.sh; do [ -f "$f" ] && floor=$f && break; done
+f=${SHARED:-../shared}/bench/floor.sh; [ -f "$f" ] && floor=$f
 
 echo "== building the reference images in $out"
 go run ./bench/sbom/mkimage "$out" > "$out/mkimage.log"
