@@ -20,7 +20,7 @@ const (
 	PredicateCustom     = "https://cosign.sigstore.dev/attestation/v1"
 	maxAttestationBlob  = maxEnvelopeSize
 	bulwarkScannerURI   = "https://github.com/bulwark-sec/bulwark"
-	attestationTagSufix = "att"
+	attestationTagSuffix = "att"
 )
 
 // predicateTypes maps the --type names to predicate URIs.
@@ -111,7 +111,7 @@ func AttestImage(ctx context.Context, reg *Registry, imageRef string, s *Signer,
 	if err != nil {
 		return nil, err
 	}
-	tag, err := reg.TagFor(d, attestationTagSufix)
+	tag, err := reg.TagFor(d, attestationTagSuffix)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +250,7 @@ func VerifyAttestations(ctx context.Context, reg *Registry, imageRef string, v *
 	}
 	res := &AttestationResult{Image: imageRef, Digest: d.String(), PredicateType: uri}
 	var t tally
-	tag, err := reg.TagFor(d, attestationTagSufix)
+	tag, err := reg.TagFor(d, attestationTagSuffix)
 	if err != nil {
 		return nil, err
 	}
