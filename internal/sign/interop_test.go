@@ -137,3 +137,54 @@ func runCosignIn(t *testing.T, env []string, dir string, args ...string) (string
 	defer os.Chdir(wd) //nolint:errcheck
 	return runCosign(t, env, args...)
 }
+
+// TestCosignInteropBundles: Sigstore bundles stored through the OCI 1.1
+// referrers API (cosign's --new-bundle-format) verify across the two
+// tools in both directions, and fail with another key. go-containerregistry's
+// registry serves the referrers API here; the CNCF registry does not.
+func TestCosignInteropBundles(t *testing.T) {
+	testutil.RequireTool(t, "cosign")
+	host := memRegistry(t, true)
+	t.Setenv("BULWARK_PASSWORD", testPassword)
+	env := cosignEnv(t)
+	keyDir, otherDir := t.TempDir(), t.TempDir()
+	for _, d := range []string{keyDir, otherDir} {
+		if out, err := runCosignIn(t, env, d, "generate-key-pair"); err != nil {
+			t.Fatalf("cosign generate-key-pair: %v\n%s", err, out)
+		}
+	}
+	key, pub, otherPub := filepath.Join(keyDir, "cosign.key"), filepath.Join(keyDir, "cosign.pub"), filepath.Join(otherDir, "cosign.pub")
+	// Key-only verification of a bundle needs a trusted root; an empty one
+	// says "no CA, no transparency log", as in an offline deployment.
+	trustedRoot := filepath.Join(t.TempDir(), "trusted_root.json")
+	if err := os.WriteFile(trustedRoot, []byte(`{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cosignVerify := func(pubKey, ref string) (string, error) {
+		return runCosign(t, env, "verify", "--new-bundle-format", "--insecure-ignore-tlog", "--trusted-root", trustedRoot, "--key", pubKey, ref)
+	}
+
+	// cosign signs a bundle, bulwark verifies it.
+	a := pushImage(t, host+"/bundles/a:v1")
+	if out, err := runCosign(t, env, "sign", "--key", key, "--new-bundle-format", "--tlog-upload=false", a.String()); err != nil {
+		t.Fatalf("cosign sign --new-bundle-format: %v\n%s", err, out)
+	}
+	if code, stdout, stderr := runCLI(t, "verify", a.String(), "--key", pub); code != 0 || !strings.Contains(stdout, "bundle") {
+		t.Fatalf("bulwark verify of cosign's bundle: %d %s %s", code, stdout, stderr)
+	}
+	if code, _, _ := runCLI(t, "verify", a.String(), "--key", otherPub); code != policy.ExitFailed {
+		t.Errorf("bulwark verify with another key: exit %d, want %d", code, policy.ExitFailed)
+	}
+
+	// bulwark signs a bundle, cosign verifies it.
+	b := pushImage(t, host+"/bundles/b:v1")
+	if code, _, stderr := runCLI(t, "sign", b.String(), "--key", key, "--new-bundle-format"); code != 0 {
+		t.Fatalf("bulwark sign --new-bundle-format: %d %s", code, stderr)
+	}
+	if out, err := cosignVerify(pub, b.String()); err != nil {
+		t.Fatalf("cosign verify of bulwark's bundle: %v\n%s", err, out)
+	}
+	if out, err := cosignVerify(otherPub, b.String()); err == nil {
+		t.Errorf("cosign verified bulwark's bundle with another key:\n%s", out)
+	}
+}
