@@ -11,15 +11,15 @@ import (
 
 // Predicate type URIs, as cosign names them.
 const (
-	PredicateCycloneDX  = "https://cyclonedx.org/bom"
-	PredicateSPDX       = "https://spdx.dev/Document"
-	PredicateVuln       = "https://cosign.sigstore.dev/attestation/vuln/v1"
-	PredicateSLSA02     = "https://slsa.dev/provenance/v0.2"
-	PredicateSLSA1      = "https://slsa.dev/provenance/v1"
-	PredicateOpenVEX    = "https://openvex.dev/ns"
-	PredicateCustom     = "https://cosign.sigstore.dev/attestation/v1"
-	maxAttestationBlob  = maxEnvelopeSize
-	bulwarkScannerURI   = "https://github.com/bulwark-sec/bulwark"
+	PredicateCycloneDX   = "https://cyclonedx.org/bom"
+	PredicateSPDX        = "https://spdx.dev/Document"
+	PredicateVuln        = "https://cosign.sigstore.dev/attestation/vuln/v1"
+	PredicateSLSA02      = "https://slsa.dev/provenance/v0.2"
+	PredicateSLSA1       = "https://slsa.dev/provenance/v1"
+	PredicateOpenVEX     = "https://openvex.dev/ns"
+	PredicateCustom      = "https://cosign.sigstore.dev/attestation/v1"
+	maxAttestationBlob   = maxEnvelopeSize
+	bulwarkScannerURI    = "https://github.com/bulwark-sec/bulwark"
 	attestationTagSuffix = "att"
 )
 
