@@ -86,7 +86,10 @@ Results are cached per layer (--cache-dir, --no-cache; 'bulwark cache clean').`,
 			if opts.Mode == inventory.ModeTree {
 				im.Name = strings.TrimPrefix(im.Name, "rootfs:")
 			}
+			bar := readProgress(im)
+			opts.Progress = bar
 			s, err := inventory.Scan(cmd.Context(), im, opts)
+			bar.Close()
 			if err != nil {
 				return err
 			}

@@ -149,7 +149,10 @@ func runSecrets(cmd *cobra.Command, args []string, f *secretsFlags) error {
 		}
 		defer img.Close()
 		target = img.Target()
+		bar := readProgress(img)
+		opts.Progress = bar
 		res, err = secrets.ScanImage(ctx, img, opts)
+		bar.Close()
 	}
 	if err != nil {
 		return err

@@ -26,6 +26,8 @@ type Options struct {
 	Cache *Cache
 	// Concurrency is how many layers are read at once (0: the CPUs).
 	Concurrency int
+	// Progress receives the stored bytes of the layers as they are read.
+	Progress io.Writer
 	// Tool and ToolVersion are recorded in the SBOM.
 	Tool, ToolVersion string
 }
@@ -143,7 +145,7 @@ func (c *collector) add(layer int, p, analyzer string, res *Result) {
 func Scan(ctx context.Context, img *image.Image, opts Options) (*SBOM, error) {
 	c := newCollector(ctx, opts)
 	cached, from := opts.Cache.load(img, c.analyzers, opts.Mode)
-	walkOpts := image.WalkOptions{Concurrency: opts.Concurrency}
+	walkOpts := image.WalkOptions{Concurrency: opts.Concurrency, Progress: opts.Progress}
 	if from > 0 {
 		walkOpts.Layers = func(l *image.Layer) bool { return l.Index >= from }
 	}

@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"fmt"
+	"io"
 	"runtime"
 	"slices"
 	"sort"
@@ -25,6 +26,8 @@ type Options struct {
 	MaxFileSize int64
 	// Workers is how many files are scanned at once (default: the number of CPUs).
 	Workers int
+	// Progress receives the stored bytes of an image's layers as they are read.
+	Progress io.Writer
 }
 
 // engine returns the configured engine or the built-in one.

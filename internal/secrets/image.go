@@ -101,7 +101,7 @@ func ScanImage(ctx context.Context, img *image.Image, opts Options) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	tree, err := image.Walk(ctx, img, []image.Handler{h}, image.WalkOptions{Concurrency: opts.Workers})
+	tree, err := image.Walk(ctx, img, []image.Handler{h}, image.WalkOptions{Concurrency: opts.Workers, Progress: opts.Progress})
 	if err != nil {
 		return nil, fmt.Errorf("image %q: %w", img.Name, err)
 	}
