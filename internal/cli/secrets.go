@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/policy"
 	"github.com/bulwark-sec/bulwark/internal/secrets"
 )
@@ -175,13 +176,12 @@ func isSourcePath(arg string) bool {
 			return false
 		}
 	}
-	info, err := os.Stat(arg)
-	if err != nil {
-		return false
+	if image.IsTree(arg) {
+		return true
 	}
-	if info.IsDir() {
-		_, err := os.Stat(arg + "/oci-layout")
-		return err != nil
+	info, err := os.Stat(arg)
+	if err != nil || info.IsDir() {
+		return false
 	}
 	fh, err := os.Open(arg)
 	if err != nil {

@@ -439,3 +439,15 @@ func TestProgressCountsStoredBytes(t *testing.T) {
 type countWriter struct{ n atomic.Int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) { c.n.Add(int64(len(p))); return len(p), nil }
+
+func TestIsTree(t *testing.T) {
+	dir := t.TempDir()
+	layout := testutil.WriteOCILayout(t, layeredImage(t))
+	file := filepath.Join(dir, "f.tar")
+	must(t, os.WriteFile(file, []byte("x"), 0o644))
+	for spec, want := range map[string]bool{dir: true, layout: false, file: false, filepath.Join(dir, "missing"): false} {
+		if got := image.IsTree(spec); got != want {
+			t.Errorf("IsTree(%s) = %v, want %v", spec, got, want)
+		}
+	}
+}

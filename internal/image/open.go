@@ -84,12 +84,12 @@ func open(ctx context.Context, spec string, opts Options) (*Image, error) {
 			return openArchive(spec, file, strings.TrimSuffix(p, ":"))
 		}
 	}
+	if IsTree(spec) {
+		return nil, fmt.Errorf("is a directory but not an OCI layout (no oci-layout file); for a root filesystem use rootfs:%s", spec)
+	}
 	if st, err := os.Stat(spec); err == nil {
 		if st.IsDir() {
-			if _, err := os.Stat(path.Join(spec, "oci-layout")); err == nil {
-				return openLayout(spec, spec, "", opts)
-			}
-			return nil, fmt.Errorf("is a directory but not an OCI layout (no oci-layout file); for a root filesystem use rootfs:%s", spec)
+			return openLayout(spec, spec, "", opts)
 		}
 		return openArchive(spec, spec, "")
 	}
@@ -97,6 +97,17 @@ func open(ctx context.Context, spec string, opts Options) (*Image, error) {
 		return nil, fmt.Errorf("no such file or directory")
 	}
 	return openRemote(ctx, spec, opts)
+}
+
+// IsTree reports whether spec names an existing directory that is not an
+// OCI layout: a source tree or a root filesystem rather than an image.
+func IsTree(spec string) bool {
+	st, err := os.Stat(spec)
+	if err != nil || !st.IsDir() {
+		return false
+	}
+	_, err = os.Stat(path.Join(spec, "oci-layout"))
+	return err != nil
 }
 
 // splitSelector splits "DIR:tag" or "DIR@sha256:..." into the directory and

@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -381,11 +379,7 @@ func dedupeStrings(ss []string) []string {
 // TreeSpec says how to open a command-line argument: a directory that is
 // not an OCI layout is a source tree, scanned as rootfs:DIR in ModeTree.
 func TreeSpec(arg string) (string, bool) {
-	st, err := os.Stat(arg)
-	if err != nil || !st.IsDir() {
-		return arg, false
-	}
-	if _, err := os.Stat(filepath.Join(arg, "oci-layout")); err == nil {
+	if !image.IsTree(arg) {
 		return arg, false
 	}
 	return "rootfs:" + arg, true
