@@ -2,12 +2,15 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
@@ -19,19 +22,54 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/report"
 )
 
+// registryFlags are the registry flags of every command that talks to a
+// registry: TLS and credentials beyond the docker config.
+type registryFlags struct {
+	insecure bool
+	caCert   string
+	username string
+	password string
+}
+
+func (f *registryFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.BoolVar(&f.insecure, "insecure", false, "allow plain HTTP and unverified TLS to the registry")
+	fl.StringVar(&f.caCert, "registry-cacert", "", "PEM file of a CA to trust for registry TLS, in addition to the system's")
+	fl.StringVar(&f.username, "registry-username", "", "registry user name (default: the docker config and credential helpers)")
+	fl.StringVar(&f.password, "registry-password", "", "registry password or token (or set BULWARK_REGISTRY_PASSWORD)")
+}
+
+// options turns the flags into the shared image options.
+func (f *registryFlags) options() (image.Options, error) {
+	o := image.Options{Insecure: f.insecure, CACert: f.caCert}
+	pw := f.password
+	if pw == "" {
+		pw = os.Getenv("BULWARK_REGISTRY_PASSWORD")
+	}
+	if f.username != "" {
+		o.Keychain = staticKeychain{authn.FromConfig(authn.AuthConfig{Username: f.username, Password: pw})}
+	} else if f.password != "" {
+		return o, usageError{errors.New("--registry-password needs --registry-username")}
+	}
+	return o, nil
+}
+
+// staticKeychain gives the same credentials for every registry.
+type staticKeychain struct{ a authn.Authenticator }
+
+func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { return k.a, nil }
+
 // imageFlags are the flags every command that reads an image takes.
 type imageFlags struct {
+	reg      registryFlags
 	input    string
-	insecure bool
 	platform string
-	caCert   string
 }
 
 func (f *imageFlags) register(cmd *cobra.Command) {
+	f.reg.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&f.input, "input", "", "read the image from an archive (docker save or OCI archive) instead of a registry")
-	fl.BoolVar(&f.insecure, "insecure", false, "allow plain HTTP and unverified TLS to the registry")
-	fl.StringVar(&f.caCert, "registry-cacert", "", "PEM file of a CA to trust for registry TLS, in addition to the system's")
 	fl.StringVar(&f.platform, "platform", "", "platform of a multi-platform image, as os/arch (default linux/"+runtime.GOARCH+")")
 }
 
@@ -44,7 +82,11 @@ func (f *imageFlags) open(ctx context.Context, args []string) (*image.Image, err
 	if spec == "" && f.input == "" {
 		return nil, usageError{fmt.Errorf("no image given: name one (registry reference, rootfs:DIR, oci:DIR, an archive file) or use --input FILE")}
 	}
-	opts := image.Options{Input: f.input, Insecure: f.insecure, CACert: f.caCert}
+	opts, err := f.reg.options()
+	if err != nil {
+		return nil, err
+	}
+	opts.Input = f.input
 	if f.platform != "" {
 		p, err := v1.ParsePlatform(f.platform)
 		if err != nil {

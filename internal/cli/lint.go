@@ -145,7 +145,11 @@ func (f *lintFlags) contentTrust(ctx context.Context, img *image.Image) (string,
 		return "", err
 	}
 	byDigest := ref.Context().Digest(img.Digest).String()
-	ro := sign.RegistryOptions{Options: image.Options{Insecure: f.img.insecure, CACert: f.img.caCert}}
+	o, err := f.img.reg.options()
+	if err != nil {
+		return "", err
+	}
+	ro := sign.RegistryOptions{Options: o}
 	_, err = sign.VerifyImage(ctx, byDigest, f.verifyKey, sign.VerifyOptions{Registry: ro})
 	if sign.IsVerificationFailure(err) {
 		return err.Error(), nil

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
-	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/inventory"
 	"github.com/bulwark-sec/bulwark/internal/lint"
 	"github.com/bulwark-sec/bulwark/internal/match"
@@ -173,7 +172,11 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	}
 	defer img.Close()
 
-	base, baseWarn := scan.BaseLayers(ctx, img, f.baseImage, image.Options{Insecure: f.img.insecure, CACert: f.img.caCert}, f.ignoreBase)
+	baseOpts, err := f.img.reg.options()
+	if err != nil {
+		return err
+	}
+	base, baseWarn := scan.BaseLayers(ctx, img, f.baseImage, baseOpts, f.ignoreBase)
 	if baseWarn != "" {
 		warnings = append(warnings, baseWarn)
 	}

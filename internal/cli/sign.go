@@ -7,51 +7,23 @@ import (
 	"os"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/policy"
 	"github.com/bulwark-sec/bulwark/internal/sign"
 	// Registers awskms://, gcpkms://, azurekms:// and hashivault://.
 	_ "github.com/bulwark-sec/bulwark/internal/sign/kmsproviders"
 )
 
-// registryFlags are the registry flags of the signing commands.
-type registryFlags struct {
-	insecure bool
-	caCert   string
-	username string
-	password string
-}
-
-func (f *registryFlags) register(cmd *cobra.Command) {
-	fl := cmd.Flags()
-	fl.BoolVar(&f.insecure, "insecure", false, "allow plain HTTP and unverified TLS to the registry")
-	fl.StringVar(&f.caCert, "registry-cacert", "", "PEM file of a CA to trust for the registry's TLS certificate")
-	fl.StringVar(&f.username, "registry-username", "", "registry user name (default: the docker config and credential helpers)")
-	fl.StringVar(&f.password, "registry-password", "", "registry password or token (or set BULWARK_REGISTRY_PASSWORD)")
-}
-
+// registry opens the registry the signing commands talk to.
 func (f *registryFlags) registry(cmd *cobra.Command) (*sign.Registry, error) {
-	o := sign.RegistryOptions{Options: image.Options{Insecure: f.insecure, CACert: f.caCert}}
-	pw := f.password
-	if pw == "" {
-		pw = os.Getenv("BULWARK_REGISTRY_PASSWORD")
+	o, err := f.options()
+	if err != nil {
+		return nil, err
 	}
-	if f.username != "" {
-		o.Keychain = staticKeychain{authn.FromConfig(authn.AuthConfig{Username: f.username, Password: pw})}
-	} else if f.password != "" {
-		return nil, usageError{errors.New("--registry-password needs --registry-username")}
-	}
-	return sign.NewRegistry(cmd.Context(), o)
+	return sign.NewRegistry(cmd.Context(), sign.RegistryOptions{Options: o})
 }
-
-// staticKeychain gives the same credentials for every registry.
-type staticKeychain struct{ a authn.Authenticator }
-
-func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { return k.a, nil }
 
 // keyPassword returns the password of an encrypted key file: from
 // BULWARK_PASSWORD, else COSIGN_PASSWORD, else asked on the terminal.
