@@ -39,6 +39,9 @@ type Image struct {
 	Config *v1.ConfigFile
 	// Annotations are the manifest annotations, if any.
 	Annotations map[string]string
+	// Tags are the names an archive or layout gives the image (docker
+	// save's RepoTags, an OCI layout's org.opencontainers.image.ref.name).
+	Tags []string
 	// Layers are the filesystem layers, base first.
 	Layers []*Layer
 

@@ -190,7 +190,7 @@ func dockerArchive(ts *tarStore) (*Image, error) {
 	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
 		return nil, fmt.Errorf("manifest.json lists %d layers but the config has %d diff_ids", len(m.Layers), len(cfg.RootFS.DiffIDs))
 	}
-	img := &Image{Kind: KindDockerArchive, Config: cfg}
+	img := &Image{Kind: KindDockerArchive, Config: cfg, Tags: m.RepoTags}
 	for i, name := range m.Layers {
 		if !ts.has(name) {
 			return nil, fmt.Errorf("layer %d: %s is missing from the archive", i, name)
@@ -300,6 +300,9 @@ func ociImage(s store, sel string, platform *v1.Platform) (*Image, error) {
 		return nil, fmt.Errorf("the manifest lists %d layers but the config has %d diff_ids", len(m.Layers), len(cfg.RootFS.DiffIDs))
 	}
 	img := &Image{Digest: desc.Digest.String(), Config: cfg, Annotations: m.Annotations}
+	if ref := desc.Annotations[refNameAnnotation]; ref != "" {
+		img.Tags = []string{ref}
+	}
 	for i, ld := range m.Layers {
 		l := &Layer{Index: i, Digest: ld.Digest.String(), DiffID: cfg.RootFS.DiffIDs[i].String(), Size: ld.Size, HistoryIndex: -1}
 		ld := ld

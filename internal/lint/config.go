@@ -165,21 +165,31 @@ func checkVolumes(img *image.Image) []finding.Finding {
 }
 
 // checkLatest is DKL-DI-0006: a registry reference with the tag "latest",
-// or with no tag at all, which means "latest".
+// or with no tag at all, which means "latest"; or an archive or layout
+// saved under the tag "latest".
 func checkLatest(img *image.Image) []finding.Finding {
-	if img.Kind != image.KindRegistry {
+	var latest, field string
+	if img.Kind == image.KindRegistry {
+		ref, err := name.ParseReference(img.Name, name.WeakValidation)
+		if tag, ok := ref.(name.Tag); err == nil && ok && tag.TagStr() == "latest" {
+			latest, field = img.Name, "reference"
+		}
+	}
+	for _, t := range img.Tags {
+		// An OCI ref.name may be a bare tag; docker's RepoTags are repo:tag.
+		tag := t
+		if i := strings.LastIndex(t, ":"); i >= 0 && !strings.Contains(t[i:], "/") {
+			tag = t[i+1:]
+		}
+		if latest == "" && tag == "latest" {
+			latest, field = t, "tags"
+		}
+	}
+	if latest == "" {
 		return nil
 	}
-	ref, err := name.ParseReference(img.Name, name.WeakValidation)
-	if err != nil {
-		return nil
-	}
-	tag, ok := ref.(name.Tag)
-	if !ok || tag.TagStr() != "latest" {
-		return nil
-	}
-	f := CheckLatestTag.newFinding("Avoid 'latest' tag: " + img.Name)
-	f.Location.Field = "reference"
+	f := CheckLatestTag.newFinding("Avoid 'latest' tag: " + latest)
+	f.Location.Field = field
 	return []finding.Finding{f}
 }
 

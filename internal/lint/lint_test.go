@@ -300,3 +300,22 @@ func TestContentTrustCheckErrorFailsTheRun(t *testing.T) {
 		t.Fatalf("error %v, want the verifier's failure", err)
 	}
 }
+
+// TestLatestTagOfAnArchive: DKL-DI-0006 also reads the tag an archive was
+// saved under.
+func TestLatestTagOfAnArchive(t *testing.T) {
+	for tag, want := range map[string]bool{"team/app:latest": true, "team/app:1.4": false, "localhost:5000/app:latest": true} {
+		oi, err := image.Open(context.Background(), "", image.Options{Input: testutil.WriteDockerArchiveTag(t, fixtures.CleanImage(t), tag)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs, _, err := lint.Run(context.Background(), oi, trusted)
+		oi.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(ids(fs), ",") == "DKL-DI-0006"; got != want {
+			t.Errorf("%s: findings %v, want DKL-DI-0006: %v", tag, ids(fs), want)
+		}
+	}
+}

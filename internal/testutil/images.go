@@ -134,8 +134,15 @@ func Image(t testing.TB, cfg v1.Config, steps ...Step) v1.Image {
 // WriteDockerArchive writes the image as docker save would and returns the path.
 func WriteDockerArchive(t testing.TB, img v1.Image) string {
 	t.Helper()
+	return WriteDockerArchiveTag(t, img, "bulwark.test/fixture:1")
+}
+
+// WriteDockerArchiveTag is WriteDockerArchive with the tag recorded in
+// the archive's RepoTags.
+func WriteDockerArchiveTag(t testing.TB, img v1.Image, tagName string) string {
+	t.Helper()
 	p := filepath.Join(t.TempDir(), "image.tar")
-	tag, err := name.NewTag("bulwark.test/fixture:1")
+	tag, err := name.NewTag(tagName)
 	if err != nil {
 		t.Fatal(err)
 	}
