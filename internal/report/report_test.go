@@ -73,7 +73,7 @@ func TestUnknownFormat(t *testing.T) {
 	}
 }
 
-func TestSARIFOmitsSuppressed(t *testing.T) {
+func TestSARIFSuppressions(t *testing.T) {
 	var b bytes.Buffer
 	if err := Write(&b, sample(), "sarif"); err != nil {
 		t.Fatal(err)
@@ -81,20 +81,49 @@ func TestSARIFOmitsSuppressed(t *testing.T) {
 	var doc struct {
 		Runs []struct {
 			Results []struct {
-				RuleID  string `json:"ruleId"`
-				Level   string `json:"level"`
-				Message struct{ Text string }
+				RuleID       string `json:"ruleId"`
+				Level        string `json:"level"`
+				Suppressions []struct {
+					Kind, Status, Justification string
+				}
 			}
 		}
 	}
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	levels := map[string]string{}
+	got := map[string]string{}
 	for _, r := range doc.Runs[0].Results {
-		levels[r.RuleID] = r.Level
+		got[r.RuleID] = r.Level
+		if len(r.Suppressions) > 0 {
+			s := r.Suppressions[0]
+			got[r.RuleID] += "/" + s.Kind + "/" + s.Status + "/" + s.Justification
+		}
 	}
-	if len(levels) != 2 || levels["CIS-DI-0009"] != "error" || levels["CIS-DI-0008"] != "note" {
-		t.Errorf("SARIF results %v", levels)
+	want := map[string]string{
+		"CIS-DI-0009": "error",
+		"CIS-DI-0008": "note",
+		"CIS-DI-0006": "note/external/accepted/ignore: sidecar probes it",
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("%s: %q, want %q", id, got[id], w)
+		}
+	}
+}
+
+// TestSARIFValidatesAgainstSchema checks the document against the OASIS
+// SARIF 2.1.0 JSON schema (the copy go-sarif ships), for findings with a
+// file location, a config field only, and a suppressed one.
+func TestSARIFValidatesAgainstSchema(t *testing.T) {
+	r := sample()
+	r.Findings = append(r.Findings, finding.Finding{Gate: finding.GateVuln, ID: "CVE-2021-44228", Title: "log4j", Severity: finding.Critical,
+		References: []string{"https://nvd.nist.gov/vuln/detail/CVE-2021-44228"}, Location: finding.Location{Path: "app/lib/log4j-core-2.14.1.jar"}})
+	r.Sort()
+	if err := sarifDocument(r).Validate(); err != nil {
+		t.Fatalf("SARIF does not validate: %v", err)
+	}
+	if err := sarifDocument(&finding.Report{Target: finding.Target{Name: "x"}}).Validate(); err != nil {
+		t.Fatalf("empty SARIF does not validate: %v", err)
 	}
 }

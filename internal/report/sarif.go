@@ -5,7 +5,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/owenrumney/go-sarif/v2/sarif"
+	sarifreport "github.com/owenrumney/go-sarif/v3/pkg/report"
+	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
 	"github.com/bulwark-sec/bulwark/internal/buildinfo"
 	"github.com/bulwark-sec/bulwark/internal/finding"
@@ -13,18 +14,19 @@ import (
 
 // SARIF writes the report as SARIF 2.1.0 in the shape GitHub code scanning
 // accepts: one rule per check with a security-severity, and one result per
-// active finding with a physical location and a partial fingerprint.
+// finding with a physical location and a partial fingerprint; suppressed
+// findings carry an accepted external suppression with its reason.
 func SARIF(w io.Writer, r *finding.Report) error {
-	doc, err := sarif.New(sarif.Version210, true)
-	if err != nil {
-		return err
-	}
+	return sarifDocument(r).PrettyWrite(w)
+}
+
+// sarifDocument builds the SARIF document of a report.
+func sarifDocument(r *finding.Report) *sarif.Report {
+	doc := sarifreport.NewV210Report()
 	run := sarif.NewRunWithInformationURI("bulwark", buildinfo.URL)
 	run.Tool.Driver.Version = &buildinfo.Version
 	seen := map[string]bool{}
-	// Suppressed findings are left out: code scanning would raise them as
-	// alerts, and the library writes suppression fields the schema rejects.
-	for _, f := range r.Active() {
+	for _, f := range r.Findings {
 		if !seen[f.ID] {
 			seen[f.ID] = true
 			help := f.Title
@@ -33,14 +35,13 @@ func SARIF(w io.Writer, r *finding.Report) error {
 			}
 			rule := run.AddRule(f.ID).
 				WithName(ruleName(f.ID)).
-				WithShortDescription(sarif.NewMultiformatMessageString(f.Title)).
-				WithFullDescription(sarif.NewMultiformatMessageString(f.Title)).
-				WithTextHelp(help).
+				WithShortDescription(text(f.Title)).
+				WithFullDescription(text(f.Title)).
+				WithHelp(text(help)).
 				WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(f.Severity))).
-				WithProperties(sarif.Properties{
-					"security-severity": securitySeverity(f.Severity),
-					"tags":              []string{"security", string(f.Gate)},
-				})
+				WithProperties(sarif.NewPropertyBag().
+					Add("security-severity", securitySeverity(f.Severity)).
+					Add("tags", []string{"security", string(f.Gate)}))
 			if len(f.References) > 0 {
 				rule.WithHelpURI(f.References[0])
 			}
@@ -64,10 +65,26 @@ func SARIF(w io.Writer, r *finding.Report) error {
 		if fp == "" {
 			fp = fmt.Sprintf("%s/%s/%s/%s", f.ID, f.Location.Path, f.Location.Field, f.Message)
 		}
-		res.WithPartialFingerPrints(map[string]any{"bulwark/v1": fp})
+		res.WithPartialFingerprints(map[string]string{"bulwark/v1": fp})
+		if f.Suppressed != nil {
+			// An accepted suppression: code scanning shows the alert as
+			// dismissed rather than open.
+			why := f.Suppressed.Kind
+			if f.Suppressed.Reason != "" {
+				why += ": " + f.Suppressed.Reason
+			}
+			if f.Suppressed.Source != "" {
+				why += " (" + f.Suppressed.Source + ")"
+			}
+			res.AddSuppression(sarif.NewSuppression().WithKind("external").WithStatus("accepted").WithJustification(why))
+		}
 	}
 	doc.AddRun(run)
-	return doc.PrettyWrite(w)
+	return doc
+}
+
+func text(s string) *sarif.MultiformatMessageString {
+	return sarif.NewMultiformatMessageString().WithText(s)
 }
 
 // artifact picks the file a result points at: the finding's path, or for
