@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/bulwark-sec/bulwark/internal/pipeline"
 	"github.com/bulwark-sec/bulwark/internal/testutil"
@@ -82,5 +85,55 @@ func TestSourceRefusesOptionLikeValues(t *testing.T) {
 		if _, err := pipeline.Parse(strings.NewReader(y), "bulwark.yaml", pipeline.ValidateOptions{}); err == nil || !strings.Contains(err.Error(), "must not start with") {
 			t.Errorf("accepted %q: %v", y, err)
 		}
+	}
+}
+
+// TestStageTimeout: a source that never answers (a listener on 127.0.0.1
+// that accepts and stays silent) is cut off by the stage's timeout, and
+// the run fails saying so instead of hanging.
+func TestStageTimeout(t *testing.T) {
+	testutil.RequireTool(t, "git")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never answered
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	yaml := fmt.Sprintf("version: 1\nsource: {git: \"http://%s/repo.git\", timeout: 1s}\nsecrets: {}\n", l.Addr())
+	f, err := pipeline.Parse(strings.NewReader(yaml), filepath.Join(t.TempDir(), "bulwark.yaml"), pipeline.ValidateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a bound on the test, not an assertion
+	defer cancel()
+	run, err := pipeline.Execute(ctx, pipeline.Options{File: f, Out: &out, Env: func(string) string { return "" }})
+	if err == nil {
+		t.Fatalf("a source that never answers passed:\n%s", out.String())
+	}
+	if !strings.Contains(err.Error()+out.String(), "timed out") && !strings.Contains(err.Error()+out.String(), "timeout") {
+		t.Errorf("the failure must say the stage timed out: %v\n%s", err, out.String())
+	}
+	if st := run.Stage("source"); st == nil || st.Verdict == "passed" {
+		t.Errorf("source stage: %+v", st)
 	}
 }
