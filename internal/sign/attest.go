@@ -80,11 +80,7 @@ func AttestImage(ctx context.Context, reg *Registry, imageRef string, s *Signer,
 	if err != nil {
 		return nil, err
 	}
-	ref, err := reg.ParseReference(imageRef)
-	if err != nil {
-		return nil, err
-	}
-	d, err := reg.Resolve(ctx, ref)
+	d, err := reg.Resolve(ctx, imageRef)
 	if err != nil {
 		return nil, err
 	}
@@ -240,26 +236,15 @@ func VerifyAttestations(ctx context.Context, reg *Registry, imageRef string, v *
 	if err != nil {
 		return nil, err
 	}
-	ref, err := reg.ParseReference(imageRef)
-	if err != nil {
-		return nil, err
-	}
-	d, err := reg.Resolve(ctx, ref)
+	d, err := reg.Resolve(ctx, imageRef)
 	if err != nil {
 		return nil, err
 	}
 	res := &AttestationResult{Image: imageRef, Digest: d.String(), PredicateType: uri}
 	var t tally
-	tag, err := reg.TagFor(d, attestationTagSuffix)
+	_, arts, err := reg.readArtifacts(ctx, d, attestationTagSuffix, maxAttestationBlob, &t)
 	if err != nil {
 		return nil, err
-	}
-	arts, err := reg.readTag(ctx, tag, maxAttestationBlob)
-	if err != nil {
-		if !isMalformed(err) {
-			return nil, err
-		}
-		t.readErrs = append(t.readErrs, err.Error())
 	}
 	for _, a := range arts {
 		if a.MediaType != DSSEMediaType {

@@ -69,18 +69,13 @@ func NewRegistry(ctx context.Context, o RegistryOptions) (*Registry, error) {
 	return r, nil
 }
 
-// ParseReference parses an image reference (tag or digest).
-func (r *Registry) ParseReference(s string) (name.Reference, error) {
-	ref, err := name.ParseReference(s, r.nameOpts...)
+// Resolve parses an image reference (tag or digest) and returns the digest
+// it names: a digest as is, a tag by asking the registry once.
+func (r *Registry) Resolve(ctx context.Context, imageRef string) (name.Digest, error) {
+	ref, err := name.ParseReference(imageRef, r.nameOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("%q is not a valid image reference (registry/repository:tag or @sha256:...): %w", s, err)
+		return name.Digest{}, fmt.Errorf("%q is not a valid image reference (registry/repository:tag or @sha256:...): %w", imageRef, err)
 	}
-	return ref, nil
-}
-
-// Resolve returns the digest a reference names: a digest reference as is,
-// a tag by asking the registry once.
-func (r *Registry) Resolve(ctx context.Context, ref name.Reference) (name.Digest, error) {
 	if d, ok := ref.(name.Digest); ok {
 		return d, nil
 	}
@@ -89,6 +84,25 @@ func (r *Registry) Resolve(ctx context.Context, ref name.Reference) (name.Digest
 		return name.Digest{}, fmt.Errorf("image %s: resolving the tag: %w", ref, describeRegistryErr(err))
 	}
 	return ref.Context().Digest(desc.Digest.String()), nil
+}
+
+// readArtifacts reads the artifacts cosign stores for a digest under the
+// tag with suffix ("sig", "att"). A malformed signature manifest is not
+// fatal: its error is recorded in t, so that verification can still say
+// what it found. It returns the tag it read, too.
+func (r *Registry) readArtifacts(ctx context.Context, d name.Digest, suffix string, maxBlob int64, t *tally) (name.Tag, []artifact, error) {
+	tag, err := r.TagFor(d, suffix)
+	if err != nil {
+		return tag, nil, err
+	}
+	arts, err := r.readTag(ctx, tag, maxBlob)
+	if err != nil {
+		if !isMalformed(err) {
+			return tag, nil, err
+		}
+		t.readErrs = append(t.readErrs, err.Error())
+	}
+	return tag, arts, nil
 }
 
 // descriptor returns the descriptor of a manifest (for a referrer's subject).

@@ -53,11 +53,7 @@ type SignResult struct {
 // SignImage signs an image's manifest digest (a tag is resolved once) and
 // stores the signature where cosign does.
 func SignImage(ctx context.Context, reg *Registry, imageRef string, s *Signer, o SignOptions) (*SignResult, error) {
-	ref, err := reg.ParseReference(imageRef)
-	if err != nil {
-		return nil, err
-	}
-	d, err := reg.Resolve(ctx, ref)
+	d, err := reg.Resolve(ctx, imageRef)
 	if err != nil {
 		return nil, err
 	}

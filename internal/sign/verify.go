@@ -118,27 +118,16 @@ type tally struct {
 // Verify is VerifyImage with a prepared registry and key, for verifying
 // many images.
 func Verify(ctx context.Context, reg *Registry, imageRef string, v *Verifier, want map[string]string) (*Result, error) {
-	ref, err := reg.ParseReference(imageRef)
-	if err != nil {
-		return nil, err
-	}
-	d, err := reg.Resolve(ctx, ref)
+	d, err := reg.Resolve(ctx, imageRef)
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{Image: imageRef, Digest: d.String()}
 	var t tally
 
-	tag, err := reg.TagFor(d, "sig")
+	tag, arts, err := reg.readArtifacts(ctx, d, "sig", maxPayloadSize, &t)
 	if err != nil {
 		return nil, err
-	}
-	arts, err := reg.readTag(ctx, tag, maxPayloadSize)
-	if err != nil {
-		if !isMalformed(err) {
-			return nil, err
-		}
-		t.readErrs = append(t.readErrs, err.Error())
 	}
 	for _, a := range arts {
 		t.found++

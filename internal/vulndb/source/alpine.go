@@ -80,11 +80,5 @@ func ParseAlpineSecDB(name string, data []byte, stats *Stats) ([]vulndb.Advisory
 			}
 		}
 	}
-	out := make([]vulndb.Advisory, 0, len(byID))
-	for _, a := range byID {
-		out = append(out, *a)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	stats.Records += len(out)
-	return out, nil
+	return stats.collect(byID), nil
 }

@@ -112,13 +112,7 @@ func ParseDebianTracker(name string, data []byte, stats *Stats) ([]vulndb.Adviso
 	if _, err := dec.Token(); err != nil {
 		return nil, fmt.Errorf("Debian tracker data %s: %v (truncated?)", name, err)
 	}
-	out := make([]vulndb.Advisory, 0, len(byID))
-	for _, a := range byID {
-		out = append(out, *a)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	stats.Records += len(out)
-	return out, nil
+	return stats.collect(byID), nil
 }
 
 // debianStatus maps a release entry to a status; false for not affected.

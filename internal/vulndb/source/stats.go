@@ -144,3 +144,15 @@ func (s *Stats) Merge(o *Stats) {
 		s.Examples[r] = ex
 	}
 }
+
+// collect returns the advisories a distribution feed built up by ID, in ID
+// order, and counts them as records.
+func (s *Stats) collect(byID map[string]*vulndb.Advisory) []vulndb.Advisory {
+	out := make([]vulndb.Advisory, 0, len(byID))
+	for _, a := range byID {
+		out = append(out, *a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	s.Records += len(out)
+	return out
+}
