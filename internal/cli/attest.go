@@ -12,6 +12,9 @@ import (
 
 const maxPredicateFile = 64 << 20
 
+// predicateTypeHelp describes --type of attest and verify-attestation.
+const predicateTypeHelp = "predicate type: cyclonedx|spdx|spdxjson|vuln|slsaprovenance|slsaprovenance1|openvex|custom or a URI"
+
 func newAttestCmd() *cobra.Command {
 	var (
 		reg       registryFlags
@@ -63,7 +66,7 @@ time as the scan time.`,
 	reg.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&key, "key", "", "signing key reference (file, env://VAR, KMS URI)")
-	fl.StringVar(&typ, "type", "custom", "predicate type: cyclonedx|spdx|spdxjson|vuln|slsaprovenance|slsaprovenance1|openvex|custom or a URI")
+	fl.StringVar(&typ, "type", "custom", predicateTypeHelp)
 	fl.StringVar(&predicate, "predicate", "", "the predicate file (SBOM, scan report, provenance)")
 	fl.BoolVar(&bundle, "new-bundle-format", false, "store a Sigstore bundle through the OCI 1.1 referrers API instead of the .att tag")
 	_ = cmd.MarkFlagRequired("key")
@@ -127,7 +130,7 @@ Exit codes: 0 verified, 1 not verified or policy failed, 2 could not check.`,
 	reg.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&key, "key", "", "public key reference (cosign.pub, env://VAR, KMS URI)")
-	fl.StringVar(&typ, "type", "custom", "predicate type: cyclonedx|spdx|spdxjson|vuln|slsaprovenance|slsaprovenance1|openvex|custom or a URI")
+	fl.StringVar(&typ, "type", "custom", predicateTypeHelp)
 	fl.StringVar(&pol, "policy", "", "policy file the newest verified scan must satisfy (YAML, see docs/sign.md)")
 	fl.StringVarP(&format, "format", "f", "text", "output format: text|json")
 	_ = cmd.MarkFlagRequired("key")
