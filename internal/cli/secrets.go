@@ -143,6 +143,9 @@ func runSecrets(cmd *cobra.Command, args []string, f *secretsFlags) error {
 		res, err = secrets.ScanDir(ctx, args[0], secrets.DirOptions{Options: opts, NoGitignore: f.noGitignore})
 	case len(args) == 0 && f.img.input == "":
 		return usageError{fmt.Errorf("nothing to scan: name a directory, a file or an image (or --input FILE)")}
+	case !f.image && f.img.input == "" && missingLocalPath(args[0]):
+		// A path, not a registry reference: say so rather than "image".
+		return fmt.Errorf("%s: no such file or directory", args[0])
 	default:
 		img, oerr := f.img.open(ctx, args)
 		if oerr != nil {
@@ -198,6 +201,16 @@ func isSourcePath(arg string) bool {
 		return false // tar
 	}
 	return true
+}
+
+// missingLocalPath reports an argument written as a local path ("/x",
+// "./x", "../x", "x/" ...) that does not exist.
+func missingLocalPath(arg string) bool {
+	if !strings.HasPrefix(arg, "/") && !strings.HasPrefix(arg, ".") {
+		return false
+	}
+	_, err := os.Stat(arg)
+	return os.IsNotExist(err)
 }
 
 // listRules prints the rules in effect.

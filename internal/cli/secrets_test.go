@@ -155,3 +155,13 @@ func gitCmd(dir string, args ...string) ([]byte, error) {
 	cmd.Dir = dir
 	return cmd.CombinedOutput()
 }
+
+// TestSecretsMissingPath: a path that does not exist is reported as a
+// missing path (exit 2), not as an image that could not be opened.
+func TestSecretsMissingPath(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope")
+	code, _, stderr := runCLI(t, "secrets", missing)
+	if code != 2 || !strings.Contains(stderr, missing+": no such file or directory") || strings.Contains(stderr, "image") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
