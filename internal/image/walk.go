@@ -36,7 +36,8 @@ type Entry struct {
 }
 
 // IsRegular reports whether the entry is a regular file.
-func (e *Entry) IsRegular() bool { return e.Type == tar.TypeReg || e.Type == tar.TypeRegA }
+// (archive/tar reports legacy TypeRegA entries as TypeReg.)
+func (e *Entry) IsRegular() bool { return e.Type == tar.TypeReg }
 
 // Handler receives the entries of a walk. Walk reads layers in parallel, so
 // a handler's methods are called from several goroutines at once (entries of

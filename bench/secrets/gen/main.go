@@ -46,8 +46,6 @@ func (g *gen) s(n int, alphabet string) string {
 	return string(b)
 }
 
-func (g *gen) pick(xs []string) string { return xs[g.r.IntN(len(xs))] }
-
 // secretKinds make one line holding a synthetic secret of a kind both
 // tools are expected to support.
 func (g *gen) secretKinds() map[string]func() []string {
