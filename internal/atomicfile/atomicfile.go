@@ -3,6 +3,7 @@ package atomicfile
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,7 +13,9 @@ import (
 
 // Write calls write with a buffered temporary file next to path, syncs it
 // and renames it over path, so that a reader never sees half a file and a
-// failure leaves any previous file as it was. It returns the bytes written.
+// failure leaves any previous file as it was. Missing parent folders are
+// created. It returns the bytes written; errors name path, never the
+// temporary file.
 //
 // When path exists and is not a regular file (a device such as /dev/null
 // or /dev/stdout, a named pipe), it is written in place instead: renaming
@@ -33,9 +36,12 @@ func Write(path string, perm fs.FileMode, write func(w io.Writer) error) (int64,
 		}
 		return cw.n, err
 	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return 0, fmt.Errorf("creating the folder of %s: %w", path, unwrapPath(err))
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("writing %s: %w", path, unwrapPath(err))
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename there is nothing left to remove
 	bw := bufio.NewWriterSize(tmp, 1<<20)
@@ -56,7 +62,24 @@ func Write(path string, perm fs.FileMode, write func(w io.Writer) error) (int64,
 	if err == nil {
 		err = os.Rename(tmp.Name(), path)
 	}
+	if err != nil {
+		err = fmt.Errorf("writing %s: %w", path, unwrapPath(err))
+	}
 	return cw.n, err
+}
+
+// unwrapPath drops the *fs.PathError around an error, whose path would be
+// the hidden temporary file's rather than the one the user named.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
 }
 
 type counter struct {

@@ -124,10 +124,8 @@ func (o *outputFlags) write(cmd *cobra.Command, r *finding.Report) error {
 	if o.output == "" {
 		return report.Write(cmd.OutOrStdout(), r, o.format)
 	}
-	if _, err := atomicfile.Write(o.output, 0o644, func(w io.Writer) error { return report.Write(w, r, o.format) }); err != nil {
-		return fmt.Errorf("writing the report to %s: %w", o.output, err)
-	}
-	return nil
+	_, err := atomicfile.Write(o.output, 0o644, func(w io.Writer) error { return report.Write(w, r, o.format) })
+	return err
 }
 
 // newReport starts a report for a target.

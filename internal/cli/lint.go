@@ -4,17 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
-	"github.com/bulwark-sec/bulwark/internal/ignore"
 	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/lint"
-	"github.com/bulwark-sec/bulwark/internal/policy"
 	"github.com/bulwark-sec/bulwark/internal/sign"
 )
 
@@ -25,10 +21,8 @@ var lintIgnoreFiles = []string{".bulwarkignore", ".dockleignore"}
 type lintFlags struct {
 	img         imageFlags
 	out         outputFlags
-	exitCode    int
+	gate        gateFlags
 	exitLevel   string
-	ignores     []string
-	ignoreFiles []string
 	acceptKeys  []string
 	acceptFiles []string
 	acceptExts  []string
@@ -48,9 +42,11 @@ IMAGE is a registry reference (host/repo:tag, host/repo@sha256:...), an
 archive (docker save or OCI archive; or --input FILE), an OCI layout
 directory (oci:DIR[:TAG]) or a root filesystem (rootfs:DIR).
 
-The gate fails (exit code --exit-code, default 1) when a finding at or above
---exit-level (default warn) is not ignored; exit code 2 means the image could
-not be read.`,
+The gate fails (exit code --exit-code, default 1) when a finding that is not
+ignored meets --fail-on (default fatal; --exit-level is Dockle's name for it,
+and its levels map onto the scale every gate shares: INFO = info, WARN =
+medium, FATAL = critical; see docs/policy.md). Exit code 2 means the image
+could not be read.`,
 		Example: `  bulwark lint --input app.tar
   bulwark lint --insecure 127.0.0.1:5000/team/app:1.4 --exit-level fatal
   bulwark lint rootfs:/srv/rootfs --format sarif -o lint.sarif
@@ -60,11 +56,9 @@ not be read.`,
 	}
 	f.img.register(cmd)
 	f.out.register(cmd, "table", "json", "sarif")
+	f.gate.register(cmd, lintIgnoreFiles...)
 	fl := cmd.Flags()
-	fl.IntVar(&f.exitCode, "exit-code", policy.ExitFailed, "exit code when the gate fails")
-	fl.StringVar(&f.exitLevel, "exit-level", "warn", "least level that fails the gate: info|warn|fatal")
-	fl.StringSliceVar(&f.ignores, "ignore", nil, "check ID to ignore (repeatable, or comma-separated)")
-	fl.StringSliceVar(&f.ignoreFiles, "ignore-file", nil, "file of check IDs to ignore (default: .bulwarkignore or .dockleignore if present)")
+	fl.StringVar(&f.exitLevel, "exit-level", "", "Dockle's name for --fail-on: info|warn|fatal (that level or above)")
 	fl.StringSliceVar(&f.acceptKeys, "accept-key", nil, "ENV/LABEL key that CIS-DI-0010 accepts (repeatable)")
 	fl.StringSliceVar(&f.acceptFiles, "accept-file", nil, "file name or path that CIS-DI-0010 accepts (repeatable)")
 	fl.StringSliceVar(&f.acceptExts, "accept-file-extension", nil, "file extension that CIS-DI-0010 accepts (repeatable)")
@@ -73,11 +67,13 @@ not be read.`,
 }
 
 func runLint(cmd *cobra.Command, args []string, f *lintFlags) error {
-	failOn, err := finding.ParseSeverity(f.exitLevel)
-	if err != nil {
-		return usageError{fmt.Errorf("--exit-level: %w", err)}
+	if f.exitLevel != "" {
+		if len(f.gate.failOn) > 0 {
+			return usageError{fmt.Errorf("give either --fail-on or --exit-level (Dockle's name for it), not both")}
+		}
+		f.gate.failOn, f.gate.failOnFlag = []string{f.exitLevel}, "--exit-level"
 	}
-	ignores, err := loadIgnores(f.ignores, f.ignoreFiles, lintIgnoreFiles)
+	pol, err := f.gate.policy(cmd, finding.GateLint)
 	if err != nil {
 		return err
 	}
@@ -103,35 +99,7 @@ func runLint(cmd *cobra.Command, args []string, f *lintFlags) error {
 	}
 	r := newReport(img.Target(), finding.GateLint)
 	r.Findings, r.Warnings = findings, warnings
-	ignores.Apply(r, time.Now())
-	if err := f.out.write(cmd, r); err != nil {
-		return err
-	}
-	return policy.Gate{FailOn: failOn, ExitCode: f.exitCode, Gates: []finding.Gate{finding.GateLint}}.Evaluate(r)
-}
-
-// loadIgnores gathers --ignore IDs, the ignore files given (or those of
-// defaults that exist in the working directory), and DOCKLE_IGNORES.
-func loadIgnores(ids, files, defaults []string) (ignore.List, error) {
-	list := ignore.FromIDs(ids, "--ignore")
-	if env := os.Getenv("DOCKLE_IGNORES"); env != "" {
-		list = append(list, ignore.FromIDs(strings.Split(env, ","), "DOCKLE_IGNORES")...)
-	}
-	if len(files) == 0 {
-		for _, d := range defaults {
-			if _, err := os.Stat(d); err == nil {
-				files = append(files, d)
-			}
-		}
-	}
-	for _, file := range files {
-		l, err := ignore.ParseFile(file)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, l...)
-	}
-	return list, nil
+	return finish(cmd, &f.out, pol, r)
 }
 
 // contentTrust checks the image's signature in its registry with the

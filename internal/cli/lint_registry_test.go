@@ -40,7 +40,7 @@ func TestLintByReference(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	code, out, stderr := runCLI(t, "lint", "--insecure", latest)
+	code, out, stderr := runCLI(t, "lint", "--insecure", "--fail-on", "warn", latest)
 	if code != 1 || !strings.Contains(out, "DKL-DI-0006") || !strings.Contains(out, digest.String()) {
 		t.Errorf("lint by :latest: exit %d, want 1 with DKL-DI-0006 and the digest\n%s%s", code, out, stderr)
 	}

@@ -116,8 +116,6 @@ func writeSBOM(cmd *cobra.Command, out *outputFlags, s *inventory.SBOM) error {
 	if out.output == "" {
 		return sbom.Write(cmd.OutOrStdout(), s, out.format)
 	}
-	if _, err := atomicfile.Write(out.output, 0o644, func(w io.Writer) error { return sbom.Write(w, s, out.format) }); err != nil {
-		return fmt.Errorf("writing the SBOM to %s: %w", out.output, err)
-	}
-	return nil
+	_, err := atomicfile.Write(out.output, 0o644, func(w io.Writer) error { return sbom.Write(w, s, out.format) })
+	return err
 }

@@ -4,18 +4,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/inventory"
 	"github.com/bulwark-sec/bulwark/internal/lint"
-	"github.com/bulwark-sec/bulwark/internal/match"
-	"github.com/bulwark-sec/bulwark/internal/policy"
 	"github.com/bulwark-sec/bulwark/internal/scan"
 	"github.com/bulwark-sec/bulwark/internal/secrets"
-	"github.com/bulwark-sec/bulwark/internal/vex"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 )
 
@@ -23,25 +19,13 @@ import (
 // --ignore-file is given; .trivyignore keeps Trivy users' lists working.
 var scanIgnoreFiles = []string{".bulwarkignore", ".trivyignore", ".dockleignore"}
 
-// defaultFailOn fails on every vulnerability and secret, and on lint
-// findings from WARN up (INFO is shown but does not fail).
-var defaultFailOn = []string{"UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
-
 type scanFlags struct {
-	img           imageFlags
-	out           outputFlags
-	db            dbSourceFlags
-	scanners      []string
-	severity      []string
-	failOn        []string
-	exitCode      int
-	ignoreUnfixed bool
-	ignoreBase    bool
-	baseImage     string
-	ignores       []string
-	ignoreFiles   []string
-	vexFiles      []string
-	secretConfig  string
+	img          imageFlags
+	out          outputFlags
+	db           dbSourceFlags
+	gate         gateFlags
+	scanners     []string
+	secretConfig string
 }
 
 func newScanCmd() *cobra.Command {
@@ -53,11 +37,14 @@ func newScanCmd() *cobra.Command {
 packages and match them against the vulnerability database, find secrets,
 and check the image against the CIS Docker Benchmark.
 
---severity chooses what the report shows; --fail-on (default: the same list,
-or every severity but INFO) chooses what fails the build, and also takes
-"kev" and "epss>X". --ignore-base fails only on what the application's
-layers added (the base is found from --base-image, the
-org.opencontainers.image.base.* annotations, or the history).
+--severity chooses what the report shows; --fail-on chooses what fails the
+build, with the grammar every gate shares: a severity means that severity or
+above, and "kev", "epss>X", "any" and "never" combine with it (default: each
+gate's own, CRITICAL for vulnerabilities, FATAL for lint, any secret; with
+--severity and no --fail-on, the lowest severity shown). See docs/policy.md.
+--ignore-base fails only on what the application's layers added (the base is
+found from --base-image, the org.opencontainers.image.base.* annotations, or
+the history).
 
 Exit codes: 0 passed, --exit-code (default 1) the gate failed, 2 error.`,
 		Example: `  bulwark scan --input app.tar --severity CRITICAL,HIGH
@@ -70,17 +57,10 @@ Exit codes: 0 passed, --exit-code (default 1) the gate failed, 2 error.`,
 	f.img.register(cmd)
 	f.out.register(cmd, "table", "json", "sarif", "cyclonedx")
 	f.db.register(cmd, true)
+	f.gate.register(cmd, scanIgnoreFiles...)
+	f.gate.withVulns(cmd)
 	fl := cmd.Flags()
 	fl.StringSliceVar(&f.scanners, "scanners", []string{"vuln", "secret", "lint"}, "what to look for: vuln, secret, lint (comma-separated)")
-	fl.StringSliceVarP(&f.severity, "severity", "s", nil, "severities to report, e.g. CRITICAL,HIGH (default: all)")
-	fl.StringSliceVar(&f.failOn, "fail-on", nil, "what fails the build: severities, kev, epss>X (default: --severity, or every severity but INFO)")
-	fl.IntVar(&f.exitCode, "exit-code", policy.ExitFailed, "exit code when the gate fails")
-	fl.BoolVar(&f.ignoreUnfixed, "ignore-unfixed", false, "hide vulnerabilities that have no fix yet")
-	fl.BoolVar(&f.ignoreBase, "ignore-base", false, "fail only on findings in the layers the application added, not the base image's")
-	fl.StringVar(&f.baseImage, "base-image", "", "the base image (reference or archive), to tell its layers from the application's")
-	fl.StringSliceVar(&f.ignores, "ignore", nil, "finding ID (or CVE alias) to ignore (repeatable)")
-	fl.StringSliceVar(&f.ignoreFiles, "ignore-file", nil, "ignore file: ID [exp:YYYY-MM-DD] [# reason] per line (default: .bulwarkignore, .trivyignore, .dockleignore if present)")
-	fl.StringArrayVar(&f.vexFiles, "vex", nil, "OpenVEX document whose not_affected and fixed statements suppress findings (repeatable)")
 	fl.StringVar(&f.secretConfig, "secret-config", "", "secrets configuration file (rules, allowlist), as 'bulwark secrets --config' takes")
 	return cmd
 }
@@ -105,33 +85,18 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	if len(want) == 0 {
 		return usageError{fmt.Errorf("--scanners: name at least one of vuln, secret, lint")}
 	}
-	show, err := match.ParseSeverities(f.severity)
-	if err != nil {
-		return usageError{fmt.Errorf("--severity: %w", err)}
-	}
-	failOn := f.failOn
-	if !cmd.Flags().Changed("fail-on") {
-		failOn = defaultFailOn
-		if len(f.severity) > 0 {
-			failOn = f.severity
+	var gates []finding.Gate
+	for _, g := range []struct {
+		name string
+		gate finding.Gate
+	}{{"vuln", finding.GateVuln}, {"lint", finding.GateLint}, {"secret", finding.GateSecrets}} {
+		if want[g.name] {
+			gates = append(gates, g.gate)
 		}
 	}
-	gate, err := match.ParseFailOn(failOn)
-	if err != nil {
-		return usageError{fmt.Errorf("--fail-on: %w", err)}
-	}
-	gate.ExitCode, gate.IgnoreBase = f.exitCode, f.ignoreBase
-	ignores, err := loadIgnores(f.ignores, f.ignoreFiles, scanIgnoreFiles)
+	pol, err := f.gate.policy(cmd, gates...)
 	if err != nil {
 		return err
-	}
-	var vexDocs []*vex.Document
-	for _, p := range f.vexFiles {
-		d, err := vex.ParseFile(p)
-		if err != nil {
-			return err
-		}
-		vexDocs = append(vexDocs, d)
 	}
 	var secOpts secrets.Options
 	var warnings []string
@@ -148,8 +113,20 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	}
 
 	ctx := cmd.Context()
-	// The database first: a scan that cannot match should fail before
-	// reading the image.
+	mode := inventory.ModeImage
+	if len(args) == 1 && f.img.input == "" {
+		if spec, tree := inventory.TreeSpec(args[0]); tree {
+			args = []string{spec}
+			mode = inventory.ModeTree
+		}
+	}
+	// The input first: a missing file is reported as such, not as a
+	// database problem.
+	img, err := f.img.open(ctx, args)
+	if err != nil {
+		return err
+	}
+	defer img.Close()
 	var dbw []string
 	var db *vulndb.DB
 	if want["vuln"] {
@@ -159,28 +136,14 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 		defer db.Close()
 	}
 
-	mode := inventory.ModeImage
-	if len(args) == 1 && f.img.input == "" {
-		if spec, tree := inventory.TreeSpec(args[0]); tree {
-			args = []string{spec}
-			mode = inventory.ModeTree
-		}
-	}
-	img, err := f.img.open(ctx, args)
-	if err != nil {
-		return err
-	}
-	defer img.Close()
-
 	baseOpts, err := f.img.reg.options()
 	if err != nil {
 		return err
 	}
-	base, baseWarn := scan.BaseLayers(ctx, img, f.baseImage, baseOpts, f.ignoreBase)
+	base, baseWarn := scan.BaseLayers(ctx, img, f.gate.baseImage, baseOpts, f.gate.ignoreBase)
 	if baseWarn != "" {
 		warnings = append(warnings, baseWarn)
 	}
-	gate.BaseLayers = base
 	bar := readProgress(img)
 	res, err := scan.Run(ctx, img, scan.Options{
 		Vulns: want["vuln"], Lint: want["lint"], Secrets: want["secret"],
@@ -194,33 +157,10 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	warnings = append(warnings, res.Warnings...)
 	warnings = append(warnings, dbw...)
 
+	pol.BaseLayers = base
+	pol.Subjects = []string{img.Name, img.Reference}
 	r := newReport(res.Target, res.Gates...)
 	r.Findings = res.Findings
 	r.Warnings = warnings
-	ignores.Apply(r, time.Now())
-	vex.Apply(r, vexDocs, []string{img.Name, img.Reference, img.Digest})
-	if f.ignoreUnfixed {
-		r.Findings = keep(r.Findings, func(x *finding.Finding) bool {
-			return x.Vuln == nil || x.Vuln.Status != match.StatusAffected
-		})
-	}
-	verdict := gate.Evaluate(r.Findings)
-	if len(show) > 0 {
-		r.Findings = keep(r.Findings, func(x *finding.Finding) bool { return show[x.Severity] })
-	}
-	r.Sort()
-	if err := f.out.write(cmd, r); err != nil {
-		return err
-	}
-	return verdict
-}
-
-func keep(fs []finding.Finding, ok func(*finding.Finding) bool) []finding.Finding {
-	out := fs[:0]
-	for i := range fs {
-		if ok(&fs[i]) {
-			out = append(out, fs[i])
-		}
-	}
-	return out
+	return finish(cmd, &f.out, pol, r)
 }

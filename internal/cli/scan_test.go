@@ -268,7 +268,7 @@ func TestScanGoBinary(t *testing.T) {
 		t.Skipf("cannot build the test program (no module proxy?): %v\n%s", err, out)
 	}
 	db := scanDB(t)
-	code, out, errOut := runCLI(t, "scan", root, "--db", db, "--offline", "--scanners", "vuln", "-f", "json")
+	code, out, errOut := runCLI(t, "scan", root, "--db", db, "--offline", "--scanners", "vuln", "--fail-on", "any", "-f", "json")
 	if code != 1 {
 		t.Errorf("exit %d, want 1\n%s", code, errOut)
 	}

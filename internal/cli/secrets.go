@@ -12,7 +12,6 @@ import (
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/image"
-	"github.com/bulwark-sec/bulwark/internal/policy"
 	"github.com/bulwark-sec/bulwark/internal/secrets"
 )
 
@@ -27,8 +26,7 @@ type secretsFlags struct {
 	allowlist   string
 	baseline    string
 	showSecrets bool
-	failOn      string
-	exitCode    int
+	gate        gateFlags
 	maxFileSize int64
 	listRules   bool
 }
@@ -56,7 +54,8 @@ Secrets are redacted in every output format (first 4 characters, then
 comment, in the --allowlist, or in the --baseline are reported as
 suppressed and do not fail the gate.
 
-Exit codes: 0 no unsuppressed finding at or above --fail-on, --exit-code
+Exit codes: 0 no unsuppressed finding meets --fail-on (default: any
+secret; the grammar every gate shares, see docs/policy.md), --exit-code
 (default 1) otherwise, 2 when the target could not be scanned.`,
 		Example: `  bulwark secrets .
   bulwark secrets --git --since origin/main .
@@ -69,6 +68,7 @@ Exit codes: 0 no unsuppressed finding at or above --fail-on, --exit-code
 	}
 	f.img.register(cmd)
 	f.out.register(cmd, "table", "json", "sarif")
+	f.gate.register(cmd, ".bulwarkignore")
 	fl := cmd.Flags()
 	fl.BoolVar(&f.git, "git", false, "scan the git history of DIR instead of its files")
 	fl.StringVar(&f.since, "since", "", "with --git: scan only the commits after this revision (REV..HEAD)")
@@ -78,17 +78,15 @@ Exit codes: 0 no unsuppressed finding at or above --fail-on, --exit-code
 	fl.StringVar(&f.allowlist, "allowlist", "", "allowlist YAML file (paths, rules, regexes, stopwords, fingerprints, commits)")
 	fl.StringVar(&f.baseline, "baseline", "", "baseline file (a bulwark JSON report or a list of fingerprints): its findings do not fail the gate")
 	fl.BoolVar(&f.showSecrets, "show-secrets", false, "print whole secrets instead of redacting them")
-	fl.StringVar(&f.failOn, "fail-on", "low", "least severity that fails the gate: low|medium|high|critical")
-	fl.IntVar(&f.exitCode, "exit-code", policy.ExitFailed, "exit code when the gate fails")
 	fl.Int64Var(&f.maxFileSize, "max-file-size", 0, "skip files larger than this many bytes (0: no limit; large files are streamed)")
 	fl.BoolVar(&f.listRules, "list-rules", false, "list the rules in effect and exit")
 	return cmd
 }
 
 func runSecrets(cmd *cobra.Command, args []string, f *secretsFlags) error {
-	failOn, err := finding.ParseSeverity(f.failOn)
+	pol, err := f.gate.policy(cmd, finding.GateSecrets)
 	if err != nil {
-		return usageError{fmt.Errorf("--fail-on: %w", err)}
+		return err
 	}
 	if f.since != "" && !f.git {
 		return usageError{fmt.Errorf("--since needs --git")}
@@ -164,10 +162,7 @@ func runSecrets(cmd *cobra.Command, args []string, f *secretsFlags) error {
 	r := newReport(target, finding.GateSecrets)
 	r.Findings = res.Findings
 	r.Warnings = append(warnings, res.Warnings...)
-	if err := f.out.write(cmd, r); err != nil {
-		return err
-	}
-	return policy.Gate{FailOn: failOn, ExitCode: f.exitCode, Gates: []finding.Gate{finding.GateSecrets}}.Evaluate(r)
+	return finish(cmd, &f.out, pol, r)
 }
 
 // isSourcePath reports whether an argument names a source tree or a text

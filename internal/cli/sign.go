@@ -12,6 +12,7 @@ import (
 
 	"github.com/bulwark-sec/bulwark/internal/policy"
 	"github.com/bulwark-sec/bulwark/internal/sign"
+
 	// Registers awskms://, gcpkms://, azurekms:// and hashivault://.
 	_ "github.com/bulwark-sec/bulwark/internal/sign/kmsproviders"
 )

@@ -1,7 +1,9 @@
 package finding
 
 import (
+	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -14,6 +16,7 @@ const (
 	GateSecrets Gate = "secrets"
 	GateVuln    Gate = "vuln"
 	GateSign    Gate = "sign"
+	GateHost    Gate = "host"
 )
 
 // LayerRef says which image layer a finding comes from.
@@ -42,6 +45,41 @@ type Location struct {
 	// Deleted is true when the file was removed by a later layer but is
 	// still shipped in the layer that added it.
 	Deleted bool `json:"deleted,omitempty"`
+}
+
+// String renders a location for a person: "path:line, field, layer N
+// (digest)". Paths print as the finding records them, relative to the
+// image or tree root.
+func (l Location) String() string {
+	var parts []string
+	if l.Path != "" {
+		p := strings.TrimPrefix(l.Path, "/")
+		if l.Line > 0 {
+			p += fmt.Sprintf(":%d", l.Line)
+		}
+		if l.Deleted {
+			p += " (deleted in a later layer)"
+		}
+		parts = append(parts, p)
+	}
+	if l.Field != "" {
+		parts = append(parts, l.Field)
+	}
+	if l.Layer != nil {
+		d := l.Layer.Digest
+		if d == "" {
+			d = l.Layer.DiffID
+		}
+		if len(d) > 19 {
+			d = d[:19]
+		}
+		s := fmt.Sprintf("layer %d", l.Layer.Index)
+		if d != "" {
+			s += " " + d
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Suppression records why a finding does not count against its gate.

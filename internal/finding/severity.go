@@ -33,17 +33,50 @@ func (s Severity) String() string {
 	return severityNames[s]
 }
 
+// Dockle's levels, as lint findings are shown. They sit on the one ordered
+// scale every gate shares: INFO is Info, WARN is Medium, FATAL is Critical.
+var lintLevels = []struct {
+	name string
+	sev  Severity
+}{{"INFO", Info}, {"WARN", Medium}, {"FATAL", Critical}}
+
 // LintLevel returns the Dockle level name for a severity: INFO, WARN or FATAL.
 func (s Severity) LintLevel() string {
-	switch {
-	case s >= Critical:
-		return "FATAL"
-	case s >= Medium:
-		return "WARN"
-	default:
-		return "INFO"
+	name := lintLevels[0].name
+	for _, l := range lintLevels {
+		if s >= l.sev {
+			name = l.name
+		}
 	}
+	return name
 }
+
+// LevelName names a severity the way a gate's findings are shown: Dockle's
+// INFO/WARN/FATAL for lint, the severity name otherwise.
+func LevelName(g Gate, s Severity) string {
+	if g == GateLint {
+		return s.LintLevel()
+	}
+	return s.String()
+}
+
+// ThresholdName names the lowest level of a gate that a threshold at s
+// lets through: for lint, "at or above HIGH" means FATAL, the lowest
+// Dockle level at HIGH or above.
+func ThresholdName(g Gate, s Severity) string {
+	if g != GateLint {
+		return s.String()
+	}
+	for _, l := range lintLevels {
+		if l.sev >= s {
+			return l.name
+		}
+	}
+	return lintLevels[len(lintLevels)-1].name
+}
+
+// Level names the finding's severity the way its gate's users know it.
+func (f *Finding) Level() string { return LevelName(f.Gate, f.Severity) }
 
 // ParseSeverity accepts a severity name or a Dockle level name, in any case:
 // unknown, info, low, medium, high, critical, warn (=medium), fatal (=critical).

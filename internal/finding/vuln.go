@@ -28,3 +28,25 @@ type VulnDetail struct {
 	KEV      bool    `json:"kev,omitempty"`
 	EPSS     float64 `json:"epss,omitempty"`
 }
+
+// Statuses of a vulnerability finding (VulnDetail.Status).
+const (
+	// StatusFixed: a fixed version exists.
+	StatusFixed = "fixed"
+	// StatusAffected: affected and no fix is available yet; TrackerStatus
+	// says what the distribution's tracker decided (will-not-fix, ...).
+	StatusAffected = "affected"
+	// StatusCouldNotCompare: the installed version or the advisory's range
+	// does not parse, so bulwark cannot tell; the finding is kept.
+	StatusCouldNotCompare = "could-not-compare"
+)
+
+// FromBase reports whether a finding comes from the first baseLayers
+// layers of an image, the base image's: a package the base image
+// installed, or a file in one of its layers.
+func FromBase(f *Finding, baseLayers int) bool {
+	if f.Vuln != nil && f.Vuln.FromBase {
+		return true
+	}
+	return f.Location.Layer != nil && f.Location.Layer.Index < baseLayers
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/pipeline"
+	"github.com/bulwark-sec/bulwark/internal/policy"
 )
 
 func TestAssess(t *testing.T) {
@@ -19,8 +20,12 @@ func TestAssess(t *testing.T) {
 		},
 	}
 	run := &pipeline.Run{
-		Stages:  []pipeline.StageResult{{Name: "secrets", Verdict: "passed"}, {Name: "scan", Verdict: "failed"}, {Name: "push", Verdict: "not run"}},
-		Gates:   []pipeline.GateResult{{Gate: finding.GateVuln, Failing: 1}, {Gate: finding.GateLint, Passed: true}, {Gate: finding.GateSecrets, Passed: true}},
+		Stages: []pipeline.StageResult{{Name: "secrets", Verdict: "passed"}, {Name: "scan", Verdict: "failed"}, {Name: "push", Verdict: "not run"}},
+		Gates: []pipeline.GateResult{
+			{GateVerdict: policy.GateVerdict{Gate: finding.GateVuln, Failing: 1}},
+			{GateVerdict: policy.GateVerdict{Gate: finding.GateLint, Passed: true}},
+			{GateVerdict: policy.GateVerdict{Gate: finding.GateSecrets, Passed: true}},
+		},
 		DBBuilt: time.Now().Add(-2 * time.Hour),
 	}
 	a := Assess(r, run, time.Now())

@@ -15,7 +15,6 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/inventory"
 	"github.com/bulwark-sec/bulwark/internal/inventory/sbom"
-	"github.com/bulwark-sec/bulwark/internal/policy"
 	"github.com/bulwark-sec/bulwark/internal/report"
 )
 
@@ -170,22 +169,12 @@ func JUnit(w io.Writer, run *Run, r *finding.Report) error {
 	out := junitSuites{Name: "bulwark", Suites: []junitSuite{stages}}
 	for _, g := range run.Gates {
 		suite := junitSuite{Name: fmt.Sprintf("bulwark %s gate (%s)", g.Gate, g.Stage)}
-		sev, fails, _ := ParseFailOn(g.FailOn, finding.Critical)
-		var failing []finding.Finding
-		if fails {
-			sub := &finding.Report{}
-			for _, f := range r.Findings {
-				if f.Gate == g.Gate {
-					sub.Findings = append(sub.Findings, f)
-				}
-			}
-			failing = policy.Gate{FailOn: sev}.Failing(sub)
-		}
+		failing := g.Failures()
 		if len(failing) == 0 {
-			suite.Cases = append(suite.Cases, junitCase{Name: fmt.Sprintf("no %s finding at or above %s", g.Gate, g.FailOn), Classname: "bulwark." + string(g.Gate)})
+			suite.Cases = append(suite.Cases, junitCase{Name: fmt.Sprintf("no %s finding fails on %s", g.Gate, g.FailOn), Classname: "bulwark." + string(g.Gate)})
 		}
 		for _, f := range failing {
-			where := report.Where(f.Location)
+			where := f.Location.String()
 			text := f.Title
 			if f.Message != "" {
 				text += "\n" + f.Message
@@ -195,7 +184,7 @@ func JUnit(w io.Writer, run *Run, r *finding.Report) error {
 			}
 			suite.Cases = append(suite.Cases, junitCase{
 				Name: strings.TrimSpace(f.ID + " " + where), Classname: "bulwark." + string(f.Gate),
-				Failure: &junitProblem{Message: fmt.Sprintf("%s %s: %s", f.Severity, f.ID, f.Title), Type: f.Severity.String(), Text: text},
+				Failure: &junitProblem{Message: fmt.Sprintf("%s %s: %s", f.Level(), f.ID, f.Title), Type: f.Level(), Text: text},
 			})
 			suite.Failures++
 		}
@@ -236,7 +225,7 @@ func Plan(w io.Writer, f *File, input string) {
 		}
 	}
 	if s := f.Secrets; s != nil {
-		line(StageSecrets, "scan the source tree; fail on %s", failOnName(s.FailOn, finding.Unknown))
+		line(StageSecrets, "scan the source tree; fail on %s", describeRule(&s.Gate, finding.GateSecrets))
 	}
 	switch {
 	case input != "":
@@ -248,18 +237,8 @@ func Plan(w io.Writer, f *File, input string) {
 	}
 	if s := f.Scan; s != nil {
 		var parts []string
-		if s.Vulnerabilities != nil || (s.Lint == nil && s.Secrets == nil) {
-			parts = append(parts, "vulnerabilities fail on "+failOnName(gateFailOn(s.Vulnerabilities), finding.Critical))
-		}
-		if s.Lint != nil || (s.Vulnerabilities == nil && s.Secrets == nil) {
-			fo := ""
-			if s.Lint != nil {
-				fo = s.Lint.FailOn
-			}
-			parts = append(parts, "lint fails on "+failOnName(fo, finding.Critical))
-		}
-		if s.Secrets != nil || (s.Vulnerabilities == nil && s.Lint == nil) {
-			parts = append(parts, "secrets fail on "+failOnName(gateFailOn(s.Secrets), finding.Unknown))
+		for _, g := range s.Gates() {
+			parts = append(parts, fmt.Sprintf("%s fails on %s", g.Gate, describeRule(g.Config, g.Gate)))
 		}
 		line(StageScan, "%s; SBOM", strings.Join(parts, ", "))
 	}
@@ -285,9 +264,11 @@ func Plan(w io.Writer, f *File, input string) {
 	}
 }
 
-func gateFailOn(g *Gate) string {
-	if g == nil {
-		return ""
+// describeRule says what fails a configured gate, for the plan.
+func describeRule(g *Gate, kind finding.Gate) string {
+	rule, err := g.Rule(kind)
+	if err != nil {
+		return err.Error()
 	}
-	return g.FailOn
+	return rule.Describe(kind)
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/bulwark-sec/bulwark/internal/build"
 	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/policy"
 )
 
 // MaxFileSize is the largest pipeline file Parse accepts.
@@ -101,11 +102,17 @@ type Timing struct {
 	Backoff Duration `yaml:"backoff"`
 }
 
-// Gate is a gate's policy.
+// Gate is a gate's policy, with the keys and meanings of the command
+// line's gate flags (docs/policy.md).
 type Gate struct {
-	// FailOn is the least severity that fails the gate (a severity name,
-	// a Dockle level, "any", or "never" to report without failing).
-	FailOn string `yaml:"failOn"`
+	// FailOn is what fails the gate, in the --fail-on grammar: a severity
+	// (that or above), kev, epss>X, any or never; a comma-separated string
+	// or a list. Empty: the gate's default (policy.DefaultFailOn).
+	FailOn FailOn `yaml:"failOn"`
+	// IgnoreUnfixed drops vulnerabilities that have no fix yet.
+	IgnoreUnfixed bool `yaml:"ignoreUnfixed"`
+	// IgnoreBase gates only on what the application's layers added.
+	IgnoreBase bool `yaml:"ignoreBase"`
 	// IgnoreFile lists IDs to suppress (.trivyignore / .dockleignore format).
 	IgnoreFile string `yaml:"ignoreFile"`
 	// Ignore lists IDs to suppress.
@@ -113,6 +120,35 @@ type Gate struct {
 	// VEX are OpenVEX documents; not_affected and fixed statements
 	// suppress the vulnerabilities they name.
 	VEX []string `yaml:"vex"`
+}
+
+// FailOn is a failOn value: one string of comma-separated terms, or a list.
+type FailOn []string
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (f *FailOn) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		*f = FailOn{n.Value}
+		return nil
+	case yaml.SequenceNode:
+		var terms []string
+		if err := n.Decode(&terms); err != nil {
+			return fmt.Errorf("line %d: failOn: want a string or a list of strings", n.Line)
+		}
+		*f = terms
+		return nil
+	}
+	return fmt.Errorf("line %d: failOn: want a string or a list of strings", n.Line)
+}
+
+// Rule returns what fails gate g under this configuration (nil: the
+// gate's default).
+func (g *Gate) Rule(gate finding.Gate) (policy.FailOn, error) {
+	if g == nil || len(g.FailOn) == 0 {
+		return policy.DefaultFailOn(gate), nil
+	}
+	return policy.ParseFailOn(g.FailOn...)
 }
 
 // Source is where the code comes from: a directory or a git checkout.
@@ -159,6 +195,34 @@ type Scan struct {
 	Secrets         *Gate     `yaml:"secrets"`
 	// DB is the vulnerability database.
 	DB DB `yaml:"db"`
+}
+
+// ScanGate is one gate the scan stage runs, with its configuration (nil
+// when the file gives none).
+type ScanGate struct {
+	Gate   finding.Gate
+	Config *Gate
+}
+
+// Gates lists the gates the scan stage runs: those the file names, or all
+// three when it names none.
+func (s *Scan) Gates() []ScanGate {
+	all := s.Vulnerabilities == nil && s.Lint == nil && s.Secrets == nil
+	var out []ScanGate
+	if all || s.Vulnerabilities != nil {
+		out = append(out, ScanGate{finding.GateVuln, s.Vulnerabilities})
+	}
+	if all || s.Lint != nil {
+		var g *Gate
+		if s.Lint != nil {
+			g = &s.Lint.Gate
+		}
+		out = append(out, ScanGate{finding.GateLint, g})
+	}
+	if all || s.Secrets != nil {
+		out = append(out, ScanGate{finding.GateSecrets, s.Secrets})
+	}
+	return out
 }
 
 // LintGate is the lint gate with its accept lists.
@@ -400,21 +464,6 @@ func (f *File) has(stage string) bool {
 	return false
 }
 
-// ParseFailOn turns a failOn value into a severity; ok is false for
-// "never", a gate that reports without failing.
-func ParseFailOn(s string, def finding.Severity) (sev finding.Severity, fails bool, err error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "":
-		return def, true, nil
-	case "any":
-		return finding.Unknown, true, nil
-	case "never", "none":
-		return 0, false, nil
-	}
-	sev, err = finding.ParseSeverity(s)
-	return sev, err == nil, err
-}
-
 // TagData is what tag templates see.
 type TagData struct {
 	GitShort, GitCommit, GitBranch string
@@ -465,12 +514,18 @@ func (f *File) validate(vo ValidateOptions) error {
 			bad(stage+".retries", "want 0 to 10, got %d", *t.Retries)
 		}
 	}
-	gate := func(path string, g *Gate, def finding.Severity) {
+	gate := func(path string, g *Gate, kind finding.Gate) {
 		if g == nil {
 			return
 		}
-		if _, _, err := ParseFailOn(g.FailOn, def); err != nil {
-			bad(path+".failOn", "%q: want any, never, or a severity (info, low, medium, high, critical; warn, fatal)", g.FailOn)
+		if _, err := g.Rule(kind); err != nil {
+			bad(path+".failOn", "%v", err)
+		}
+		if g.IgnoreUnfixed && kind != finding.GateVuln {
+			bad(path+".ignoreUnfixed", "applies to vulnerabilities only (scan.vulnerabilities)")
+		}
+		if g.IgnoreBase && path == "secrets" {
+			bad(path+".ignoreBase", "applies to image gates only (scan.*): the source tree has no base image")
 		}
 	}
 	if s := f.Source; s != nil {
@@ -487,7 +542,7 @@ func (f *File) validate(vo ValidateOptions) error {
 	}
 	if s := f.Secrets; s != nil {
 		timing("secrets", s.Timing, false)
-		gate("secrets", &s.Gate, finding.Unknown)
+		gate("secrets", &s.Gate, finding.GateSecrets)
 		if len(s.VEX) > 0 {
 			bad("secrets.vex", "VEX applies to vulnerabilities; use allowlist or baseline for secrets")
 		}
@@ -521,14 +576,14 @@ func (f *File) validate(vo ValidateOptions) error {
 	if s := f.Scan; s != nil {
 		timing("scan", s.Timing, false)
 		needImage("scan")
-		gate("scan.vulnerabilities", s.Vulnerabilities, finding.Critical)
+		gate("scan.vulnerabilities", s.Vulnerabilities, finding.GateVuln)
 		if s.Lint != nil {
-			gate("scan.lint", &s.Lint.Gate, finding.Critical)
+			gate("scan.lint", &s.Lint.Gate, finding.GateLint)
 			if len(s.Lint.VEX) > 0 {
 				bad("scan.lint.vex", "VEX applies to vulnerabilities only")
 			}
 		}
-		gate("scan.secrets", s.Secrets, finding.Unknown)
+		gate("scan.secrets", s.Secrets, finding.GateSecrets)
 		if s.Secrets != nil && len(s.Secrets.VEX) > 0 {
 			bad("scan.secrets.vex", "VEX applies to vulnerabilities only")
 		}

@@ -81,15 +81,10 @@ type StageResult struct {
 	Attempts int           `json:"attempts,omitempty"`
 }
 
-// GateResult is what one gate decided.
+// GateResult is what one gate of one stage decided.
 type GateResult struct {
-	Gate       finding.Gate `json:"gate"`
-	Stage      string       `json:"stage"`
-	FailOn     string       `json:"failOn"`
-	Findings   int          `json:"findings"`
-	Suppressed int          `json:"suppressed"`
-	Failing    int          `json:"failing"`
-	Passed     bool         `json:"passed"`
+	Stage string `json:"stage"`
+	policy.GateVerdict
 }
 
 // Run is the record of a pipeline run, written to run.json.

@@ -29,69 +29,50 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/vulndb/update"
 )
 
-// applyGate suppresses what the gate's ignore list and VEX cover, adds the
-// findings to the run's report, records the gate, and returns a
-// gateFailure when findings at or above the threshold remain.
-func (r *runner) applyGate(stage string, g finding.Gate, cfg *Gate, def finding.Severity, fs []finding.Finding) (string, error) {
+// applyGate decides one gate's findings with the file's configuration for
+// it, through the same policy.Apply every command uses; adds the findings
+// to the run's report and records the gate; and returns a gateFailure when
+// the gate failed. baseLayers is how many layers the base image holds.
+func (r *runner) applyGate(stage string, g finding.Gate, cfg *Gate, baseLayers int, fs []finding.Finding) (string, error) {
+	rule, err := cfg.Rule(g)
+	if err != nil {
+		return "", permanent{err}
+	}
 	if cfg == nil {
 		cfg = &Gate{}
 	}
-	sub := &finding.Report{Findings: fs}
-	list := ignore.FromIDs(cfg.Ignore, stage+" ignore")
+	pol := &policy.Policy{
+		Rules: map[finding.Gate]policy.FailOn{g: rule}, ExitCode: policy.ExitFailed,
+		Ignores:       ignore.FromIDs(cfg.Ignore, stage+" ignore"),
+		IgnoreUnfixed: cfg.IgnoreUnfixed, IgnoreBase: cfg.IgnoreBase, BaseLayers: baseLayers,
+		Now: r.o.Now,
+	}
 	if cfg.IgnoreFile != "" {
 		l, err := ignore.ParseFile(abs(r.o.BaseDir, cfg.IgnoreFile))
 		if err != nil {
 			return "", permanent{err}
 		}
-		list = append(list, l...)
+		pol.Ignores = append(pol.Ignores, l...)
 	}
-	list.Apply(sub, r.o.Now())
-	var docs []*vex.Document
 	for _, v := range cfg.VEX {
 		doc, err := vex.ParseFile(abs(r.o.BaseDir, v))
 		if err != nil {
 			return "", permanent{err}
 		}
-		docs = append(docs, doc)
+		pol.VEX = append(pol.VEX, doc)
 	}
-	vex.Apply(sub, docs, []string{r.report.Target.Name, r.report.Target.Digest})
-	failOn, fails, _ := ParseFailOn(cfg.FailOn, def)
-	failing := []finding.Finding{}
-	if fails {
-		failing = policy.Gate{FailOn: failOn, Gates: []finding.Gate{g}}.Failing(sub)
-	}
-	gr := GateResult{Gate: g, Stage: stage, FailOn: failOnName(cfg.FailOn, def), Findings: len(sub.Findings), Failing: len(failing), Passed: len(failing) == 0}
-	for _, f := range sub.Findings {
-		if f.Suppressed != nil {
-			gr.Suppressed++
-		}
-	}
-	r.run.Gates = append(r.run.Gates, gr)
+	sub := &finding.Report{Target: r.report.Target, Gates: []finding.Gate{g}, Findings: fs}
+	gv := pol.Apply(sub).Gates[0]
+	r.run.Gates = append(r.run.Gates, GateResult{Stage: stage, GateVerdict: gv})
 	r.report.Findings = append(r.report.Findings, sub.Findings...)
 	if !hasGate(r.report.Gates, g) {
 		r.report.Gates = append(r.report.Gates, g)
 	}
-	summary := fmt.Sprintf("%s: %d finding(s), %d suppressed", g, gr.Findings, gr.Suppressed)
-	if len(failing) == 0 {
+	summary := fmt.Sprintf("%s: %d finding(s), %d suppressed", g, gv.Findings, gv.Suppressed)
+	if gv.Passed {
 		return summary, nil
 	}
-	sort.SliceStable(failing, func(i, j int) bool { return failing[i].Severity > failing[j].Severity })
-	top := failing[0]
-	where := report.Where(top.Location)
-	if where != "" {
-		where = " in " + where
-	}
-	return summary, gateFailure{fmt.Sprintf("%s gate: %d finding(s) at or above %s, e.g. %s %s (%s)%s", g, len(failing), gr.FailOn, top.ID, top.Title, top.Severity, where)}
-}
-
-func failOnName(s string, def finding.Severity) string {
-	if s == "" {
-		if def == finding.Unknown {
-			return "any"
-		}
-		return def.String()
-	}
-	return strings.ToLower(s)
+	return summary, gateFailure{gv.Message()}
 }
 
 func hasGate(gs []finding.Gate, g finding.Gate) bool {
@@ -148,15 +129,18 @@ func (r *runner) secrets(ctx context.Context) (string, error) {
 	if r.report.Target.Name == "" {
 		r.report.Target = finding.Target{Name: r.srcDir, Kind: "dir"}
 	}
-	sum, err := r.applyGate(StageSecrets, finding.GateSecrets, &r.f.Secrets.Gate, finding.Unknown, res.Findings)
+	sum, err := r.applyGate(StageSecrets, finding.GateSecrets, &r.f.Secrets.Gate, 0, res.Findings)
 	return fmt.Sprintf("%d file(s) scanned; %s", res.Files, sum), err
 }
 
 func (r *runner) scan(ctx context.Context) (string, error) {
 	s := r.f.Scan
-	vulns := s.Vulnerabilities != nil || (s.Lint == nil && s.Secrets == nil)
-	doLint := s.Lint != nil || (s.Vulnerabilities == nil && s.Secrets == nil)
-	doSecrets := s.Secrets != nil || (s.Vulnerabilities == nil && s.Lint == nil)
+	gates := s.Gates()
+	on := map[finding.Gate]bool{}
+	for _, g := range gates {
+		on[g.Gate] = true
+	}
+	vulns, doLint, doSecrets := on[finding.GateVuln], on[finding.GateLint], on[finding.GateSecrets]
 	img, err := image.Open(ctx, r.spec, r.reg)
 	if err != nil {
 		return "", permanent{err}
@@ -215,23 +199,13 @@ func (r *runner) scan(ctx context.Context) (string, error) {
 	}
 	var sums []string
 	var firstFail error
-	check := func(on bool, g finding.Gate, cfg *Gate, def finding.Severity) {
-		if !on {
-			return
-		}
-		sum, err := r.applyGate(StageScan, g, cfg, def, byGate[g])
+	for _, g := range gates {
+		sum, err := r.applyGate(StageScan, g.Gate, g.Config, base, byGate[g.Gate])
 		sums = append(sums, sum)
 		if err != nil && firstFail == nil {
 			firstFail = err
 		}
 	}
-	check(vulns, finding.GateVuln, s.Vulnerabilities, finding.Critical)
-	var lg *Gate
-	if s.Lint != nil {
-		lg = &s.Lint.Gate
-	}
-	check(doLint, finding.GateLint, lg, finding.Critical)
-	check(doSecrets, finding.GateSecrets, s.Secrets, finding.Unknown)
 	pk := 0
 	if res.SBOM != nil {
 		pk = len(res.SBOM.Packages)

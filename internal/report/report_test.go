@@ -39,10 +39,9 @@ FATAL - CIS-DI-0009: Use COPY instead of ADD in Dockerfile
 INFO  - CIS-DI-0006: Add HEALTHCHECK instruction to the container image
 	* not found HEALTHCHECK statement [suppressed: ignore: sidecar probes it]
 INFO  - CIS-DI-0008: Confirm safety of setuid/setgid files
-	* setuid file: urwxr-xr-x /bin/su (/bin/su, layer 0 sha256:0123456789ab)
+	* setuid file: urwxr-xr-x /bin/su (bin/su, layer 0 sha256:0123456789ab)
 
-2 finding(s) (CRITICAL: 1, INFO: 1), 1 suppressed
-warning: /etc/passwd:3: malformed line
+2 finding(s) (FATAL: 1, INFO: 1), 1 suppressed
 `
 	if b.String() != want {
 		t.Errorf("table:\n%s\nwant:\n%s", b.String(), want)

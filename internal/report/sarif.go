@@ -51,7 +51,7 @@ func sarifDocument(r *finding.Report) *sarif.Report {
 		if f.Message != "" {
 			msg += ": " + f.Message
 		}
-		if where := Where(f.Location); where != "" {
+		if where := f.Location.String(); where != "" {
 			msg += " (" + where + ")"
 		}
 		res := run.CreateResultForRule(f.ID).

@@ -10,6 +10,9 @@ import (
 
 // Table writes the report for a person: findings grouped by check, most
 // serious first, each occurrence with its location, then a summary line.
+// Each finding shows its gate's level names (Dockle's FATAL/WARN/INFO for
+// lint). Warnings are not part of the table: commands print them on
+// stderr.
 func Table(w io.Writer, r *finding.Report) error {
 	ew := &errWriter{w: w}
 	ew.printf("%s (%s)\n", r.Target.Name, targetDetail(r.Target))
@@ -22,33 +25,49 @@ func Table(w io.Writer, r *finding.Report) error {
 		key := string(f.Gate) + "\x00" + f.ID
 		if key != last {
 			last = key
-			ew.printf("%-5s - %s: %s\n", level(f), f.ID, f.Title)
+			ew.printf("%-5s - %s: %s\n", f.Level(), f.ID, f.Title)
 		}
 		ew.printf("\t* %s\n", occurrence(f))
 	}
-	active := r.Active()
-	counts := map[finding.Severity]int{}
-	for _, f := range active {
-		counts[f.Severity]++
-	}
-	var parts []string
-	for s := finding.Critical; s >= finding.Unknown; s-- {
-		if counts[s] > 0 {
-			parts = append(parts, fmt.Sprintf("%s: %d", s, counts[s]))
-		}
-	}
 	summary := "no findings"
-	if len(parts) > 0 {
-		summary = fmt.Sprintf("%d finding(s) (%s)", len(active), strings.Join(parts, ", "))
+	if active := r.Active(); len(active) > 0 {
+		summary = fmt.Sprintf("%d finding(s) (%s)", len(active), countByLevel(active))
 	}
 	if suppressed > 0 {
 		summary += fmt.Sprintf(", %d suppressed", suppressed)
 	}
 	ew.printf("\n%s\n", summary)
-	for _, warn := range r.Warnings {
-		ew.printf("warning: %s\n", warn)
-	}
 	return ew.err
+}
+
+// countByLevel counts findings by the level names their gates use, most
+// serious first: "CRITICAL: 2, HIGH: 1" for one gate, "vuln: CRITICAL: 2;
+// lint: FATAL: 1" when several gates are in the report.
+func countByLevel(fs []finding.Finding) string {
+	var gates []finding.Gate
+	counts := map[finding.Gate]map[finding.Severity]int{}
+	for _, f := range fs {
+		if counts[f.Gate] == nil {
+			counts[f.Gate] = map[finding.Severity]int{}
+			gates = append(gates, f.Gate)
+		}
+		counts[f.Gate][f.Severity]++
+	}
+	var per []string
+	for _, g := range gates {
+		var parts []string
+		for s := finding.Critical; s >= finding.Unknown; s-- {
+			if n := counts[g][s]; n > 0 {
+				parts = append(parts, fmt.Sprintf("%s: %d", finding.LevelName(g, s), n))
+			}
+		}
+		if len(gates) > 1 {
+			per = append(per, fmt.Sprintf("%s: %s", g, strings.Join(parts, ", ")))
+		} else {
+			per = append(per, strings.Join(parts, ", "))
+		}
+	}
+	return strings.Join(per, "; ")
 }
 
 func targetDetail(t finding.Target) string {
@@ -62,19 +81,11 @@ func targetDetail(t finding.Target) string {
 	return strings.Join(parts, ", ")
 }
 
-// level names a finding's severity the way its gate's users know it.
-func level(f finding.Finding) string {
-	if f.Gate == finding.GateLint {
-		return f.Severity.LintLevel()
-	}
-	return f.Severity.String()
-}
-
 // occurrence describes one finding's details and where it is.
 func occurrence(f finding.Finding) string {
 	var b strings.Builder
 	b.WriteString(f.Message)
-	if loc := Where(f.Location); loc != "" {
+	if loc := f.Location.String(); loc != "" {
 		if b.Len() > 0 {
 			b.WriteString(" ")
 		}
@@ -88,39 +99,6 @@ func occurrence(f finding.Finding) string {
 		b.WriteString("]")
 	}
 	return b.String()
-}
-
-// Where renders a location as "path:line, field, layer N (digest)".
-func Where(l finding.Location) string {
-	var parts []string
-	if l.Path != "" {
-		p := "/" + strings.TrimPrefix(l.Path, "/")
-		if l.Line > 0 {
-			p += fmt.Sprintf(":%d", l.Line)
-		}
-		if l.Deleted {
-			p += " (deleted in a later layer)"
-		}
-		parts = append(parts, p)
-	}
-	if l.Field != "" {
-		parts = append(parts, l.Field)
-	}
-	if l.Layer != nil {
-		d := l.Layer.Digest
-		if d == "" {
-			d = l.Layer.DiffID
-		}
-		if len(d) > 19 {
-			d = d[:19]
-		}
-		s := fmt.Sprintf("layer %d", l.Layer.Index)
-		if d != "" {
-			s += " " + d
-		}
-		parts = append(parts, s)
-	}
-	return strings.Join(parts, ", ")
 }
 
 type errWriter struct {
