@@ -163,38 +163,6 @@ func FuzzScoreVector(f *testing.F) {
 	})
 }
 
-func TestGate(t *testing.T) {
-	g, err := ParseFailOn([]string{"CRITICAL,kev", "epss>0.5"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.IgnoreBase, g.BaseLayers, g.ExitCode = true, 1, 3
-	base := &finding.LayerRef{Index: 0}
-	app := &finding.LayerRef{Index: 1}
-	cases := []struct {
-		f    finding.Finding
-		want bool
-	}{
-		{finding.Finding{Severity: finding.Critical, Location: finding.Location{Layer: app}}, true},
-		{finding.Finding{Severity: finding.Critical, Location: finding.Location{Layer: base}}, false},
-		{finding.Finding{Severity: finding.High, Location: finding.Location{Layer: app}}, false},
-		{finding.Finding{Severity: finding.Low, Vuln: &finding.VulnDetail{KEV: true}}, true},
-		{finding.Finding{Severity: finding.Low, Vuln: &finding.VulnDetail{EPSS: 0.6}}, true},
-		{finding.Finding{Severity: finding.Low, Vuln: &finding.VulnDetail{EPSS: 0.5}}, false},
-		{finding.Finding{Severity: finding.Critical, Suppressed: &finding.Suppression{Kind: "vex"}}, false},
-	}
-	for i, c := range cases {
-		if got := g.Fails(&c.f); got != c.want {
-			t.Errorf("case %d: Fails = %v, want %v", i, got, c.want)
-		}
-	}
-	for _, bad := range []string{"epss>2", "epss>x", "severe"} {
-		if _, err := ParseFailOn([]string{bad}); err == nil {
-			t.Errorf("ParseFailOn(%q): no error", bad)
-		}
-	}
-}
-
 // TestPlatformLimitedAdvisory: a Windows-only Go advisory applies to a
 // Windows binary and to one of unknown platform, not to a Linux binary.
 func TestPlatformLimitedAdvisory(t *testing.T) {
