@@ -124,8 +124,14 @@ func loadIgnores(ids, files, defaults []string) (ignore.List, error) {
 
 // finish applies the policy to the report, writes the report, prints its
 // warnings on stderr (stdout carries the report only) and returns the
-// verdict as an error: nil, or a *policy.GateError.
+// verdict as an error: nil, or a *policy.GateError. An interrupted run
+// writes nothing.
 func finish(cmd *cobra.Command, out *outputFlags, p *policy.Policy, r *finding.Report) error {
+	if err := cmd.Context().Err(); err != nil {
+		// Interrupted: what was read may be partial, so no report claims
+		// to be complete.
+		return fmt.Errorf("interrupted before the report was written: %w", err)
+	}
 	v := p.Apply(r)
 	for _, w := range r.Warnings {
 		fmt.Fprintln(cmd.ErrOrStderr(), "bulwark: warning:", w)

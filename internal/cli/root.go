@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -56,6 +59,9 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return policy.ExitOK
 	}
+	if ctx.Err() != nil && !strings.Contains(err.Error(), "interrupted") {
+		err = fmt.Errorf("interrupted: %w", err)
+	}
 	var ge *policy.GateError
 	if errors.As(err, &ge) {
 		fmt.Fprintln(stderr, "bulwark:", ge.Msg)
@@ -70,7 +76,17 @@ type usageError struct{ error }
 
 func (u usageError) Unwrap() error { return u.error }
 
-// Main is the whole of cmd/bulwark.
+// Main is the whole of cmd/bulwark. SIGINT and SIGTERM (a CI job
+// cancelled) cancel the context every command runs with: a pipeline then
+// records an interrupted run, a scan writes no report. A second signal
+// ends the process at once.
 func Main() {
-	os.Exit(Execute(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // the next signal is the default: exit now
+	}()
+	code := Execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }

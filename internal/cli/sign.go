@@ -29,15 +29,10 @@ func (f *registryFlags) registry(cmd *cobra.Command) (*sign.Registry, error) {
 // keyPassword returns the password of an encrypted key file: from
 // BULWARK_PASSWORD, else COSIGN_PASSWORD, else asked on the terminal.
 func keyPassword(cmd *cobra.Command) sign.PassFunc {
-	return func(confirm bool) ([]byte, error) {
-		for _, v := range []string{"BULWARK_PASSWORD", "COSIGN_PASSWORD"} {
-			if pw, ok := os.LookupEnv(v); ok {
-				return []byte(pw), nil
-			}
-		}
+	return sign.EnvPassword(os.LookupEnv, func(confirm bool) ([]byte, error) {
 		fd := int(os.Stdin.Fd())
 		if !term.IsTerminal(fd) {
-			return nil, errors.New("no password: set BULWARK_PASSWORD (or COSIGN_PASSWORD), or run on a terminal to be asked")
+			return nil, fmt.Errorf("%w, or run on a terminal to be asked", sign.ErrNoPassword)
 		}
 		fmt.Fprint(cmd.ErrOrStderr(), "Enter password for private key: ")
 		pw, err := term.ReadPassword(fd)
@@ -57,7 +52,7 @@ func keyPassword(cmd *cobra.Command) sign.PassFunc {
 			}
 		}
 		return pw, nil
-	}
+	})
 }
 
 // parseKV parses key=value flags.

@@ -50,14 +50,14 @@ func PrintSummary(w io.Writer, run *Run) {
 	tw.Flush()
 	fmt.Fprintf(w, "pipeline %s: %s", run.Pipeline, strings.ToUpper(run.Verdict))
 	if run.Digest != "" && run.Pushed {
-		fmt.Fprintf(w, " — %s@%s (signed: %v, verified: %v)", run.Repository, run.Digest, run.Signed, run.Verified)
+		fmt.Fprintf(w, " — %s@%s (signed: %v, verified: %v, tagged: %v)", run.Repository, run.Digest, run.Signed, run.Verified, run.Tagged)
 	}
 	fmt.Fprintln(w)
 }
 
 // WriteArtifacts writes report.json, report.sarif, junit.xml, run.json,
 // sbom.cdx.json (when the image was scanned) and digest (only once the
-// image is pushed and, when the pipeline verifies, verified). Each file is
+// image is pushed, signed and verified as the file asks, and tagged). Each file is
 // written to a temporary name and renamed, so a reader never sees half of
 // one.
 func WriteArtifacts(dir string, run *Run, r *finding.Report, sb *inventory.SBOM) error {
@@ -83,8 +83,7 @@ func WriteArtifacts(dir string, run *Run, r *finding.Report, sb *inventory.SBOM)
 	} else {
 		os.Remove(filepath.Join(dir, SBOMFile))
 	}
-	verifyRan := run.Stage(StageVerify) != nil
-	if run.Pushed && (!verifyRan || run.Verified) {
+	if run.Tagged {
 		files[DigestFile] = func(w io.Writer) error {
 			_, err := fmt.Fprintf(w, "%s@%s\n", run.Repository, run.Digest)
 			return err
@@ -225,7 +224,7 @@ func Plan(w io.Writer, f *File, input string) {
 		}
 	}
 	if s := f.Secrets; s != nil {
-		line(StageSecrets, "scan the source tree; fail on %s", describeRule(&s.Gate, finding.GateSecrets))
+		line(StageSecrets, "scan the source tree; %s", describeRule(&s.Gate, finding.GateSecrets))
 	}
 	switch {
 	case input != "":
@@ -238,9 +237,18 @@ func Plan(w io.Writer, f *File, input string) {
 	if s := f.Scan; s != nil {
 		var parts []string
 		for _, g := range s.Gates() {
-			parts = append(parts, fmt.Sprintf("%s fails on %s", g.Gate, describeRule(g.Config, g.Gate)))
+			parts = append(parts, g.Key+": "+describeRule(g.Config, g.Gate))
 		}
 		line(StageScan, "%s; SBOM", strings.Join(parts, ", "))
+	}
+	if p := f.Push; p != nil {
+		line(StagePush, "%s by digest, no tag yet", p.Repository)
+	}
+	if s := f.Sign; s != nil {
+		line(StageSign, "sign with %s; attest %s", s.Key, firstNonEmpty(strings.Join(s.Attest, ", "), "sbom, scan"))
+	}
+	if v := f.Verify; v != nil {
+		line(StageVerify, "verify with %s", v.Key)
 	}
 	if p := f.Push; p != nil {
 		tags := p.Tags
@@ -251,13 +259,7 @@ func Plan(w io.Writer, f *File, input string) {
 		if p.Immutable {
 			imm = " (immutable: never over an existing tag)"
 		}
-		line(StagePush, "%s:%s%s", p.Repository, strings.Join(tags, ", "), imm)
-	}
-	if s := f.Sign; s != nil {
-		line(StageSign, "sign with %s; attest %s", s.Key, firstNonEmpty(strings.Join(s.Attest, ", "), "sbom, scan"))
-	}
-	if v := f.Verify; v != nil {
-		line(StageVerify, "verify with %s", v.Key)
+		line(StageTag, "%s:%s → the pushed digest, once every stage before passed%s", p.Repository, strings.Join(tags, ", "), imm)
 	}
 	if d := f.Deploy; d != nil {
 		line(StageDeploy, "run %q with $BULWARK_IMAGE set to the verified digest", d.Command.String())
@@ -267,8 +269,11 @@ func Plan(w io.Writer, f *File, input string) {
 // describeRule says what fails a configured gate, for the plan.
 func describeRule(g *Gate, kind finding.Gate) string {
 	rule, err := g.Rule(kind)
-	if err != nil {
+	switch {
+	case err != nil:
 		return err.Error()
+	case rule.IsNever():
+		return "report only, never fails"
 	}
-	return rule.Describe(kind)
+	return "findings " + rule.Describe(kind) + " fail"
 }

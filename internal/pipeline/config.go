@@ -38,11 +38,15 @@ const (
 	StagePush    = "push"
 	StageSign    = "sign"
 	StageVerify  = "verify"
+	StageTag     = "tag"
 	StageDeploy  = "deploy"
 )
 
 // StageOrder lists every stage in the order it runs.
-var StageOrder = []string{StageSource, StageSecrets, StageBuild, StageScan, StagePush, StageSign, StageVerify, StageDeploy}
+// The image is pushed by digest; its tags are set only in the tag stage,
+// after it was signed and verified, so that no tag ever names an image
+// that failed on the way.
+var StageOrder = []string{StageSource, StageSecrets, StageBuild, StageScan, StagePush, StageSign, StageVerify, StageTag, StageDeploy}
 
 // File is a parsed pipeline file.
 type File struct {
@@ -200,7 +204,9 @@ type Scan struct {
 // ScanGate is one gate the scan stage runs, with its configuration (nil
 // when the file gives none).
 type ScanGate struct {
-	Gate   finding.Gate
+	Gate finding.Gate
+	// Key is the gate's key under scan: in bulwark.yaml.
+	Key    string
 	Config *Gate
 }
 
@@ -210,17 +216,17 @@ func (s *Scan) Gates() []ScanGate {
 	all := s.Vulnerabilities == nil && s.Lint == nil && s.Secrets == nil
 	var out []ScanGate
 	if all || s.Vulnerabilities != nil {
-		out = append(out, ScanGate{finding.GateVuln, s.Vulnerabilities})
+		out = append(out, ScanGate{finding.GateVuln, "vulnerabilities", s.Vulnerabilities})
 	}
 	if all || s.Lint != nil {
 		var g *Gate
 		if s.Lint != nil {
 			g = &s.Lint.Gate
 		}
-		out = append(out, ScanGate{finding.GateLint, g})
+		out = append(out, ScanGate{finding.GateLint, "lint", g})
 	}
 	if all || s.Secrets != nil {
-		out = append(out, ScanGate{finding.GateSecrets, s.Secrets})
+		out = append(out, ScanGate{finding.GateSecrets, "secrets", s.Secrets})
 	}
 	return out
 }
@@ -458,6 +464,8 @@ func (f *File) has(stage string) bool {
 		return f.Sign != nil
 	case StageVerify:
 		return f.Verify != nil
+	case StageTag:
+		return f.Push != nil
 	case StageDeploy:
 		return f.Deploy != nil
 	}

@@ -36,7 +36,7 @@ func TestParseGood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(f.Stages(), ","); got != "source,secrets,build,scan,push,sign,verify,deploy" {
+	if got := strings.Join(f.Stages(), ","); got != "source,secrets,build,scan,push,sign,verify,tag,deploy" {
 		t.Errorf("stages %s", got)
 	}
 	if *f.Push.Retries != 2 || f.Deploy.Command.Argv[0] != "kubectl" || !f.Push.Immutable {
@@ -47,7 +47,7 @@ func TestParseGood(t *testing.T) {
 	}
 	var b strings.Builder
 	Plan(&b, f, "")
-	for _, want := range []string{"1. source", "immutable", "8. deploy", "kubectl set image"} {
+	for _, want := range []string{"1. source", "immutable", "9. deploy", "kubectl set image"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("plan lacks %q:\n%s", want, b.String())
 		}

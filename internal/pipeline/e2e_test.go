@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -77,6 +78,8 @@ type ws struct {
 	pushReg    string
 	verifyKey  string
 	extra      string
+	// password gives the key's password; nil: the right one.
+	password sign.PassFunc
 }
 
 func (e *env) workspace() *ws {
@@ -126,7 +129,11 @@ deploy:
 		e.t.Fatal(err)
 	}
 	var out bytes.Buffer
-	run, err := pipeline.Execute(ctx, pipeline.Options{File: f, DB: e.db, Out: &out, Password: sign.StaticPass([]byte(password)), Env: func(string) string { return "" }})
+	pw := w.password
+	if pw == nil {
+		pw = sign.StaticPass([]byte(password))
+	}
+	run, err := pipeline.Execute(ctx, pipeline.Options{File: f, DB: e.db, Out: &out, Password: pw, Env: func(string) string { return "" }})
 	e.t.Log(out.String())
 	return run, err, out.String()
 }
@@ -260,7 +267,7 @@ func TestE2EScenarios(t *testing.T) {
 		w.pushReg = e.reg + "/wrongkey"
 		run, err, _ := e.run(ctx, w)
 		wantGateFailure(t, err)
-		if got := stageVerdicts(run); !strings.Contains(got, "sign=passed verify=failed deploy=not run") {
+		if got := stageVerdicts(run); !strings.Contains(got, "sign=passed verify=failed tag=not run deploy=not run") {
 			t.Fatalf("stages %s", got)
 		}
 		if _, err := os.Stat(filepath.Join(w.dir, "deployed.txt")); err == nil {
@@ -330,7 +337,7 @@ func TestE2ERegistryDownDuringPush(t *testing.T) {
 	if !strings.Contains(err.Error(), "push stage") || !strings.Contains(err.Error(), "check that the registry is up") {
 		t.Errorf("unclear error: %v", err)
 	}
-	if got := stageVerdicts(run); !strings.Contains(got, "push=error sign=not run verify=not run deploy=not run") {
+	if got := stageVerdicts(run); !strings.Contains(got, "push=error sign=not run verify=not run tag=not run deploy=not run") {
 		t.Fatalf("stages %s", got)
 	}
 	if run.Signed || run.Pushed {
@@ -446,5 +453,77 @@ func TestIntegrationBuildahPipeline(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(w.dir, pipeline.DefaultArtifacts, pipeline.ReportJSON))
 	if !bytes.Contains(b, []byte(`"gates"`)) || !bytes.Contains(b, []byte(string(finding.GateLint))) {
 		t.Errorf("report.json: %s", b)
+	}
+}
+
+// A signing key whose password is missing or wrong stops the run before
+// any stage: nothing reaches the registry, whose catalog stays empty, and
+// the error says what to set.
+func TestE2EKeyPasswordCheckedFirst(t *testing.T) {
+	e := newEnv(t)
+	target := testutil.StartRegistry(t, testutil.RegistryOptions{})
+	for _, tc := range []struct {
+		name string
+		pw   sign.PassFunc
+		want string
+	}{
+		{"missing", sign.EnvPassword(func(string) (string, bool) { return "", false }, nil), "no password: set BULWARK_PASSWORD (or COSIGN_PASSWORD)"},
+		{"wrong", sign.StaticPass([]byte("not-the-password")), "decrypt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := e.workspace()
+			w.pushReg, w.password = target.Host, tc.pw
+			run, err, out := e.run(context.Background(), w)
+			if err == nil || policy.ExitCode(err) != policy.ExitError || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "sign.key") {
+				t.Fatalf("err = %v, want exit 2 naming sign.key and %q", err, tc.want)
+			}
+			if got := stageVerdicts(run); strings.Contains(got, "passed") || strings.Contains(got, "error") {
+				t.Errorf("stages ran: %s", got)
+			}
+			if run.Verdict != pipeline.Errored || len(run.Checks) == 0 {
+				t.Errorf("run.json verdict %q, checks %+v", run.Verdict, run.Checks)
+			}
+			if strings.Contains(out, "[1/") {
+				t.Errorf("a stage started:\n%s", out)
+			}
+			resp, err := http.Get("http://" + target.Host + "/v2/_catalog")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var cat struct{ Repositories []string }
+			if err := json.NewDecoder(resp.Body).Decode(&cat); err != nil {
+				t.Fatal(err)
+			}
+			if len(cat.Repositories) != 0 {
+				t.Errorf("the registry holds %v after a run that failed its checks", cat.Repositories)
+			}
+		})
+	}
+}
+
+// A run that failed on a secret writes a report naming it (with the AWS
+// account the key decodes to); once the key is gone from the source, the
+// next run must pass its secrets stage: the artifacts folder is never
+// scanned.
+func TestE2ESecondRunIgnoresArtifacts(t *testing.T) {
+	e := newEnv(t)
+	w := e.workspace()
+	w.files["app/config.js"] = "module.exports = {\n  accessKeyId: \"AKIAZ7Q2VN4LX3KJP5WD\",\n  secretAccessKey: \"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\",\n};\n"
+	run, err, _ := e.run(context.Background(), w)
+	if policy.ExitCode(err) != policy.ExitFailed || run.Stage(pipeline.StageSecrets).Verdict != pipeline.Failed {
+		t.Fatalf("first run: err %v, stages %s", err, stageVerdicts(run))
+	}
+	report, rerr := os.ReadFile(filepath.Join(w.dir, pipeline.DefaultArtifacts, pipeline.ReportJSON))
+	if rerr != nil || !strings.Contains(string(report), "AWS account") {
+		t.Fatalf("the first run's report does not name the key's account (%v):\n%s", rerr, report)
+	}
+	w.files["app/config.js"] = "module.exports = {port: 8080};\n"
+	run, err, out := e.run(context.Background(), w)
+	if err != nil {
+		t.Fatalf("second run: %v\n%s", err, out)
+	}
+	if !strings.Contains(run.Stage(pipeline.StageSecrets).Summary, "0 finding(s)") {
+		t.Errorf("secrets stage: %+v", run.Stage(pipeline.StageSecrets))
 	}
 }

@@ -108,11 +108,13 @@ type Run struct {
 	Repository string   `json:"repository,omitempty"`
 	Tags       []string `json:"tags,omitempty"`
 	Immutable  bool     `json:"immutable,omitempty"`
-	// Pushed, Signed and Verified say how far the image got.
+	// Pushed, Signed, Verified and Tagged say how far the image got; it is
+	// pushed by digest and tagged last.
 	Pushed       bool     `json:"pushed"`
 	Signed       bool     `json:"signed"`
 	Attestations []string `json:"attestations,omitempty"`
 	Verified     bool     `json:"verified"`
+	Tagged       bool     `json:"tagged"`
 	Deployed     bool     `json:"deployed"`
 	SignKey      string   `json:"signKey,omitempty"`
 	VerifyKey    string   `json:"verifyKey,omitempty"`
@@ -122,6 +124,8 @@ type Run struct {
 	BaseImage string `json:"baseImage,omitempty"`
 	// ImageCreated is the image's creation time.
 	ImageCreated time.Time `json:"imageCreated,omitzero"`
+	// Checks are what the run checked before its first stage.
+	Checks []CheckResult `json:"checks,omitempty"`
 	// DBBuilt is when the vulnerability database was built.
 	DBBuilt time.Time `json:"dbBuilt,omitzero"`
 	// Artifacts is the artifacts directory.
@@ -152,6 +156,7 @@ type runner struct {
 	img     v1.Image // image to push
 	refs    []name.Tag
 	digest  name.Digest
+	signer  *sign.Signer // loaded by preflight
 	n, of   int
 	failure error
 }
@@ -166,10 +171,17 @@ type permanent struct{ error }
 
 func (p permanent) Unwrap() error { return p.error }
 
-// Execute runs the pipeline. It returns the run (also on failure) and nil
-// when every stage passed, a *policy.GateError when a gate failed, or the
-// error that kept a stage from doing its job.
-func Execute(ctx context.Context, o Options) (*Run, error) {
+// newRunner fills the options' defaults and prepares a run: the registry
+// settings, the artifacts folder and the run record. It changes nothing.
+func newRunner(o Options) (*runner, error) {
+	if o.Password == nil {
+		lookup := os.LookupEnv
+		if o.Env != nil {
+			env := o.Env
+			lookup = func(k string) (string, bool) { v := env(k); return v, v != "" }
+		}
+		o.Password = sign.EnvPassword(lookup, nil)
+	}
 	if o.Env == nil {
 		o.Env = os.Getenv
 	}
@@ -182,21 +194,14 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 	if o.Log == nil {
 		o.Log = o.Out
 	}
-	if o.Password == nil {
-		o.Password = func(bool) ([]byte, error) { return []byte(o.Env("COSIGN_PASSWORD")), nil }
-	}
 	f := o.File
 	if o.BaseDir == "" {
 		o.BaseDir = filepath.Dir(f.Path)
 	}
 	art := o.Artifacts
 	if art == "" {
-		art = f.Artifacts
+		art = abs(o.BaseDir, firstNonEmpty(f.Artifacts, DefaultArtifacts))
 	}
-	if art == "" {
-		art = DefaultArtifacts
-	}
-	art = abs(o.BaseDir, art)
 	reg := o.Registry
 	reg.Insecure = reg.Insecure || f.Registry.Insecure
 	if f.Registry.CACert != "" {
@@ -210,15 +215,43 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 	if name == "" {
 		name = filepath.Base(f.Path)
 	}
-	r := &runner{o: o, f: f, reg: reg, run: &Run{
+	r := &runner{o: o, f: f, reg: reg, srcDir: o.BaseDir, run: &Run{
 		Tool: "bulwark", Version: buildinfo.Version, Pipeline: name, File: f.Path,
 		Started: o.Now().UTC(), Artifacts: art, RegistryInsecure: reg.Insecure,
 	}}
 	r.report = &finding.Report{Tool: "bulwark", Version: buildinfo.Version, CreatedAt: r.run.Started}
+	return r, nil
+}
+
+// Execute runs the pipeline. It first runs the checks Check runs, and
+// stops before any stage when one fails. It returns the run (also on
+// failure) and nil when every stage passed, a *policy.GateError when a
+// gate failed, or the error that kept a stage from doing its job. o.Input
+// and o.Artifacts are used as given: the command line resolves them
+// against the current directory, the file's own paths against its folder.
+func Execute(ctx context.Context, o Options) (*Run, error) {
+	r, err := newRunner(o)
+	if err != nil {
+		return nil, err
+	}
+	o, f, name, art := r.o, r.f, r.run.Pipeline, r.run.Artifacts
 	if r.work, err = os.MkdirTemp("", "bulwark-pipeline-"); err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(r.work)
+
+	r.run.Checks = r.preflight(ctx)
+	if err := failedChecks(r.run.Checks); err != nil {
+		fmt.Fprintf(o.Out, "bulwark pipeline %q: %v\n", name, err)
+		r.run.Finished, r.run.Verdict = o.Now().UTC(), Errored
+		if ctx.Err() != nil {
+			r.run.Verdict = Interrupted
+		}
+		if werr := WriteArtifacts(art, r.run, r.report, nil); werr != nil {
+			return r.run, fmt.Errorf("%w; writing the artifacts to %s: %v", err, art, werr)
+		}
+		return r.run, err
+	}
 
 	stages := f.Stages()
 	if o.Input != "" && f.Build == nil {
@@ -226,7 +259,6 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 	}
 	r.of = len(stages)
 	fmt.Fprintf(o.Out, "bulwark pipeline %q: %s\n", name, strings.Join(stages, " → "))
-	r.srcDir = o.BaseDir
 	r.gitInfo()
 	for _, s := range stages {
 		r.run.Stages = append(r.run.Stages, StageResult{Name: s, Verdict: NotRun})
@@ -403,6 +435,8 @@ func (r *runner) stageFunc(s string) (Timing, bool, func(context.Context) (strin
 		return f.Sign.Timing, true, r.sign
 	case StageVerify:
 		return f.Verify.Timing, true, r.verify
+	case StageTag:
+		return f.Push.Timing, true, r.tagImage
 	case StageDeploy:
 		return f.Deploy.Timing, false, r.deploy
 	}
@@ -491,13 +525,15 @@ func runCmd(ctx context.Context, dir string, log io.Writer, env []string, argv .
 func (r *runner) build(ctx context.Context) (string, error) {
 	b := r.f.Build
 	spec := r.o.Input
-	if spec == "" && b != nil {
+	if spec == "" && b != nil && b.Image != "" {
+		// build.image is relative to the file's folder, --input to the
+		// current directory (the command line resolves it).
 		spec = b.Image
-	}
-	if spec != "" {
 		if !strings.Contains(spec, ":") || fileExists(abs(r.o.BaseDir, spec)) {
 			spec = abs(r.o.BaseDir, spec)
 		}
+	}
+	if spec != "" {
 		img, err := loadImage(ctx, spec, r.reg)
 		if err != nil {
 			return "", permanent{fmt.Errorf("image %q: %w", spec, err)}

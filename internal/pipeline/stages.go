@@ -116,12 +116,23 @@ func (r *runner) secretOptions(cfg *Secrets) (secrets.Options, error) {
 	return o, nil
 }
 
+// written lists what the pipeline writes itself, which the secrets stage
+// must not scan: the artifacts folder (a report of the last run holds the
+// secrets it found), the work folder and the vulnerability database.
+func (r *runner) written() []string {
+	out := []string{r.run.Artifacts, r.work}
+	if s := r.f.Scan; s != nil && s.DB.Path != "" {
+		out = append(out, abs(r.o.BaseDir, s.DB.Path))
+	}
+	return out
+}
+
 func (r *runner) secrets(ctx context.Context) (string, error) {
 	opts, err := r.secretOptions(r.f.Secrets)
 	if err != nil {
 		return "", permanent{err}
 	}
-	res, err := secrets.ScanDir(ctx, r.srcDir, secrets.DirOptions{Options: opts})
+	res, err := secrets.ScanDir(ctx, r.srcDir, secrets.DirOptions{Options: opts, Exclude: r.written()})
 	if err != nil {
 		return "", err
 	}
@@ -213,59 +224,103 @@ func (r *runner) scan(ctx context.Context) (string, error) {
 	return fmt.Sprintf("%d package(s); %s", pk, strings.Join(sums, "; ")), firstFail
 }
 
+// push uploads the image by digest: blobs, then the manifest, and no tag.
+// The tags follow in the tag stage, once the image is signed and verified.
 func (r *runner) push(ctx context.Context) (string, error) {
 	p := r.f.Push
 	repo, err := name.NewRepository(p.Repository, r.nameOpts()...)
 	if err != nil {
 		return "", permanent{fmt.Errorf("push.repository %q: %w", p.Repository, err)}
 	}
-	templates := p.Tags
-	if len(templates) == 0 {
-		templates = []string{DefaultTag}
+	if r.refs, err = r.tagRefs(repo); err != nil {
+		return "", err
 	}
-	r.refs = nil
-	for _, t := range templates {
-		tag, err := RenderTag(t, r.tag, r.o.Env)
-		if err != nil {
-			return "", permanent{fmt.Errorf("push.tags %q: %w", t, err)}
-		}
-		r.refs = append(r.refs, repo.Tag(tag))
+	if err := r.checkImmutable(ctx); err != nil {
+		return "", err
 	}
 	d, err := r.img.Digest()
 	if err != nil {
 		return "", err
 	}
-	opts := image.RemoteOptions(ctx, r.reg)
-	if p.Immutable {
-		for _, t := range r.refs {
-			desc, err := remote.Head(t, opts...)
-			if err == nil && desc.Digest != d {
-				return "", permanent{gateFailure{fmt.Sprintf("tag %s already exists (%s) and push.immutable is set; choose a tag template that is unique per build, such as %s", t, short(desc.Digest.String()), DefaultTag)}}
-			}
-			var te *transport.Error
-			if err != nil && !(errors.As(err, &te) && te.StatusCode == 404) {
-				return "", pushError(p.Repository, fmt.Errorf("checking whether %s exists: %w", t, err))
-			}
-		}
-	}
-	// Blobs first, then the manifest: the tag appears only once the
-	// whole image is in the registry.
-	if err := remote.Write(r.refs[0], r.img, opts...); err != nil {
+	r.digest = repo.Digest(d.String())
+	if err := remote.Write(r.digest, r.img, image.RemoteOptions(ctx, r.reg)...); err != nil {
 		return "", pushError(p.Repository, err)
 	}
-	for _, t := range r.refs[1:] {
-		if err := remote.Tag(t, r.img, opts...); err != nil {
-			return "", pushError(p.Repository, err)
-		}
-	}
-	r.digest = repo.Digest(d.String())
 	r.report.Target.Name, r.report.Target.Digest = r.refs[0].String(), d.String()
 	r.run.Pushed, r.run.Repository, r.run.Digest, r.run.Immutable = true, p.Repository, d.String(), p.Immutable
 	r.run.Tags = nil
 	for _, t := range r.refs {
 		r.run.Tags = append(r.run.Tags, t.TagStr())
 	}
-	return fmt.Sprintf("%s@%s as %s", p.Repository, short(d.String()), strings.Join(r.run.Tags, ", ")), nil
+	return fmt.Sprintf("%s@%s (untagged until %s)", p.Repository, short(d.String()), r.tagAfter()), nil
+}
+
+// tagAfter names what the tags wait for.
+func (r *runner) tagAfter() string {
+	switch {
+	case r.f.Verify != nil:
+		return "verified"
+	case r.f.Sign != nil:
+		return "signed"
+	}
+	return "the tag stage"
+}
+
+// tagRefs renders push.tags (or the default tag) for the repository.
+func (r *runner) tagRefs(repo name.Repository) ([]name.Tag, error) {
+	templates := r.f.Push.Tags
+	if len(templates) == 0 {
+		templates = []string{DefaultTag}
+	}
+	var refs []name.Tag
+	for _, t := range templates {
+		tag, err := RenderTag(t, r.tag, r.o.Env)
+		if err != nil {
+			return nil, permanent{fmt.Errorf("push.tags %q: %w", t, err)}
+		}
+		refs = append(refs, repo.Tag(tag))
+	}
+	return refs, nil
+}
+
+// checkImmutable refuses, with push.immutable, to move a tag that already
+// names another digest.
+func (r *runner) checkImmutable(ctx context.Context) error {
+	if !r.f.Push.Immutable {
+		return nil
+	}
+	d, err := r.img.Digest()
+	if err != nil {
+		return err
+	}
+	opts := image.RemoteOptions(ctx, r.reg)
+	for _, t := range r.refs {
+		desc, err := remote.Head(t, opts...)
+		if err == nil && desc.Digest != d {
+			return permanent{gateFailure{fmt.Sprintf("tag %s already exists (%s) and push.immutable is set; choose a tag template that is unique per build, such as %s", t, short(desc.Digest.String()), DefaultTag)}}
+		}
+		var te *transport.Error
+		if err != nil && !(errors.As(err, &te) && te.StatusCode == 404) {
+			return pushError(r.f.Push.Repository, fmt.Errorf("checking whether %s exists: %w", t, err))
+		}
+	}
+	return nil
+}
+
+// tagImage points the tags at the pushed digest: the last step before
+// deploy, reached only when every gate passed and the signature verified.
+func (r *runner) tagImage(ctx context.Context) (string, error) {
+	if err := r.checkImmutable(ctx); err != nil {
+		return "", err
+	}
+	opts := image.RemoteOptions(ctx, r.reg)
+	for _, t := range r.refs {
+		if err := remote.Tag(t, r.img, opts...); err != nil {
+			return "", pushError(r.f.Push.Repository, err)
+		}
+	}
+	r.run.Tagged = true
+	return fmt.Sprintf("%s → %s", strings.Join(r.run.Tags, ", "), short(r.digest.DigestStr())), nil
 }
 
 func pushError(repo string, err error) error {
@@ -289,13 +344,12 @@ func (r *runner) signRegistry(ctx context.Context) (*sign.Registry, error) {
 
 func (r *runner) sign(ctx context.Context) (string, error) {
 	s := r.f.Sign
-	key := s.Key
-	if !sign.IsKMSRef(key) && !strings.HasPrefix(key, "env://") {
-		key = abs(r.o.BaseDir, key)
-	}
-	signer, err := sign.LoadSigner(ctx, key, r.o.Password)
-	if err != nil {
-		return "", permanent{fmt.Errorf("sign.key: %w", err)}
+	signer := r.signer
+	if signer == nil {
+		var err error
+		if signer, err = sign.LoadSigner(ctx, r.keyPath(s.Key), r.o.Password); err != nil {
+			return "", permanent{fmt.Errorf("sign.key: %w", err)}
+		}
 	}
 	reg, err := r.signRegistry(ctx)
 	if err != nil {
@@ -343,12 +397,8 @@ func (r *runner) sign(ctx context.Context) (string, error) {
 
 func (r *runner) verify(ctx context.Context) (string, error) {
 	v := r.f.Verify
-	key := v.Key
-	if !sign.IsKMSRef(key) && !strings.HasPrefix(key, "env://") {
-		key = abs(r.o.BaseDir, key)
-	}
 	r.run.VerifyKey = v.Key
-	res, err := sign.VerifyImage(ctx, r.digest.String(), key, sign.VerifyOptions{Registry: sign.RegistryOptions{Options: r.reg}, Annotations: v.Annotations})
+	res, err := sign.VerifyImage(ctx, r.digest.String(), r.keyPath(v.Key), sign.VerifyOptions{Registry: sign.RegistryOptions{Options: r.reg}, Annotations: v.Annotations})
 	if err != nil {
 		if sign.IsVerificationFailure(err) {
 			return "", gateFailure{fmt.Sprintf("verify: %v (key %s); deploy will not run", err, v.Key)}

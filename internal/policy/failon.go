@@ -142,9 +142,9 @@ func (f FailOn) String() string {
 	return strings.Join(parts, ",")
 }
 
-// Describe says in words what fails a gate, with the level names that
-// gate's findings are shown with: "at or above FATAL" for lint, "at or
-// above HIGH, or in KEV" for vulnerabilities.
+// Describe says in words which findings fail a gate, with the level names
+// that gate's findings are shown with: "at or above FATAL" for lint, "at or
+// above HIGH, or in CISA KEV" for vulnerabilities, "of any severity".
 func (f FailOn) Describe(g finding.Gate) string {
 	if f.IsNever() {
 		return "never (report only)"
@@ -152,7 +152,7 @@ func (f FailOn) Describe(g finding.Gate) string {
 	var parts []string
 	if f.hasMin {
 		if f.min == finding.Unknown {
-			parts = append(parts, "any severity")
+			parts = append(parts, "of any severity")
 		} else {
 			parts = append(parts, "at or above "+finding.ThresholdName(g, f.min))
 		}

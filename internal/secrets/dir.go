@@ -25,6 +25,7 @@ const (
 	SkipTooLarge    = "too large"
 	SkipAllowlisted = "allowlisted path"
 	SkipIgnored     = "gitignored"
+	SkipExcluded    = "excluded (written by bulwark)"
 )
 
 // DirOptions configures a scan of a directory tree.
@@ -32,6 +33,9 @@ type DirOptions struct {
 	Options
 	// NoGitignore scans files that .gitignore files exclude.
 	NoGitignore bool
+	// Exclude are files and folders (absolute paths) not to scan: what
+	// the caller writes itself, such as a pipeline's artifacts.
+	Exclude []string
 }
 
 type fileJob struct {
@@ -74,7 +78,7 @@ func ScanDir(ctx context.Context, root string, opts DirOptions) (*Result, error)
 	if !info.IsDir() {
 		jobs <- fileJob{abs: realRoot, rel: filepath.Base(root), size: info.Size()}
 	} else {
-		walkErr = walkTree(ctx, realRoot, &opts, c, jobs)
+		walkErr = walkTree(ctx, realRoot, &opts, excludeSet(opts.Exclude), c, jobs)
 	}
 	close(jobs)
 	wg.Wait()
@@ -87,8 +91,23 @@ func ScanDir(ctx context.Context, root string, opts DirOptions) (*Result, error)
 	return c.result(), nil
 }
 
+// excludeSet resolves the paths to exclude as the walk sees them:
+// absolute, symbolic links evaluated.
+func excludeSet(paths []string) map[string]bool {
+	set := map[string]bool{}
+	for _, p := range paths {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			p = real
+		}
+		if a, err := filepath.Abs(p); err == nil {
+			set[a] = true
+		}
+	}
+	return set
+}
+
 // walkTree sends the files to scan under root to jobs.
-func walkTree(ctx context.Context, root string, opts *DirOptions, c *collector, jobs chan<- fileJob) error {
+func walkTree(ctx context.Context, root string, opts *DirOptions, exclude map[string]bool, c *collector, jobs chan<- fileJob) error {
 	ignores := map[string][]gitignore.Pattern{}
 	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if ctx.Err() != nil {
@@ -112,6 +131,14 @@ func walkTree(ctx context.Context, root string, opts *DirOptions, c *collector, 
 		parent := "."
 		if i := strings.LastIndexByte(rel, '/'); i >= 0 {
 			parent = rel[:i]
+		}
+		if exclude[p] && rel != "." {
+			if d.IsDir() {
+				c.skip(rel+"/", SkipExcluded, "")
+				return fs.SkipDir
+			}
+			c.skip(rel, SkipExcluded, "")
+			return nil
 		}
 		if d.IsDir() {
 			if rel == "." {

@@ -49,6 +49,31 @@ func IsKMSRef(ref string) bool {
 // for it twice (when a new key is written).
 type PassFunc func(confirm bool) ([]byte, error)
 
+// PasswordEnv names the environment variables a key password is read from,
+// the first one set winning: bulwark's own, then cosign's.
+var PasswordEnv = []string{"BULWARK_PASSWORD", "COSIGN_PASSWORD"}
+
+// ErrNoPassword says that an encrypted key has no password to open it with.
+var ErrNoPassword = errors.New("no password: set BULWARK_PASSWORD (or COSIGN_PASSWORD)")
+
+// EnvPassword returns a PassFunc that reads the PasswordEnv variables
+// through lookup (os.LookupEnv), and asks fallback when none is set; a nil
+// fallback gives ErrNoPassword. An empty password that is set is a
+// password, as for cosign.
+func EnvPassword(lookup func(string) (string, bool), fallback PassFunc) PassFunc {
+	return func(confirm bool) ([]byte, error) {
+		for _, v := range PasswordEnv {
+			if pw, ok := lookup(v); ok {
+				return []byte(pw), nil
+			}
+		}
+		if fallback == nil {
+			return nil, ErrNoPassword
+		}
+		return fallback(confirm)
+	}
+}
+
 // StaticPass is a PassFunc that always returns the same password.
 func StaticPass(pw []byte) PassFunc { return func(bool) ([]byte, error) { return pw, nil } }
 
