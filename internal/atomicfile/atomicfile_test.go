@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -63,5 +64,25 @@ func TestWriteKeepsDevices(t *testing.T) {
 	}
 	if st, err := os.Stat(os.DevNull); err != nil || st.Mode()&os.ModeCharDevice == 0 {
 		t.Fatalf("%s is no longer a character device: %v %v", os.DevNull, st.Mode(), err)
+	}
+}
+
+// -o into a folder that does not exist yet creates it; when the path cannot
+// be written, the error names the path the user gave, never the hidden
+// temporary file.
+func TestWriteCreatesFoldersAndNamesThePath(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "out", "reports", "lint.json")
+	if _, err := Write(p, 0o644, func(w io.Writer) error { _, err := io.WriteString(w, "{}"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(p); err != nil || string(b) != "{}" {
+		t.Fatalf("%q %v", b, err)
+	}
+	blocker := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(blocker, nil, 0o644)
+	bad := filepath.Join(blocker, "dir", "lint.json")
+	_, err := Write(bad, 0o644, func(w io.Writer) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), bad) || strings.Contains(err.Error(), ".tmp") {
+		t.Errorf("error %v does not name %s alone", err, bad)
 	}
 }

@@ -71,16 +71,21 @@ func (f *pipelineFlags) plan(cmd *cobra.Command, pf *pipeline.File) error {
 		return err
 	}
 	checks, err := pipeline.Check(cmd.Context(), o)
+	if err != nil && checks == nil {
+		return err
+	}
 	fmt.Fprintln(cmd.OutOrStdout(), "checks:")
+	failed := 0
 	for _, c := range checks {
 		if c.Error == "" {
 			fmt.Fprintf(cmd.OutOrStdout(), "  ok      %s\n", c.Check)
 		} else {
+			failed++
 			fmt.Fprintf(cmd.OutOrStdout(), "  FAILED  %s: %s\n", c.Check, c.Error)
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("pipeline %s: %w", pf.Path, err)
+	if failed > 0 {
+		return fmt.Errorf("pipeline %s: %d check(s) failed (listed above); a run would stop before its first stage", pf.Path, failed)
 	}
 	return nil
 }
