@@ -12,13 +12,7 @@ import (
 // `pipeline validate` and `run --dry-run` run the checks a run starts with:
 // a file they call valid does not then fail at once.
 func TestPipelineValidateChecks(t *testing.T) {
-	dir := t.TempDir()
-	priv, pub, err := sign.GenerateKeyPair([]byte("pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "cosign.key"), priv, 0o600)
-	os.WriteFile(filepath.Join(dir, "cosign.pub"), pub, 0o644)
+	dir := keyPairDir(t, "pw")
 	file := filepath.Join(dir, "bulwark.yaml")
 	write := func(s string) {
 		if err := os.WriteFile(file, []byte("version: 1\n"+s), 0o644); err != nil {
@@ -76,4 +70,22 @@ func TestPipelineInputRelativeToCwd(t *testing.T) {
 	if code != 0 || !strings.Contains(out, filepath.Join(cwd, "app.tar")) {
 		t.Errorf("exit %d\n%s%s", code, out, errOut)
 	}
+}
+
+// keyPairDir writes cosign.key (encrypted with password) and cosign.pub
+// into a new folder and returns it.
+func keyPairDir(t *testing.T, password string) string {
+	t.Helper()
+	dir := t.TempDir()
+	priv, pub, err := sign.GenerateKeyPair([]byte(password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cosign.key"), priv, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cosign.pub"), pub, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

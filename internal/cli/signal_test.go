@@ -22,7 +22,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/bulwark-sec/bulwark/internal/pipeline"
-	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/testutil"
 )
 
@@ -60,13 +59,7 @@ func TestPipelineSIGTERM(t *testing.T) {
 	defer close(release)
 	host := strings.TrimPrefix(proxy.URL, "http://")
 
-	dir := t.TempDir()
-	priv, pub, err := sign.GenerateKeyPair([]byte("pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "cosign.key"), priv, 0o600)
-	os.WriteFile(filepath.Join(dir, "cosign.pub"), pub, 0o644)
+	dir := keyPairDir(t, "pw")
 	img := archiveWith(t)
 	file := filepath.Join(dir, "bulwark.yaml")
 	os.WriteFile(file, []byte(fmt.Sprintf(`version: 1
@@ -96,6 +89,7 @@ verify: {key: cosign.pub}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	var err error
 	select {
 	case err = <-done:
 	case <-time.After(time.Minute):
