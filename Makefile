@@ -16,5 +16,10 @@ build-isal:
 test:
 	go test ./...
 
+# Every fuzz target for FUZZTIME (default 10m each, once per release), with
+# its rate in execs/s; FUZZTIME=10s make fuzz is a quick check.
+fuzz:
+	bash bench/fuzz.sh
+
 vet:
 	gofmt -l . | (! grep .) && go vet ./...
