@@ -38,6 +38,13 @@ type Location struct {
 	Path string `json:"path,omitempty"`
 	// Line is the 1-based line number in Path, 0 when not applicable.
 	Line int `json:"line,omitempty"`
+	// Column is the 1-based byte column where the finding starts in Line,
+	// 0 when not recorded.
+	Column int `json:"column,omitempty"`
+	// EndLine and EndColumn locate the finding's last byte, for findings
+	// that record their extent (a secret, a private key block).
+	EndLine   int `json:"endLine,omitempty"`
+	EndColumn int `json:"endColumn,omitempty"`
 	// Field is an image config field such as "config.User" or "history[3]".
 	Field string `json:"field,omitempty"`
 	// Layer is the image layer the finding comes from, if any.
@@ -56,6 +63,12 @@ func (l Location) String() string {
 		p := strings.TrimPrefix(l.Path, "/")
 		if l.Line > 0 {
 			p += fmt.Sprintf(":%d", l.Line)
+			if l.Column > 0 {
+				p += fmt.Sprintf(":%d", l.Column)
+			}
+			if l.EndLine > l.Line && l.EndColumn > 0 {
+				p += fmt.Sprintf("-%d:%d", l.EndLine, l.EndColumn)
+			}
 		}
 		if l.Deleted {
 			p += " (deleted in a later layer)"

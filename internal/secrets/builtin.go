@@ -73,13 +73,26 @@ func (r *Rule) fallback() *Rule { r.Fallback = true; return r }
 
 func (r *Rule) withFix(s string) *Rule { r.Fix = s; return r }
 
-// privateKey is a rule for a PEM-style private key block of one kind; the
-// body may be JSON-escaped (service-account files hold it on one line).
-func privateKey(id, title, label string, keywords ...string) *Rule {
+// context makes a rule also find values through the context model
+// (context.go): key must match the identifier holding the keyword, value
+// the whole value; strict allows white space alone as the separator.
+func (r *Rule) context(key, value string, strict bool) *Rule {
+	r.ctx = &contextSpec{key: regexp.MustCompile(key), value: regexp.MustCompile(`^(?:` + value + `)$`), strict: strict}
+	return r
+}
+
+// spans makes a finding span the rule's whole match.
+func (r *Rule) spans() *Rule { r.spanMatch = true; return r }
+
+// privateKey is a rule for a PEM-style private key block of one kind, from
+// its BEGIN line to its END line. The block may sit in a file, in a YAML
+// block scalar, in code strings (one per line, concatenated) or on one
+// line with escaped newlines (JSON); keyBody checks what is inside.
+func privateKey(id, title, label string) *Rule {
 	l := regexp.QuoteMeta(label)
 	return raw(id, title, crit,
-		`BEGIN `+l+`-----(?:\\n|\\r|\s)*((?:[A-Za-z0-9+/=:, .-]|\\n|\\r|\s){64,}?)(?:\\n|\\r|\s)*-----END `+l+`-----`,
-		keywords...).multiline().at()
+		`-----BEGIN `+l+`-----(?:\\[nr]|\s)*((?:[A-Za-z0-9+/=\s"'`+"`"+`,\\]|[A-Za-z-]+: [^\n]*){64,}?)-----END `+l+`-----`,
+		"-----begin "+strings.ToLower(label)+"-----").validate(keyBody).keepPlaceholders().multiline().at().spans()
 }
 
 // Builtin returns the built-in rule set, freshly allocated.
@@ -90,13 +103,15 @@ func Builtin() []*Rule {
 			withFix("Deactivate and delete the access key in IAM (aws iam delete-access-key), rotate it, and review CloudTrail for its use."),
 		raw("aws-secret-access-key", "AWS secret access key", crit,
 			`(?i:aws|secret|key)[\w.-]{0,30}["']?\s*(?:=>|:=|=|:)\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`,
-			"aws", "secret", "key").entropy(4.0).at(),
+			"aws", "secret", "key").entropy(4.0).validate(awsSecretShape).at().
+			context(`(?i)aws|secret|key`, `[A-Za-z0-9/+=]{40}`, true),
 		raw("aws-session-token", "AWS session token", crit,
 			`(?i:session[_-]?token|security[_-]?token)[\w.-]{0,20}["']?\s*(?:=>|:=|=|:)\s*["']?([A-Za-z0-9/+=]{100,})`,
 			"session_token", "sessiontoken", "session-token", "security_token", "securitytoken", "security-token").entropy(4.0).at(),
 		tok("aws-session-token-value", "AWS session token", crit, `(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdzE)[A-Za-z0-9/+=]{100,}`, "iqojb3jpz2lux2vj", "fwogzxivyxdze"),
 		raw("aws-account-id", "AWS account ID", low,
-			`(?i:account)[\w.-]{0,15}["']?\s*(?:=>|:=|=|:)\s*["']?(\d{12})(?:[^\d]|$)`, "account").at(),
+			`(?i:account)[\w.-]{0,15}["']?\s*(?:=>|:=|=|:)\s*["']?(\d{12})(?:[^\d]|$)`, "account", "acct").validate(awsAccountID).at().
+			context(`(?i)account|acct`, `\d{12}|\d{4}-\d{4}-\d{4}`, true),
 		tok("aws-mws-key", "Amazon MWS auth token", crit, `amzn\.mws\.`+uuid, "amzn.mws."),
 		tok("aws-bedrock-api-key", "Amazon Bedrock API key", crit, `ABSK[A-Za-z0-9+/]{109,269}={0,2}`, "absk"),
 
@@ -177,8 +192,8 @@ func Builtin() []*Rule {
 
 		// Google
 		tok("gcp-api-key", "Google API key", high, `AIza[0-9A-Za-z_-]{35}`, "aiza"),
-		raw("gcp-service-account-key", "Google Cloud service account key", crit, `private_key_id"\s*:\s*"([a-f0-9]{40})"`, "private_key_id").
-			withFix("Delete the key in IAM (gcloud iam service-accounts keys delete), create a new one, and keep it out of the source tree; prefer workload identity.").at(),
+		raw("gcp-service-account-key", "Google Cloud service account key", crit, gcpServiceAccount, "private_key").
+			withFix("Delete the key in IAM (gcloud iam service-accounts keys delete), create a new one, and keep it out of the source tree; prefer workload identity.").multiline().spans(),
 		tok("gcp-oauth-client-secret", "Google OAuth client secret", high, `GOCSPX-[A-Za-z0-9_-]{28}`, "gocspx-"),
 		tok("gcp-oauth-access-token", "Google OAuth access token", high, `ya29\.[0-9A-Za-z_-]{30,}`, "ya29."),
 		tok("firebase-cloud-messaging-key", "Firebase Cloud Messaging server key", high, `AAAA[A-Za-z0-9_-]{7}:[A-Za-z0-9_-]{140}`, "aaaa"),
@@ -307,15 +322,17 @@ func Builtin() []*Rule {
 		near("registry-password", "Container registry password", high, `(?:docker|registry|harbor|quay)[\w.-]{0,15}(?:password|passwd|token)`, `[^\s"'`+"`"+`]{8,}`, "docker", "registry", "harbor", "quay").entropy(3.0),
 
 		// Private keys and certificates
-		privateKey("private-key-rsa", "RSA private key", "RSA PRIVATE KEY", "begin rsa private key"),
-		privateKey("private-key-ec", "EC private key", "EC PRIVATE KEY", "begin ec private key"),
-		privateKey("private-key-dsa", "DSA private key", "DSA PRIVATE KEY", "begin dsa private key"),
-		privateKey("private-key-openssh", "OpenSSH private key", "OPENSSH PRIVATE KEY", "begin openssh private key"),
-		privateKey("private-key-pkcs8", "PKCS #8 private key", "PRIVATE KEY", "begin private key"),
-		privateKey("private-key-pkcs8-encrypted", "Encrypted PKCS #8 private key", "ENCRYPTED PRIVATE KEY", "begin encrypted private key"),
-		privateKey("private-key-pgp", "PGP private key block", "PGP PRIVATE KEY BLOCK", "begin pgp private key block"),
-		privateKey("private-key-ssh2", "SSH2 (Tectia) private key", "SSH2 ENCRYPTED PRIVATE KEY", "begin ssh2 encrypted private key"),
-		raw("private-key-putty", "PuTTY private key", crit, `PuTTY-User-Key-File-\d: [^\n]+\n(?:[^\n]*\n){0,3}?Private-Lines: \d+\n([A-Za-z0-9+/=\n]{64,})`, "putty-user-key-file").multiline().at(),
+		privateKey("private-key-rsa", "RSA private key", "RSA PRIVATE KEY"),
+		privateKey("private-key-ec", "EC private key", "EC PRIVATE KEY"),
+		privateKey("private-key-dsa", "DSA private key", "DSA PRIVATE KEY"),
+		privateKey("private-key-openssh", "OpenSSH private key", "OPENSSH PRIVATE KEY"),
+		privateKey("private-key-pkcs8", "PKCS #8 private key", "PRIVATE KEY"),
+		privateKey("private-key-pkcs8-encrypted", "Encrypted PKCS #8 private key", "ENCRYPTED PRIVATE KEY"),
+		privateKey("private-key-pgp", "PGP private key block", "PGP PRIVATE KEY BLOCK"),
+		privateKey("private-key-ssh2", "SSH2 (Tectia) private key", "SSH2 ENCRYPTED PRIVATE KEY"),
+		raw("private-key-putty", "PuTTY private key", crit,
+			`PuTTY-User-Key-File-\d: [^\n]+\r?\n(?:[^\n]*\n){0,40}?Private-Lines: \d+\r?\n([A-Za-z0-9+/=\r\n]{64,}?)(?:Private-MAC: [0-9a-fA-F]+|$)`,
+			"putty-user-key-file").keepPlaceholders().multiline().at().spans(),
 		tok("age-secret-key", "age secret key", crit, `AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}`, "age-secret-key-1"),
 		raw("pkcs12-password", "PKCS #12 keystore password", med, `(?i:keystore|truststore|pkcs12|p12)[\w.-]{0,15}pass(?:word)?["']?\s*(?:=>|:=|=|:)\s*["']?([^\s"']{8,})`, "keystore", "truststore", "pkcs12", "p12").entropy(3.0).at(),
 
@@ -331,11 +348,76 @@ func Builtin() []*Rule {
 		raw("sidekiq-credentials", "Sidekiq Enterprise credentials", high, `(?i:BUNDLE_ENTERPRISE__CONTRIBSYS__COM|BUNDLE_GEMS__CONTRIBSYS__COM)\s*[:=]\s*["']?([a-f0-9]{8}:[a-f0-9]{8})`, "bundle_enterprise__contribsys__com", "bundle_gems__contribsys__com").at(),
 		raw("generic-password", "Hard-coded password", high,
 			`(?i:password|passwd|passphrase|pwd)[\w.-]{0,20}["']?\s*(?:=>|:=|==|=|:)\s*["'`+"`"+`]?([^\s"'`+"`"+`;,()<>{}\[\]$\\]{8,128})(?:["'`+"`"+`\s,;)}\]]|$)`,
-			"password", "passwd", "passphrase", "pwd").entropy(3.0).validate(genericValue).fallback().at(),
+			"password", "passwd", "passphrase", "pwd").entropy(3.0).validate(genericValue).fallback().at().
+			context(`(?i)pass|pwd`, `[^\s"'`+"`"+`;,()<>{}\[\]$\\]{8,128}`, false),
 		raw("generic-secret", "Hard-coded secret or token", high,
 			`(?i:secret|token|api[_.-]?key|access[_.-]?key|auth[_.-]?key|credential|private[_.-]?key)[\w.-]{0,20}["']?\s*(?:=>|:=|==|=|:)\s*["'`+"`"+`]?([^\s"'`+"`"+`;,()<>{}\[\]$\\]{12,256})(?:["'`+"`"+`\s,;)}\]]|$)`,
 			"secret", "token", "api_key", "apikey", "api-key", "api.key", "access_key", "accesskey", "access-key", "access.key", "auth_key", "authkey", "auth-key", "auth.key", "credential", "private_key", "privatekey", "private-key", "private.key").entropy(3.5).validate(genericValue).fallback().at(),
 	}
+}
+
+// gcpServiceAccount finds a service-account key file's key ID and private
+// key, in either order, in a JSON file or in a JSON string (quotes escaped).
+const gcpServiceAccount = `private_key_id\\?"\s*:\s*\\?"([a-f0-9]{40})\\?"\s*,\s*\\?"private_key\\?"\s*:\s*\\?"-----BEGIN [A-Z ]*PRIVATE KEY-----[^"]{64,}?-----END [A-Z ]*PRIVATE KEY-----(?:\\+n)*\\?"` +
+	`|private_key\\?"\s*:\s*\\?"-----BEGIN [A-Z ]*PRIVATE KEY-----[^"]{64,}?-----END [A-Z ]*PRIVATE KEY-----(?:\\+n)*\\?"\s*,\s*\\?"private_key_id\\?"\s*:\s*\\?"([a-f0-9]{40})\\?"`
+
+// keyBody reports whether a private key block's body is a key: at least
+// 64 base64 characters once line breaks (real or escaped), indentation,
+// the quotes and + of code strings and header lines (Proc-Type: ...) are
+// taken out, with nothing else left but a few stray characters, and no
+// placeholder words.
+func keyBody(body string) bool {
+	body = strings.NewReplacer(`\n`, "\n", `\r`, "\n", `\\n`, "\n").Replace(body)
+	n, other := 0, 0
+	for line := range strings.SplitSeq(body, "\n") {
+		if strings.Contains(line, ": ") {
+			continue // a header line
+		}
+		for i := 0; i < len(line); i++ {
+			c := line[i]
+			switch {
+			case c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '/' || c == '=':
+				n++
+			case c == ' ' || c == '\t' || c == '\r' || c == '"' || c == '\'' || c == '+' || c == '`' || c == ',' || c == '\\':
+			default:
+				other++
+			}
+		}
+	}
+	if n < 64 || other > n/50 {
+		return false
+	}
+	lower := strings.ToLower(body)
+	for _, w := range []string{"example", "xxxxxxxx", "your", "placeholder", "redacted"} {
+		if strings.Contains(lower, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// awsSecretShape reports whether a 40-character value has the mix of a
+// generated AWS secret key: upper and lower case, and digits or / or +.
+func awsSecretShape(v string) bool {
+	return strings.ContainsAny(v, upper) && strings.ContainsAny(v, lower) && strings.ContainsAny(v, "0123456789/+")
+}
+
+const (
+	upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	lower = "abcdefghijklmnopqrstuvwxyz"
+)
+
+// awsExampleAccounts are the account IDs AWS's documentation uses.
+var awsExampleAccounts = map[string]bool{
+	"123456789012": true, "111122223333": true, "444455556666": true, "777788889999": true,
+	"210987654321": true, "012345678901": true, "123412341234": true,
+}
+
+// awsAccountID keeps 12-digit account IDs (dashes taken out) that are not
+// documentation examples or fillers.
+func awsAccountID(v string) bool {
+	d := strings.ReplaceAll(v, "-", "")
+	return len(d) == 12 && !awsExampleAccounts[d] && !IsPlaceholder(d)
 }
 
 // isJWT reports whether a token's header decodes to a JSON object with an alg.
@@ -363,6 +445,9 @@ func isBasicAuth(v string) bool {
 	return ok && user != "" && len(pass) >= 4 && !IsPlaceholder(pass)
 }
 
+// uuidRe is a whole UUID: an identifier, not a credential.
+var uuidRe = regexp.MustCompile(`^` + uuid + `$`)
+
 // genericValue keeps the values of generic assignments that look like
 // credentials: with a digit or symbol, not a code identifier.
 func genericValue(v string) bool {
@@ -381,7 +466,7 @@ func genericValue(v string) bool {
 	if !hasLetter && !hasSymbol {
 		return false // all digits: an ID or a number
 	}
-	if strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://") {
+	if strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://") || uuidRe.MatchString(v) {
 		return false
 	}
 	return hasDigit || hasSymbol

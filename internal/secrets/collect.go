@@ -159,7 +159,8 @@ func (c *collector) add(path string, loc finding.Location, ms []Match, detail fu
 func (c *collector) finding(path string, loc finding.Location, m Match, detail func(*finding.SecretDetail)) finding.Finding {
 	r := m.Rule
 	loc.Path = path
-	loc.Line = m.Line
+	loc.Line, loc.Column = m.Line, m.Column
+	loc.EndLine, loc.EndColumn = m.EndLine, m.EndColumn
 	d := &finding.SecretDetail{Redacted: Redact(m.Secret)}
 	if detail != nil {
 		detail(d)
@@ -173,11 +174,15 @@ func (c *collector) finding(path string, loc finding.Location, m Match, detail f
 		d.Entropy = float64(int(Entropy(m.Secret)*100)) / 100
 	}
 	msg := shown
-	if r.ID == "aws-access-key-id" {
+	switch r.ID {
+	case "aws-access-key-id":
 		if acct, ok := AWSAccountFromKeyID(m.Secret); ok {
 			d.AWSAccount = acct
 			msg += " (AWS account " + acct + ")"
 		}
+	case "gcp-service-account-key":
+		// The key ID names the key to delete; it is not itself secret.
+		msg = "key ID " + m.Secret
 	}
 	f := finding.Finding{
 		Gate:        finding.GateSecrets,

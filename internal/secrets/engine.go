@@ -100,14 +100,23 @@ type Match struct {
 	Secret string
 	// Offset is the byte offset of the secret in the content.
 	Offset int64
-	// Line is the 1-based line number of the secret's start.
+	// Line is the 1-based line number of the finding's start: the
+	// secret's, or for a rule that spans its whole match (a private key
+	// block), the match's.
 	Line int
+	// Column is the 1-based byte column of the finding's start in Line.
+	Column int
+	// EndLine and EndColumn locate the finding's last byte.
+	EndLine, EndColumn int
 	// LineHash identifies the content of the line(s) the secret is on.
 	LineHash string
 	// Inline is true when the line carries a bulwark:ignore comment.
 	Inline bool
 
 	ri int // index of Rule in the engine
+	// spanStart and spanEnd are the offsets of what the finding spans
+	// (relative to the chunk until it is placed).
+	spanStart, spanEnd int64
 }
 
 // ErrBinary is returned by ScanReader for content that is not text.
@@ -234,6 +243,8 @@ func (e *Engine) scanChunk(s *scanState, buf []byte, base int64, from, to, line 
 					}
 					if loc := r.anchored.FindSubmatchIndex(buf[start:end]); loc != nil {
 						e.accept(s, ri, buf, start, loc, from, to)
+					} else if r.ctx != nil {
+						e.contextMatches(s, ri, buf, hs, he, from, to)
 					}
 					continue
 				}
@@ -262,32 +273,64 @@ func (e *Engine) scanChunk(s *scanState, buf []byte, base int64, from, to, line 
 		return
 	}
 	slices.SortFunc(s.pending, func(a, b Match) int {
+		if a.spanStart != b.spanStart {
+			return int(a.spanStart - b.spanStart)
+		}
+		if a.spanEnd != b.spanEnd {
+			return int(b.spanEnd - a.spanEnd) // the wider first
+		}
 		if a.Offset != b.Offset {
 			return int(a.Offset - b.Offset)
 		}
 		return a.ri - b.ri
 	})
 	dropShadowed(s)
+	dropContained(s)
 	pos := 0
+	var prev *Match
 	for i := range s.pending {
 		m := &s.pending[i]
 		if m.Rule == nil {
 			continue
 		}
-		off := int(m.Offset)
-		line += bytes.Count(buf[pos:off], newline)
-		pos = off
-		m.Line = line
-		m.Offset += base
-		if i > 0 {
-			prev := &s.pending[i-1]
-			if prev.Offset == m.Offset && (prev.ri == m.ri || len(prev.Secret) == len(m.Secret)) {
-				// Found again through another keyword's window, or the same
-				// secret found by a second rule: report it once.
-				continue
-			}
+		if prev != nil && prev.Offset == m.Offset+base && (prev.ri == m.ri || len(prev.Secret) == len(m.Secret)) {
+			// Found again through another keyword's window, or the same
+			// secret found by a second rule: report it once.
+			continue
 		}
+		prev = m
+		ss, se := int(m.spanStart), int(max(m.spanEnd-1, m.spanStart))
+		line += bytes.Count(buf[pos:ss], newline)
+		pos = ss
+		m.Line = line
+		m.Column = ss - lineStart(buf, ss) + 1
+		m.EndLine = line + bytes.Count(buf[ss:se], newline)
+		m.EndColumn = se - lineStart(buf, se) + 1
+		m.Offset += base
+		m.spanStart += base
+		m.spanEnd += base
 		s.out = append(s.out, *m)
+	}
+}
+
+// dropContained removes (sets Rule to nil) the matches that lie inside
+// the span of a wider match of a rule that spans its whole match (a
+// private key block, a service-account key file): one finding for one
+// secret. s.pending is sorted by span start, the widest first.
+func dropContained(s *scanState) {
+	end := int64(-1)
+	for i := range s.pending {
+		m := &s.pending[i]
+		if m.Rule == nil {
+			continue
+		}
+		if m.spanEnd <= end {
+			m.Rule = nil
+			continue
+		}
+		if m.Rule.spanMatch {
+			end = m.spanEnd
+		}
 	}
 }
 
@@ -297,7 +340,7 @@ func dropShadowed(s *scanState) {
 	s.specific = s.specific[:0]
 	for _, m := range s.pending {
 		if !m.Rule.Fallback {
-			s.specific = append(s.specific, [2]int64{m.Offset, m.Offset + int64(len(m.Secret))})
+			s.specific = append(s.specific, [2]int64{m.spanStart, m.spanEnd})
 		}
 	}
 	if len(s.specific) == 0 {
@@ -309,7 +352,7 @@ func dropShadowed(s *scanState) {
 		if !m.Rule.Fallback {
 			continue
 		}
-		a, b := m.Offset, m.Offset+int64(len(m.Secret))
+		a, b := m.spanStart, m.spanEnd
 		for k < len(s.specific) && s.specific[k][1] <= a {
 			k++
 		}
@@ -365,7 +408,18 @@ func (e *Engine) accept(s *scanState, ri int, buf []byte, ws int, loc []int, fro
 	if ss < 0 {
 		return
 	}
-	ss, se = ss+ws, se+ws
+	ps, pe := ss, se
+	if r.spanMatch {
+		ps, pe = loc[0], loc[1]
+	}
+	e.acceptSpan(s, ri, buf, ss+ws, se+ws, ps+ws, pe+ws, from, to)
+}
+
+// acceptSpan adds the secret buf[ss:se], a finding that spans buf[ps:pe],
+// to s.pending if the secret starts in [from, to) and passes rule ri's
+// filters.
+func (e *Engine) acceptSpan(s *scanState, ri int, buf []byte, ss, se, ps, pe, from, to int) {
+	r := e.rules[ri]
 	if ss < from || ss >= to {
 		return
 	}
@@ -376,12 +430,14 @@ func (e *Engine) accept(s *scanState, ri int, buf []byte, ws int, loc []int, fro
 	ls, le := lineBounds(buf, ss, se)
 	lineText := buf[ls:le]
 	s.pending = append(s.pending, Match{
-		Rule:     r,
-		ri:       ri,
-		Secret:   secret,
-		Offset:   int64(ss),
-		LineHash: hashLine(lineText),
-		Inline:   hasInlineIgnore(lineText),
+		Rule:      r,
+		ri:        ri,
+		Secret:    secret,
+		Offset:    int64(ss),
+		LineHash:  hashLine(lineText),
+		Inline:    hasInlineIgnore(lineText),
+		spanStart: int64(ps),
+		spanEnd:   int64(pe),
 	})
 }
 

@@ -260,6 +260,9 @@ func scanDiff(eng *Engine, c *collector, d *gitDiff) {
 		if l := ms[i].Line - 1; l >= 0 && l < len(d.lines) {
 			ms[i].Line = d.lines[l]
 		}
+		if l := ms[i].EndLine - 1; l >= 0 && l < len(d.lines) {
+			ms[i].EndLine = d.lines[l]
+		}
 	}
 	c.add(d.path, finding.Location{}, ms, func(sd *finding.SecretDetail) {
 		sd.Commit, sd.Author, sd.Date = d.commit, d.author, d.date

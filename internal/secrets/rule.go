@@ -51,6 +51,11 @@ type Rule struct {
 	anchor anchor
 	// anchored is Regex anchored at the start of its input.
 	anchored *regexp.Regexp
+	// ctx, when set, also finds values through the context model.
+	ctx *contextSpec
+	// spanMatch makes a finding span the regex's whole match (a private
+	// key from BEGIN to END) rather than its secret group.
+	spanMatch bool
 }
 
 // anchor says where a built-in rule's regex starts relative to a hit of

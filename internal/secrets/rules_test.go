@@ -73,10 +73,10 @@ func TestEveryRuleMatchesASample(t *testing.T) {
 	}
 	// Rules whose validators a random sample cannot satisfy are covered
 	// by hand-written cases in TestEngineFindsAndSkips.
-	skip := map[string]bool{"jwt": true, "docker-config-auth": true, "kubernetes-secret-data": true}
+	skip := map[string]bool{"jwt": true, "docker-config-auth": true, "kubernetes-secret-data": true, "gcp-service-account-key": true}
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, rule := range eng.Rules() {
-		if skip[rule.ID] {
+		if skip[rule.ID] || strings.HasPrefix(rule.ID, "private-key-") && rule.ID != "private-key-putty" {
 			continue
 		}
 		t.Run(rule.ID, func(t *testing.T) {

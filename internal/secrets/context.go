@@ -1,0 +1,212 @@
+package secrets
+
+import (
+	"bytes"
+	"regexp"
+)
+
+// The context model: some values (an AWS secret access key, an account
+// ID, a password) are secrets only when a keyword names them, and code
+// names a value in more ways than "key = value". Starting from a keyword
+// hit, the identifier around it (s3_secret_access_key, awsAccountId,
+// SMTP_PASSWORD) must match the rule's key pattern; then the value is
+// looked for where that kind of statement puts it:
+//
+//   - after the identifier and a separator: = : := => , (define('K', 'v'),
+//     tuples, VALUES lists), the end of an XML start tag (<K>v</K>), or, for
+//     values of a strict shape, white space (--aws-secret-access-key v);
+//   - when the identifier is itself a quoted string that ends its clause
+//     (SQL "... SET value = 'v' WHERE name = 's3_secret_access_key'"), in
+//     the other string literals of its statement, the lines it continues
+//     included;
+//   - when the identifier is the name of a name/value pair (YAML
+//     "- name: K" then "value: v", JSON {"name": "K", "value": "v"},
+//     ParameterKey/ParameterValue, plist <key>K</key><string>v</string>),
+//     in the value field that follows within a few lines.
+
+// contextSpec makes a rule find its values through the context model, in
+// addition to its own regex.
+type contextSpec struct {
+	// key must match the whole identifier that holds the keyword.
+	key *regexp.Regexp
+	// value must match the whole candidate value.
+	value *regexp.Regexp
+	// strict allows white space alone between the identifier and a value:
+	// for values of a shape that prose does not have.
+	strict bool
+}
+
+// Bounds of the context model's reach.
+const (
+	// maxIdent bounds an identifier.
+	maxIdent = 80
+	// maxValue bounds a quoted value.
+	maxValue = 300
+	// ctxLines is how many lines a statement or a name/value pair spans
+	// before or after the keyword's line.
+	ctxLines = 3
+)
+
+// valueField finds the value field of a name/value pair.
+var valueField = regexp.MustCompile(`(?i)(?:["']?(?:parameter)?value["']?\s*(?::|=>|=)\s*|<(?:string|value)>)`)
+
+// nameField ends the text before an identifier that is the name of a
+// name/value pair.
+var nameField = regexp.MustCompile(`(?i)(?:(?:^|[^a-z0-9])(?:name|key|parametername|parameterkey)["']?\s*(?::|=>|=)\s*["']?|<(?:key|name)>)$`)
+
+func isIdentChar(c byte) bool {
+	return c == '_' || c == '-' || c == '.' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+}
+
+func isQuote(c byte) bool { return c == '"' || c == '\'' || c == '`' }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' }
+
+// lineStart and lineEnd bound the line of buf[i].
+func lineStart(buf []byte, i int) int {
+	return bytes.LastIndexByte(buf[:i], '\n') + 1
+}
+
+func lineEnd(buf []byte, i int) int {
+	if j := bytes.IndexByte(buf[i:], '\n'); j >= 0 {
+		return i + j
+	}
+	return len(buf)
+}
+
+// contextMatches runs rule ri's context model at a keyword hit buf[hs:he]
+// and adds what it finds to s.pending.
+func (e *Engine) contextMatches(s *scanState, ri int, buf []byte, hs, he, from, to int) {
+	c := e.rules[ri].ctx
+	// The identifier around the hit, without leading dashes and dots.
+	is, ie := hs, he
+	for is > 0 && he-is < maxIdent && isIdentChar(buf[is-1]) {
+		is--
+	}
+	for ie < len(buf) && ie-hs < maxIdent && isIdentChar(buf[ie]) {
+		ie++
+	}
+	for is < hs && (buf[is] == '-' || buf[is] == '.') {
+		is++
+	}
+	if !c.key.Match(buf[is:ie]) {
+		return
+	}
+	ls, le := lineStart(buf, is), lineEnd(buf, ie)
+	quote := byte(0)
+	if is > ls && isQuote(buf[is-1]) && ie < le && buf[ie] == buf[is-1] {
+		quote = buf[is-1]
+	}
+	add := func(vs, ve int) { e.acceptSpan(s, ri, buf, vs, ve, vs, ve, from, to) }
+	// A name/value pair.
+	before := buf[ls:is]
+	if quote != 0 {
+		before = buf[ls : is-1]
+	}
+	if nameField.Match(before) {
+		rest := ie
+		if quote != 0 {
+			rest++
+		}
+		end := lineEnd(buf, rest)
+		for n := 0; n < ctxLines && end < len(buf); n++ {
+			end = lineEnd(buf, end+1)
+		}
+		end = min(end, rest+4*maxValue)
+		if loc := valueField.FindIndex(buf[rest:end]); loc != nil {
+			if vs, ve, ok := readValue(buf, rest+loc[1], end); ok && c.value.Match(buf[vs:ve]) {
+				add(vs, ve)
+				return
+			}
+		}
+	}
+	// After the identifier and a separator.
+	p := ie
+	if quote != 0 {
+		p++
+	}
+	for p < le && isSpace(buf[p]) {
+		p++
+	}
+	sepEnd := -1
+	switch {
+	case p+1 < le && (buf[p] == '=' && buf[p+1] == '>' || buf[p] == ':' && buf[p+1] == '='):
+		sepEnd = p + 2
+	case p < le && (buf[p] == '=' || buf[p] == ':' || buf[p] == ','):
+		sepEnd = p + 1
+	case p < le && buf[p] == '>' && is > ls && buf[is-1] == '<':
+		sepEnd = p + 1
+	case c.strict && p > ie && quote == 0:
+		sepEnd = p
+	}
+	if sepEnd >= 0 {
+		if vs, ve, ok := readValue(buf, sepEnd, le); ok && c.value.Match(buf[vs:ve]) {
+			add(vs, ve)
+			return
+		}
+	}
+	// A quoted name that ends its clause: the other literals of the statement.
+	if quote == 0 || sepEnd >= 0 && buf[sepEnd-1] != ',' {
+		return
+	}
+	ss := ls
+	for n := 0; n < ctxLines && ss > 0; n++ {
+		prev := lineStart(buf, ss-1)
+		t := bytes.TrimRight(buf[prev:ss-1], " \t\r")
+		if len(t) == 0 || bytes.HasSuffix(t, []byte(";")) || bytes.HasSuffix(t, []byte("{")) || bytes.HasSuffix(t, []byte("}")) {
+			break
+		}
+		ss = prev
+	}
+	for i := ss; i < le; {
+		if !isQuote(buf[i]) || i == is-1 {
+			i++
+			continue
+		}
+		q := buf[i]
+		j := i + 1
+		for j < le && j-i <= maxValue && buf[j] != q && buf[j] != '\n' {
+			j++
+		}
+		if j >= le || buf[j] != q {
+			i++
+			continue
+		}
+		if i+1 != is && c.value.Match(buf[i+1:j]) {
+			add(i+1, j)
+		}
+		i = j + 1
+	}
+}
+
+// readValue reads the value that starts at buf[p] (after white space, an
+// opening parenthesis or bracket, a string prefix such as @ or r, and a
+// quote) and returns its bounds.
+func readValue(buf []byte, p, end int) (int, int, bool) {
+	for p < end && (isSpace(buf[p]) || buf[p] == '(' || buf[p] == '[') {
+		p++
+	}
+	if p+1 < end && (buf[p] == '@' || buf[p] == 'r' || buf[p] == 'b' || buf[p] == 'f') && isQuote(buf[p+1]) {
+		p++
+	}
+	if p < end && isQuote(buf[p]) {
+		q := buf[p]
+		j := p + 1
+		for j < end && j-p <= maxValue && buf[j] != q && buf[j] != '\n' {
+			j++
+		}
+		if j >= end || buf[j] != q {
+			return 0, 0, false
+		}
+		return p + 1, j, true
+	}
+	j := p
+	for j < end && j-p <= maxValue {
+		c := buf[j]
+		if c == '\n' || isSpace(c) || isQuote(c) || c == ',' || c == ';' || c == ')' || c == '}' || c == ']' || c == '<' {
+			break
+		}
+		j++
+	}
+	return p, j, j > p
+}
