@@ -104,7 +104,7 @@ func TestPrivateKeySpans(t *testing.T) {
 	sshLines := strings.Count(sshKey, "\n")
 	escaped, _ := json.Marshal(map[string]string{"key": rsaKey})
 	tests := []struct {
-		name, content, rule string
+		name, content, rule        string
 		line, col, endLine, endCol int
 	}{
 		{"pem file", "# deploy key\n" + rsaKey, "private-key-rsa", 2, 1, 1 + rsaLines, 29},
