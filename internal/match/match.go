@@ -1,8 +1,7 @@
 // Package match matches an inventory (inventory.SBOM) against the
 // vulnerability database (vulndb.DB) and turns every affected package into
 // a vulnerability finding. Each ecosystem orders versions with its own
-// comparator (one file each, registered in one table, see ComparatorFor);
-// OSV ranges are evaluated by Evaluate. OS packages are matched by their
+// comparator (package version); OSV ranges are evaluated by Evaluate. OS packages are matched by their
 // source package in the advisories of the image's own release. A version
 // that does not parse gives a finding with status "could-not-compare",
 // never silence; a package whose ecosystem has no comparator is listed as
@@ -21,6 +20,8 @@ import (
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/inventory"
+	"github.com/bulwark-sec/bulwark/internal/severity"
+	"github.com/bulwark-sec/bulwark/internal/version"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 )
 
@@ -140,7 +141,7 @@ func QueryFor(osr *finding.OS, p *inventory.Package) (Query, string) {
 	if q.Version == "" {
 		return q, "no version"
 	}
-	if _, ok := ComparatorFor(q.Ecosystem); !ok {
+	if _, ok := version.For(q.Ecosystem); !ok {
 		return q, "no version comparator for the ecosystem"
 	}
 	return q, ""
@@ -194,7 +195,7 @@ func matchPackage(db *vulndb.DB, osr *finding.OS, p *inventory.Package, opts Opt
 		eco := q.Ecosystem
 		return nil, &NotChecked{Ecosystem: eco, Name: p.Name, Version: p.Version, Reason: why}, nil
 	}
-	cmp, _ := ComparatorFor(q.Ecosystem)
+	cmp, _ := version.For(q.Ecosystem)
 	advs, err := db.Lookup(q.Ecosystem, q.Name)
 	if err != nil {
 		return nil, nil, fmt.Errorf("looking up %s package %q: %w", q.Ecosystem, q.Name, err)
@@ -250,8 +251,8 @@ func (h *hit) better(o *hit) bool {
 	return h.fixed != "" && o.fixed == ""
 }
 
-func evalAffected(cmp Comparator, af *vulndb.Affected, version string) (*hit, bool) {
-	v, err := Evaluate(cmp, af, version)
+func evalAffected(cmp version.Comparator, af *vulndb.Affected, installed string) (*hit, bool) {
+	v, err := Evaluate(cmp, af, installed)
 	if errors.Is(err, ErrGitOnly) {
 		return nil, false
 	}
@@ -272,7 +273,7 @@ func evalAffected(cmp Comparator, af *vulndb.Affected, version string) (*hit, bo
 }
 
 func newFinding(a *vulndb.Advisory, p *inventory.Package, q Query, h *hit, opts Options) finding.Finding {
-	rated := Rate(a, h.distro)
+	rated := severity.Rate(a, h.distro)
 	d := &finding.VulnDetail{
 		Package:          p.Name,
 		Ecosystem:        q.Ecosystem,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/bulwark-sec/bulwark/internal/version"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 )
 
@@ -22,25 +23,25 @@ type Verdict struct {
 // GIT commit ranges, which cannot be evaluated against a version.
 var ErrGitOnly = errors.New("only GIT ranges, which name commits, not versions")
 
-// Evaluate says whether version is affected by an OSV affected entry:
+// Evaluate says whether installed is affected by an OSV affected entry:
 // by its explicit versions list, or by one of its SEMVER or ECOSYSTEM
 // ranges (introduced, fixed, last_affected, limit events, evaluated in
 // version order as the OSV schema describes). cmp is the ecosystem's
-// comparator; SEMVER ranges use Semver unless the ecosystem is Go, whose
-// versions are SemVer with a "v". An error (a *VersionError, or
+// comparator; SEMVER ranges use version.Semver unless the ecosystem is Go,
+// whose versions are SemVer with a "v". An error (a *version.Error, or
 // ErrGitOnly) means the entry could not be evaluated: the caller must not
 // treat that as "not affected".
-func Evaluate(cmp Comparator, af *vulndb.Affected, version string) (Verdict, error) {
+func Evaluate(cmp version.Comparator, af *vulndb.Affected, installed string) (Verdict, error) {
 	var firstErr error
 	evaluated := false
 	for _, v := range af.Versions {
-		c, err := cmp.Compare(version, v)
+		c, err := cmp.Compare(installed, v)
 		if err != nil {
-			if v == version {
+			if v == installed {
 				return Verdict{Affected: true}, nil
 			}
-			var ve *VersionError
-			if errors.As(err, &ve) && ve.Version == version {
+			var ve *version.Error
+			if errors.As(err, &ve) && ve.Version == installed {
 				return Verdict{}, err
 			}
 			// A bad entry in the list says nothing about our version.
@@ -56,14 +57,14 @@ func Evaluate(cmp Comparator, af *vulndb.Affected, version string) (Verdict, err
 		rc := cmp
 		switch r.Type {
 		case vulndb.RangeSemver:
-			if _, isGo := cmp.(goComparator); !isGo {
-				rc = Semver
+			if cmp != version.Go {
+				rc = version.Semver
 			}
 		case vulndb.RangeEcosystem:
 		default:
 			continue
 		}
-		v, err := evalRange(rc, r.Events, version)
+		v, err := evalRange(rc, r.Events, installed)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
@@ -94,7 +95,7 @@ type event struct {
 // introduced opens it, fixed closes it at that version, last_affected
 // closes it after that version; a version at or above a limit is never
 // affected by the range.
-func evalRange(cmp Comparator, events []vulndb.Event, version string) (Verdict, error) {
+func evalRange(cmp version.Comparator, events []vulndb.Event, installed string) (Verdict, error) {
 	evs := make([]event, 0, len(events))
 	for _, e := range events {
 		switch {
@@ -109,7 +110,7 @@ func evalRange(cmp Comparator, events []vulndb.Event, version string) (Verdict, 
 		}
 	}
 	// Check every version first, so that sorting never meets an error.
-	if _, err := cmp.Compare(version, version); err != nil {
+	if _, err := cmp.Compare(installed, installed); err != nil {
 		return Verdict{}, err
 	}
 	for _, e := range evs {
@@ -137,24 +138,24 @@ func evalRange(cmp Comparator, events []vulndb.Event, version string) (Verdict, 
 				affected = true
 				continue
 			}
-			if c, _ := cmp.Compare(version, e.version); c >= 0 {
+			if c, _ := cmp.Compare(installed, e.version); c >= 0 {
 				affected = true
 			}
 		case 'f':
-			if c, _ := cmp.Compare(version, e.version); c >= 0 {
+			if c, _ := cmp.Compare(installed, e.version); c >= 0 {
 				affected = false
 			} else if affected && fixed == "" {
 				fixed = e.version
 			}
 		case 'l':
-			if c, _ := cmp.Compare(version, e.version); c > 0 {
+			if c, _ := cmp.Compare(installed, e.version); c > 0 {
 				affected = false
 			}
 		case 'L':
 			if e.version == "*" {
 				continue
 			}
-			if c, _ := cmp.Compare(version, e.version); c >= 0 {
+			if c, _ := cmp.Compare(installed, e.version); c >= 0 {
 				return Verdict{}, nil
 			}
 		}

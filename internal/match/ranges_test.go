@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/bulwark-sec/bulwark/internal/version"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 )
 
@@ -54,7 +55,7 @@ func TestEvaluate(t *testing.T) {
 		{"empty entry", "npm", vulndb.Affected{}, "1.0.0", Verdict{}, false},
 	}
 	for _, tt := range tests {
-		c, _ := ComparatorFor(tt.eco)
+		c, _ := version.For(tt.eco)
 		got, err := Evaluate(c, &tt.af, tt.version)
 		if (err != nil) != tt.wantErr {
 			t.Errorf("%s: Evaluate(%s) error = %v, want error %v", tt.name, tt.version, err, tt.wantErr)
@@ -68,7 +69,7 @@ func TestEvaluate(t *testing.T) {
 
 func TestEvaluateGitOnly(t *testing.T) {
 	af := vulndb.Affected{Ranges: []vulndb.Range{{Type: "GIT", Repo: "https://example.com/r", Events: []vulndb.Event{intro("abc")}}}}
-	if _, err := Evaluate(Semver, &af, "1.0.0"); !errors.Is(err, ErrGitOnly) {
+	if _, err := Evaluate(version.Semver, &af, "1.0.0"); !errors.Is(err, ErrGitOnly) {
 		t.Errorf("Evaluate on a GIT range: %v, want ErrGitOnly", err)
 	}
 }

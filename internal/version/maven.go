@@ -1,4 +1,4 @@
-package match
+package version
 
 import (
 	"errors"
@@ -14,15 +14,7 @@ type mavenComparator struct{}
 func (mavenComparator) Name() string { return "maven" }
 
 func (mavenComparator) Compare(a, b string) (int, error) {
-	va, err := mavenVersion(a)
-	if err != nil {
-		return 0, &VersionError{Scheme: "maven", Version: a, Err: err}
-	}
-	vb, err := mavenVersion(b)
-	if err != nil {
-		return 0, &VersionError{Scheme: "maven", Version: b, Err: err}
-	}
-	return sign(va.Compare(vb)), nil
+	return parseBoth("maven", mavenVersion, func(x, y mvnversion.Version) int { return x.Compare(y) }, a, b)
 }
 
 func mavenVersion(v string) (mvnversion.Version, error) {

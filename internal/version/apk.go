@@ -1,4 +1,4 @@
-package match
+package version
 
 import (
 	apkversion "github.com/knqyf263/go-apk-version"
@@ -11,13 +11,5 @@ type apkComparator struct{}
 func (apkComparator) Name() string { return "apk" }
 
 func (apkComparator) Compare(a, b string) (int, error) {
-	va, err := apkversion.NewVersion(a)
-	if err != nil {
-		return 0, &VersionError{Scheme: "apk", Version: a, Err: err}
-	}
-	vb, err := apkversion.NewVersion(b)
-	if err != nil {
-		return 0, &VersionError{Scheme: "apk", Version: b, Err: err}
-	}
-	return sign(va.Compare(vb)), nil
+	return parseBoth("apk", apkversion.NewVersion, func(x, y apkversion.Version) int { return x.Compare(y) }, a, b)
 }

@@ -1,4 +1,6 @@
-package match
+// Package severity scores CVSS vectors (v2, v3.0, v3.1, v4.0) and rates an
+// advisory: which of its sources' severities a finding carries.
+package severity
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package match
+package version
 
 import (
 	"errors"
@@ -116,15 +116,15 @@ var compareTests = []struct {
 
 func TestCompare(t *testing.T) {
 	for _, tt := range compareTests {
-		c, ok := ComparatorFor(tt.eco)
+		c, ok := For(tt.eco)
 		if !ok {
 			t.Fatalf("no comparator for %s", tt.eco)
 		}
 		got, err := c.Compare(tt.a, tt.b)
 		if tt.want == 2 {
-			var ve *VersionError
+			var ve *Error
 			if !errors.As(err, &ve) {
-				t.Errorf("%s: Compare(%q, %q) = %d, %v; want a VersionError", tt.eco, tt.a, tt.b, got, err)
+				t.Errorf("%s: Compare(%q, %q) = %d, %v; want a Error", tt.eco, tt.a, tt.b, got, err)
 			} else if tt.bad != "" && ve.Version != tt.bad {
 				t.Errorf("%s: Compare(%q, %q) error names %q, want %q", tt.eco, tt.a, tt.b, ve.Version, tt.bad)
 			}
@@ -144,15 +144,15 @@ func TestCompare(t *testing.T) {
 	}
 }
 
-func TestComparatorFor(t *testing.T) {
+func TestFor(t *testing.T) {
 	for _, eco := range []string{"Hex", "Pub", "SwiftURL", ""} {
-		if _, ok := ComparatorFor(eco); ok {
-			t.Errorf("ComparatorFor(%q) found one; want none", eco)
+		if _, ok := For(eco); ok {
+			t.Errorf("For(%q) found one; want none", eco)
 		}
 	}
 	for _, eco := range []string{"Debian:11", "debian", "Alpine:v3.20", "Go", "crates.io", "NuGet"} {
-		if _, ok := ComparatorFor(eco); !ok {
-			t.Errorf("ComparatorFor(%q): none", eco)
+		if _, ok := For(eco); !ok {
+			t.Errorf("For(%q): none", eco)
 		}
 	}
 }

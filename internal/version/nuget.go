@@ -1,6 +1,7 @@
-package match
+package version
 
 import (
+	"cmp"
 	"errors"
 	"math/big"
 	"strings"
@@ -15,20 +16,17 @@ type nugetComparator struct{}
 func (nugetComparator) Name() string { return "nuget" }
 
 func (nugetComparator) Compare(a, b string) (int, error) {
-	va, err := parseNuGet(a)
-	if err != nil {
-		return 0, &VersionError{Scheme: "nuget", Version: a, Err: err}
-	}
-	vb, err := parseNuGet(b)
-	if err != nil {
-		return 0, &VersionError{Scheme: "nuget", Version: b, Err: err}
-	}
+	return parseBoth("nuget", parseNuGet, compareNuGet, a, b)
+}
+
+// compareNuGet orders two parsed NuGet versions.
+func compareNuGet(va, vb nugetVersion) int {
 	for i := range va.nums {
 		if c := va.nums[i].Cmp(vb.nums[i]); c != 0 {
-			return c, nil
+			return c
 		}
 	}
-	return comparePrerelease(va.pre, vb.pre), nil
+	return comparePrerelease(va.pre, vb.pre)
 }
 
 type nugetVersion struct {
@@ -110,10 +108,10 @@ func comparePrerelease(a, b []string) int {
 		case yn:
 			return 1
 		default:
-			if c := cmpStrings(x, y); c != 0 {
+			if c := strings.Compare(x, y); c != 0 {
 				return c
 			}
 		}
 	}
-	return cmpInt(len(a), len(b))
+	return cmp.Compare(len(a), len(b))
 }

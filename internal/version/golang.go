@@ -1,4 +1,4 @@
-package match
+package version
 
 import (
 	"errors"
@@ -18,15 +18,7 @@ type goComparator struct{}
 func (goComparator) Name() string { return "go" }
 
 func (goComparator) Compare(a, b string) (int, error) {
-	va, err := goVersion(a)
-	if err != nil {
-		return 0, &VersionError{Scheme: "go", Version: a, Err: err}
-	}
-	vb, err := goVersion(b)
-	if err != nil {
-		return 0, &VersionError{Scheme: "go", Version: b, Err: err}
-	}
-	return semver.Compare(va, vb), nil
+	return parseBoth("go", goVersion, semver.Compare, a, b)
 }
 
 func goVersion(v string) (string, error) {

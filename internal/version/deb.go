@@ -1,4 +1,4 @@
-package match
+package version
 
 import (
 	debversion "github.com/knqyf263/go-deb-version"
@@ -11,13 +11,5 @@ type debComparator struct{}
 func (debComparator) Name() string { return "debian" }
 
 func (debComparator) Compare(a, b string) (int, error) {
-	va, err := debversion.NewVersion(a)
-	if err != nil {
-		return 0, &VersionError{Scheme: "debian", Version: a, Err: err}
-	}
-	vb, err := debversion.NewVersion(b)
-	if err != nil {
-		return 0, &VersionError{Scheme: "debian", Version: b, Err: err}
-	}
-	return sign(va.Compare(vb)), nil
+	return parseBoth("debian", debversion.NewVersion, func(x, y debversion.Version) int { return x.Compare(y) }, a, b)
 }

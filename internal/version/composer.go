@@ -1,6 +1,7 @@
-package match
+package version
 
 import (
+	"cmp"
 	"errors"
 	"strconv"
 	"strings"
@@ -17,21 +18,18 @@ type composerComparator struct{}
 func (composerComparator) Name() string { return "composer" }
 
 func (composerComparator) Compare(a, b string) (int, error) {
-	va, err := parseComposer(a)
-	if err != nil {
-		return 0, &VersionError{Scheme: "composer", Version: a, Err: err}
-	}
-	vb, err := parseComposer(b)
-	if err != nil {
-		return 0, &VersionError{Scheme: "composer", Version: b, Err: err}
-	}
+	return parseBoth("composer", parseComposer, compareComposer, a, b)
+}
+
+// compareComposer orders two parsed Composer versions.
+func compareComposer(va, vb composerVersion) int {
 	for i := range va.nums {
-		if c := cmpInt(va.nums[i], vb.nums[i]); c != 0 {
-			return c, nil
+		if c := cmp.Compare(va.nums[i], vb.nums[i]); c != 0 {
+			return c
 		}
 	}
-	if c := cmpInt(va.stability, vb.stability); c != 0 {
-		return c, nil
+	if c := cmp.Compare(va.stability, vb.stability); c != 0 {
+		return c
 	}
 	for i := 0; i < len(va.stabNums) || i < len(vb.stabNums); i++ {
 		var x, y int
@@ -41,11 +39,11 @@ func (composerComparator) Compare(a, b string) (int, error) {
 		if i < len(vb.stabNums) {
 			y = vb.stabNums[i]
 		}
-		if c := cmpInt(x, y); c != 0 {
-			return c, nil
+		if c := cmp.Compare(x, y); c != 0 {
+			return c
 		}
 	}
-	return 0, nil
+	return 0
 }
 
 // Composer stabilities, lowest first.
@@ -149,14 +147,4 @@ func parseComposer(v string) (composerVersion, error) {
 		rest = rest[j:]
 	}
 	return out, nil
-}
-
-func cmpInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -1,4 +1,4 @@
-package match
+package version
 
 import (
 	"github.com/Masterminds/semver/v3"
@@ -12,15 +12,7 @@ type semverComparator struct{}
 func (semverComparator) Name() string { return "semver" }
 
 func (semverComparator) Compare(a, b string) (int, error) {
-	va, err := semver.NewVersion(a)
-	if err != nil {
-		return 0, &VersionError{Scheme: "semver", Version: a, Err: err}
-	}
-	vb, err := semver.NewVersion(b)
-	if err != nil {
-		return 0, &VersionError{Scheme: "semver", Version: b, Err: err}
-	}
-	return va.Compare(vb), nil
+	return parseBoth("semver", semver.NewVersion, func(x, y *semver.Version) int { return x.Compare(y) }, a, b)
 }
 
 // npmComparator orders npm package versions: SemVer 2.0.0 as node-semver

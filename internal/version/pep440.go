@@ -1,4 +1,4 @@
-package match
+package version
 
 import (
 	pep440 "github.com/aquasecurity/go-pep440-version"
@@ -11,13 +11,5 @@ type pep440Comparator struct{}
 func (pep440Comparator) Name() string { return "pep440" }
 
 func (pep440Comparator) Compare(a, b string) (int, error) {
-	va, err := pep440.Parse(a)
-	if err != nil {
-		return 0, &VersionError{Scheme: "pep440", Version: a, Err: err}
-	}
-	vb, err := pep440.Parse(b)
-	if err != nil {
-		return 0, &VersionError{Scheme: "pep440", Version: b, Err: err}
-	}
-	return sign(va.Compare(vb)), nil
+	return parseBoth("pep440", pep440.Parse, func(x, y pep440.Version) int { return x.Compare(y) }, a, b)
 }

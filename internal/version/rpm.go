@@ -1,4 +1,4 @@
-package match
+package version
 
 import (
 	"errors"
@@ -14,13 +14,15 @@ type rpmComparator struct{}
 func (rpmComparator) Name() string { return "rpm" }
 
 func (rpmComparator) Compare(a, b string) (int, error) {
-	if err := checkRPM(a); err != nil {
-		return 0, &VersionError{Scheme: "rpm", Version: a, Err: err}
+	return parseBoth("rpm", parseRPM, func(x, y rpmversion.Version) int { return x.Compare(y) }, a, b)
+}
+
+// parseRPM parses an RPM version that checkRPM accepts.
+func parseRPM(v string) (rpmversion.Version, error) {
+	if err := checkRPM(v); err != nil {
+		return rpmversion.Version{}, err
 	}
-	if err := checkRPM(b); err != nil {
-		return 0, &VersionError{Scheme: "rpm", Version: b, Err: err}
-	}
-	return sign(rpmversion.NewVersion(a).Compare(rpmversion.NewVersion(b))), nil
+	return rpmversion.NewVersion(v), nil
 }
 
 // checkRPM refuses what rpm itself would not write: the library accepts

@@ -1,4 +1,4 @@
-package match
+package version
 
 import (
 	gemversion "github.com/aquasecurity/go-gem-version"
@@ -12,13 +12,5 @@ type gemComparator struct{}
 func (gemComparator) Name() string { return "rubygems" }
 
 func (gemComparator) Compare(a, b string) (int, error) {
-	va, err := gemversion.NewVersion(a)
-	if err != nil {
-		return 0, &VersionError{Scheme: "rubygems", Version: a, Err: err}
-	}
-	vb, err := gemversion.NewVersion(b)
-	if err != nil {
-		return 0, &VersionError{Scheme: "rubygems", Version: b, Err: err}
-	}
-	return sign(va.Compare(vb)), nil
+	return parseBoth("rubygems", gemversion.NewVersion, func(x, y gemversion.Version) int { return x.Compare(y) }, a, b)
 }
