@@ -26,6 +26,7 @@ type scanFlags struct {
 	gate         gateFlags
 	scanners     []string
 	secretConfig string
+	hostProfile  string
 }
 
 func newScanCmd() *cobra.Command {
@@ -50,6 +51,7 @@ Exit codes: 0 passed, --exit-code (default 1) the gate failed, 2 error.`,
 		Example: `  bulwark scan --input app.tar --severity CRITICAL,HIGH
   bulwark scan registry.local/app:1.4 --fail-on CRITICAL,kev,epss>0.5 -f sarif -o scan.sarif
   bulwark scan ./service --scanners vuln,secret --offline
+  bulwark scan rootfs:/mnt/golden --scanners vuln,host --fail-on level1
   bulwark scan --input app.tar --ignore-unfixed --ignore-base --vex app.openvex.json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runScan(cmd, args, &f) },
@@ -60,7 +62,8 @@ Exit codes: 0 passed, --exit-code (default 1) the gate failed, 2 error.`,
 	f.gate.register(cmd, scanIgnoreFiles...)
 	f.gate.withVulns(cmd)
 	fl := cmd.Flags()
-	fl.StringSliceVar(&f.scanners, "scanners", []string{"vuln", "secret", "lint"}, "what to look for: vuln, secret, lint (comma-separated)")
+	fl.StringSliceVar(&f.scanners, "scanners", []string{"vuln", "secret", "lint"}, "what to look for: vuln, secret, lint, host (CIS host benchmark; comma-separated)")
+	fl.StringVar(&f.hostProfile, "host-profile", "", "host benchmark profile for --scanners host (default: the one /etc/os-release names; see docs/host.md)")
 	fl.StringVar(&f.secretConfig, "secret-config", "", "secrets configuration file (rules, allowlist), as 'bulwark secrets --config' takes")
 	return cmd
 }
@@ -70,7 +73,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	for _, s := range f.scanners {
 		for _, p := range strings.Split(s, ",") {
 			switch p = strings.ToLower(strings.TrimSpace(p)); p {
-			case "vuln", "secret", "lint":
+			case "vuln", "secret", "lint", "host":
 				want[p] = true
 			case "secrets":
 				want["secret"] = true
@@ -78,18 +81,18 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 				want["lint"] = true
 			case "":
 			default:
-				return usageError{fmt.Errorf("--scanners: unknown scanner %q (want vuln, secret, lint)", p)}
+				return usageError{fmt.Errorf("--scanners: unknown scanner %q (want vuln, secret, lint, host)", p)}
 			}
 		}
 	}
 	if len(want) == 0 {
-		return usageError{fmt.Errorf("--scanners: name at least one of vuln, secret, lint")}
+		return usageError{fmt.Errorf("--scanners: name at least one of vuln, secret, lint, host")}
 	}
 	var gates []finding.Gate
 	for _, g := range []struct {
 		name string
 		gate finding.Gate
-	}{{"vuln", finding.GateVuln}, {"lint", finding.GateLint}, {"secret", finding.GateSecrets}} {
+	}{{"vuln", finding.GateVuln}, {"lint", finding.GateLint}, {"secret", finding.GateSecrets}, {"host", finding.GateHost}} {
 		if want[g.name] {
 			gates = append(gates, g.gate)
 		}
@@ -146,7 +149,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	}
 	bar := readProgress(img)
 	res, err := scan.Run(ctx, img, scan.Options{
-		Vulns: want["vuln"], Lint: want["lint"], Secrets: want["secret"],
+		Vulns: want["vuln"], Lint: want["lint"], Secrets: want["secret"], Host: want["host"], HostProfile: f.hostProfile,
 		DB: db, Mode: mode, BaseLayers: base, Progress: bar,
 		LintOptions: lint.Options{Env: os.Getenv}, SecretOptions: secOpts,
 	})
@@ -156,6 +159,9 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	}
 	warnings = append(warnings, res.Warnings...)
 	warnings = append(warnings, dbw...)
+	if res.Host != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), res.Host.Summary())
+	}
 
 	pol.BaseLayers = base
 	pol.Subjects = []string{img.Name, img.Reference}

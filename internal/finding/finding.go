@@ -126,6 +126,8 @@ type Finding struct {
 	Secret *SecretDetail `json:"secret,omitempty"`
 	// Vuln holds the details of a vulnerability finding.
 	Vuln *VulnDetail `json:"vuln,omitempty"`
+	// Host holds the details of a host benchmark finding.
+	Host *HostDetail `json:"host,omitempty"`
 }
 
 // Target describes what was scanned.

@@ -1,4 +1,4 @@
-// Package scan runs the vulnerability, lint and secret gates over an image
+// Package scan runs the vulnerability, lint, secret and host gates over an image
 // (or a source tree) in one pass over its layers: the inventory, lint and
 // secrets handlers share a single image.Walk, then the inventory is matched
 // against the vulnerability database. `bulwark scan` and the pipeline's
@@ -13,6 +13,7 @@ import (
 
 	"github.com/bulwark-sec/bulwark/internal/buildinfo"
 	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/host"
 	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/inventory"
 	"github.com/bulwark-sec/bulwark/internal/inventory/analyzers"
@@ -26,6 +27,10 @@ import (
 type Options struct {
 	// Vulns, Lint and Secrets turn the three gates on.
 	Vulns, Lint, Secrets bool
+	// Host runs the CIS host benchmark checks (internal/host) on the
+	// file system, with HostProfile or the profile os-release names.
+	Host        bool
+	HostProfile string
 	// SBOM keeps the inventory even when Vulns is off.
 	SBOM bool
 	// DB is the vulnerability database; required with Vulns.
@@ -51,6 +56,8 @@ type Result struct {
 	Warnings []string
 	// SBOM is the inventory, when Vulns or SBOM was set.
 	SBOM *inventory.SBOM
+	// Host is the host benchmark's outcome, when Host was set.
+	Host *host.Assessment
 }
 
 // Run scans the image in one walk.
@@ -68,6 +75,7 @@ func Run(ctx context.Context, img *image.Image, o Options) (*Result, error) {
 	var inv *inventory.Handler
 	var lh *lint.Handler
 	var sh *secrets.ImageHandler
+	var hh *host.Handler
 	if o.Vulns || o.SBOM {
 		inv = inventory.NewHandler(ctx, img, inventory.Options{Analyzers: analyzers.All(), Mode: o.Mode, Tool: "bulwark", ToolVersion: buildinfo.Version})
 		handlers = append(handlers, inv)
@@ -82,6 +90,10 @@ func Run(ctx context.Context, img *image.Image, o Options) (*Result, error) {
 			return nil, err
 		}
 		handlers = append(handlers, sh)
+	}
+	if o.Host {
+		hh = host.NewHandler()
+		handlers = append(handlers, hh)
 	}
 	tree, err := image.Walk(ctx, img, handlers, image.WalkOptions{Progress: o.Progress})
 	if err != nil {
@@ -116,6 +128,19 @@ func Run(ctx context.Context, img *image.Image, o Options) (*Result, error) {
 		res.Gates = append(res.Gates, finding.GateLint)
 		res.Findings = append(res.Findings, fs...)
 		res.Warnings = append(res.Warnings, lh.Warnings()...)
+	}
+	if hh != nil {
+		a, err := host.Assess(hh.Finish(tree), o.HostProfile)
+		if err != nil {
+			return nil, fmt.Errorf("image %q: %w", img.Name, err)
+		}
+		res.Host = a
+		res.Gates = append(res.Gates, finding.GateHost)
+		res.Findings = append(res.Findings, a.Findings()...)
+		res.Warnings = append(res.Warnings, a.Warnings...)
+		if res.Target.OS == nil {
+			res.Target.OS = a.OS
+		}
 	}
 	if o.Mode == inventory.ModeTree {
 		res.Target.Kind = "dir"
