@@ -67,11 +67,11 @@ func TestSSHDEffectiveValues(t *testing.T) {
 		{"set no", map[string]string{"etc/ssh/sshd_config": "PermitRootLogin no\n"}, "sshd-permit-root-login", Pass, ""},
 		{"first value wins", map[string]string{"etc/ssh/sshd_config": "PermitRootLogin yes\nPermitRootLogin no\n"}, "sshd-permit-root-login", Fail, "sshd_config:1"},
 		{"include before wins", map[string]string{
-			"etc/ssh/sshd_config":              "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\n",
+			"etc/ssh/sshd_config":             "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\n",
 			"etc/ssh/sshd_config.d/50-x.conf": "permitrootlogin=yes\n",
 		}, "sshd-permit-root-login", Fail, "50-x.conf:1"},
 		{"relative include", map[string]string{
-			"etc/ssh/sshd_config":              "Include sshd_config.d/*.conf\n",
+			"etc/ssh/sshd_config":             "Include sshd_config.d/*.conf\n",
 			"etc/ssh/sshd_config.d/10-h.conf": "PermitRootLogin no\n",
 		}, "sshd-permit-root-login", Pass, ""},
 		{"match block ignored", map[string]string{"etc/ssh/sshd_config": "Match User x\n PermitRootLogin no\n"}, "sshd-permit-root-login", Fail, "default"},
