@@ -10,6 +10,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/bulwark-sec/bulwark/internal/disk"
 	"github.com/bulwark-sec/bulwark/internal/finding"
 )
 
@@ -20,6 +21,7 @@ const (
 	KindOCIArchive    = "oci-archive"
 	KindOCILayout     = "oci-layout"
 	KindRootfs        = "rootfs"
+	KindVM            = "vm"
 )
 
 // Image is an opened image: its configuration, its layers and how to read
@@ -68,6 +70,11 @@ type Layer struct {
 	open func() (io.ReadCloser, error)
 	// dir is the root directory of a root filesystem layer.
 	dir string
+	// fs is the file system of a disk image layer, mounted on mount
+	// ("" for the root); warnings are what opening the disk skipped.
+	fs       disk.FS
+	mount    string
+	warnings []string
 	// verifyDiffID is set where the stored blob's own digest is unknown:
 	// the decompressed tar is then checked against DiffID instead.
 	verifyDiffID bool
@@ -86,6 +93,9 @@ func (l *Layer) String() string {
 	}
 	if l.dir != "" {
 		return "root filesystem " + l.dir
+	}
+	if l.fs != nil {
+		return l.CreatedBy
 	}
 	return fmt.Sprintf("layer %d (%s)", l.Index, shortDigest(id))
 }
@@ -122,6 +132,10 @@ func (img *Image) attachHistory() {
 		li++
 	}
 }
+
+// IsFilesystem reports whether the image is a bare file system (a root
+// filesystem directory or a disk image) with no image configuration.
+func (img *Image) IsFilesystem() bool { return img.Kind == KindRootfs || img.Kind == KindVM }
 
 // StoredSize is the total stored size of the layers, -1 when unknown (a
 // root filesystem), for progress bars.

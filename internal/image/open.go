@@ -46,6 +46,8 @@ type Options struct {
 //
 //	host/repo:tag, host/repo@sha256:...   an image in a registry
 //	rootfs:DIR                            a root filesystem directory
+//	vm:FILE, vm:FILE#N                    a VM disk image (raw, qcow2, VMDK): its
+//	                                      Linux root, or partition N
 //	oci:DIR[:TAG|@DIGEST], or a DIR       an OCI image layout directory
 //	docker-archive:FILE, oci-archive:FILE an archive (or use Options.Input)
 //	FILE                                  an archive, detected by content
@@ -74,6 +76,9 @@ func open(ctx context.Context, spec string, opts Options) (*Image, error) {
 	}
 	if dir, ok := strings.CutPrefix(spec, "rootfs:"); ok {
 		return openRootfs(spec, dir)
+	}
+	if rest, ok := strings.CutPrefix(spec, "vm:"); ok {
+		return openVM(spec, rest)
 	}
 	if rest, ok := strings.CutPrefix(spec, "oci:"); ok {
 		dir, sel := splitSelector(rest)

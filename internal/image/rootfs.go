@@ -70,12 +70,7 @@ func walkRootfs(ctx context.Context, l *Layer, handlers []Handler) (layerPaths, 
 			kind |= pathNonDir
 		}
 		lp.add(rel, kind)
-		wanted = wanted[:0]
-		for _, h := range handlers {
-			if h.Want(e) {
-				wanted = append(wanted, h)
-			}
-		}
+		wanted = wanting(wanted, handlers, e)
 		if len(wanted) == 0 {
 			return nil
 		}
@@ -98,21 +93,26 @@ func entryFromInfo(rel string, info fs.FileInfo, l *Layer) *Entry {
 	if st, ok := info.Sys().(*syscall.Stat_t); ok {
 		e.UID, e.GID = int(st.Uid), int(st.Gid)
 	}
-	switch m := info.Mode(); {
-	case m.IsRegular():
-		e.Type, e.Size = tar.TypeReg, info.Size()
-	case m.IsDir():
-		e.Type = tar.TypeDir
-	case m&fs.ModeSymlink != 0:
-		e.Type = tar.TypeSymlink
-	case m&fs.ModeNamedPipe != 0:
-		e.Type = tar.TypeFifo
-	case m&fs.ModeCharDevice != 0:
-		e.Type = tar.TypeChar
-	case m&fs.ModeDevice != 0:
-		e.Type = tar.TypeBlock
-	default:
-		e.Type = tar.TypeReg
+	e.Type = typeFromMode(info.Mode())
+	if e.Type == tar.TypeReg {
+		e.Size = info.Size()
 	}
 	return e
+}
+
+// typeFromMode returns the tar type flag for a file mode.
+func typeFromMode(m fs.FileMode) byte {
+	switch {
+	case m.IsDir():
+		return tar.TypeDir
+	case m&fs.ModeSymlink != 0:
+		return tar.TypeSymlink
+	case m&fs.ModeNamedPipe != 0:
+		return tar.TypeFifo
+	case m&fs.ModeCharDevice != 0:
+		return tar.TypeChar
+	case m&fs.ModeDevice != 0:
+		return tar.TypeBlock
+	}
+	return tar.TypeReg
 }

@@ -108,6 +108,9 @@ func walkLayer(ctx context.Context, l *Layer, handlers []Handler, progress io.Wr
 	if l.dir != "" {
 		return walkRootfs(ctx, l, handlers)
 	}
+	if l.fs != nil {
+		return walkDisk(ctx, l, handlers)
+	}
 	var lp layerPaths
 	raw, err := l.open()
 	if err != nil {
@@ -170,12 +173,7 @@ func walkLayer(ctx context.Context, l *Layer, handlers []Handler, progress io.Wr
 		} else {
 			lp.add(p, pathEntry|pathNonDir)
 		}
-		wanted = wanted[:0]
-		for _, h := range handlers {
-			if h.Want(e) {
-				wanted = append(wanted, h)
-			}
-		}
+		wanted = wanting(wanted, handlers, e)
 		if len(wanted) > 0 {
 			var content io.Reader = tr
 			if !e.IsRegular() {
@@ -225,6 +223,17 @@ func cleanEntryPath(name string) (string, error) {
 		return "", nil
 	}
 	return p, nil
+}
+
+// wanting returns the handlers that want e, in buf's storage.
+func wanting(buf, handlers []Handler, e *Entry) []Handler {
+	buf = buf[:0]
+	for _, h := range handlers {
+		if h.Want(e) {
+			buf = append(buf, h)
+		}
+	}
+	return buf
 }
 
 // fanOut gives one entry's content to every handler that wants it.

@@ -14,7 +14,7 @@ import (
 
 // checkUser is CIS-DI-0001: the image must not run as root.
 func checkUser(img *image.Image, db accounts) []finding.Finding {
-	if img.Kind == image.KindRootfs {
+	if img.IsFilesystem() {
 		return nil // a root filesystem has no configuration to check
 	}
 	root, why := db.isRoot(img.Config.Config.User)
@@ -51,7 +51,7 @@ func (h *Handler) checkContentTrust(ctx context.Context, img *image.Image) ([]fi
 
 // checkHealthcheck is CIS-DI-0006.
 func checkHealthcheck(img *image.Image) []finding.Finding {
-	if img.Kind == image.KindRootfs {
+	if img.IsFilesystem() {
 		return nil
 	}
 	hc := img.Config.Config.Healthcheck

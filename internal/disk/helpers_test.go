@@ -1,0 +1,74 @@
+package disk
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/bulwark-sec/bulwark/internal/testutil"
+)
+
+// smallExt4 makes a 128 KiB ext4 file system with mkfs.ext4 -d holding
+// etc/os-release (a relative symlink to usr/lib/os-release), etc/hostname
+// and a directory of files.
+func smallExt4(t testing.TB) []byte {
+	t.Helper()
+	testutil.RequireTool(t, "mkfs.ext4")
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	for _, d := range []string{"etc", "usr/lib", "var/lib"} {
+		if err := os.MkdirAll(filepath.Join(src, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(p, s string, mode os.FileMode) {
+		if err := os.WriteFile(filepath.Join(src, p), []byte(s), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("usr/lib/os-release", "ID=debian\nVERSION_ID=\"12\"\n", 0o644)
+	write("etc/hostname", "fuzz\n", 0o644)
+	write("etc/shadow", "root:*:19000:0:99999:7:::\n", 0o640)
+	write("var/lib/big", string(bytes.Repeat([]byte("0123456789abcdef"), 2048)), 0o600)
+	if err := os.Symlink("../usr/lib/os-release", filepath.Join(src, "etc/os-release")); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(dir, "fs.img")
+	out, err := exec.Command("mkfs.ext4", "-q", "-F", "-b", "1024", "-N", "32", "-O", "^has_journal,^resize_inode",
+		"-U", "0badc0de-0000-4000-8000-000000000001", "-L", "small", "-d", src, img, "128k").CombinedOutput()
+	if err != nil {
+		t.Fatalf("mkfs.ext4: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// walkAll opens every root of a disk and reads every file of it, as the
+// image walker does, returning the paths seen.
+func walkAll(d *Disk) ([]string, error) {
+	var paths []string
+	for _, r := range d.Roots() {
+		for _, m := range append([]Mount{{FS: r.FS}}, d.Mounts(r)...) {
+			err := m.FS.Walk(context.Background(), func(f *File) error {
+				paths = append(paths, f.Path)
+				rd, err := f.Open()
+				if err != nil {
+					return nil
+				}
+				io.Copy(io.Discard, io.LimitReader(rd, f.Size)) //nolint:errcheck // damage is allowed here
+				return nil
+			}, func(string) {})
+			if err != nil {
+				return paths, err
+			}
+		}
+	}
+	return paths, nil
+}

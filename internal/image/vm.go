@@ -1,0 +1,154 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/bulwark-sec/bulwark/internal/disk"
+)
+
+// openVM opens vm:FILE (the partition holding a Linux root) or vm:FILE#N
+// (partition N).
+func openVM(spec, arg string) (*Image, error) {
+	file, part := arg, -1
+	if i := strings.LastIndex(arg, "#"); i >= 0 {
+		if n, err := strconv.Atoi(arg[i+1:]); err == nil && n >= 0 {
+			file, part = arg[:i], n
+		}
+	}
+	d, err := disk.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	img, err := fromDisk(spec, KindVM, d, part)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	img.closer = d
+	return img, nil
+}
+
+// fromDisk makes an image of a disk's Linux root file system (the one on
+// partition part when part >= 0) and of the file systems its fstab mounts,
+// one layer each, root first.
+func fromDisk(spec, kind string, d *disk.Disk, part int) (*Image, error) {
+	var root disk.Root
+	if part >= 0 {
+		var found bool
+		for _, p := range d.Partitions {
+			if p.Index == part {
+				fsys, err := d.OpenPartition(p)
+				if err != nil {
+					return nil, err
+				}
+				root, found = disk.Root{Partition: p, FS: fsys}, true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("the disk has no partition %d (it has %s)", part, partList(d))
+		}
+	} else {
+		roots := d.Roots()
+		if len(roots) == 0 {
+			msg := fmt.Sprintf("no partition holds a Linux root file system (/etc/os-release) that bulwark can read (ext2/3/4, XFS); partitions: %s", partList(d))
+			if len(d.Warnings) > 0 {
+				msg += "; " + strings.Join(d.Warnings, "; ")
+			}
+			return nil, fmt.Errorf("%s; pick one with %s:FILE#N", msg, kind)
+		}
+		root = roots[0]
+		for _, r := range roots[1:] {
+			d.Warnings = append(d.Warnings, fmt.Sprintf("partition %d also holds a Linux root; read partition %d (pick another with %s:FILE#N)", r.Partition.Index, root.Partition.Index, kind))
+		}
+	}
+	img := &Image{Name: spec, Kind: kind, Config: &v1.ConfigFile{OS: "linux"}}
+	add := func(p disk.Partition, fsys disk.FS, mount string) {
+		l := &Layer{Index: len(img.Layers), Size: -1, HistoryIndex: -1, fs: fsys, mount: mount}
+		l.CreatedBy = fmt.Sprintf("partition %d (%s) on /%s", p.Index, fsys.Type(), mount)
+		if p.Index == 0 {
+			l.CreatedBy = fmt.Sprintf("whole disk (%s) on /%s", fsys.Type(), mount)
+		}
+		img.Layers = append(img.Layers, l)
+	}
+	add(root.Partition, root.FS, "")
+	for _, m := range d.Mounts(root) {
+		add(m.Partition, m.FS, m.Point)
+	}
+	img.Layers[0].warnings = d.Warnings
+	return img, nil
+}
+
+func partList(d *disk.Disk) string {
+	var s []string
+	for _, p := range d.Partitions {
+		s = append(s, fmt.Sprintf("%d (%d MiB, type %s)", p.Index, p.Size>>20, p.Type))
+	}
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+// walkDisk walks a file system read from a disk image. A file whose
+// content cannot be read is a warning; the walk goes on.
+func walkDisk(ctx context.Context, l *Layer, handlers []Handler) (layerPaths, []string, error) {
+	var lp layerPaths
+	warnings := append([]string(nil), l.warnings...)
+	warn := func(s string) { warnings = append(warnings, l.String()+": "+s) }
+	prefix := ""
+	if l.mount != "" {
+		// Whatever the root file system has below the mount point is hidden.
+		lp.add(l.mount, pathOpaque)
+		prefix = l.mount + "/"
+	}
+	var wanted []Handler
+	err := l.fs.Walk(ctx, func(f *disk.File) error {
+		e := &Entry{Path: prefix + f.Path, Type: typeFromMode(f.Mode), Mode: f.Mode, Size: f.Size,
+			UID: f.UID, GID: f.GID, Linkname: f.Linkname, Layer: l}
+		kind := uint64(pathEntry)
+		if !f.Mode.IsDir() {
+			kind |= pathNonDir
+		}
+		lp.add(e.Path, kind)
+		wanted = wanting(wanted, handlers, e)
+		if len(wanted) == 0 {
+			return nil
+		}
+		r, err := f.Open()
+		if err != nil {
+			warn(fmt.Sprintf("%s: content skipped: %v", e.Path, err))
+			r = strings.NewReader("")
+		}
+		cr := &errReader{r: io.LimitReader(r, e.Size)}
+		if err := fanOut(e, cr, wanted); err != nil {
+			if cr.err != nil {
+				warn(fmt.Sprintf("%s: content skipped: %v", e.Path, cr.err))
+				return nil
+			}
+			return err
+		}
+		return nil
+	}, warn)
+	return lp, warnings, err
+}
+
+// errReader remembers the error its reader returned, to tell damage to
+// the disk from an error of a handler.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
+}

@@ -1,0 +1,85 @@
+package image_test
+
+import (
+	"context"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/inventory"
+	"github.com/bulwark-sec/bulwark/internal/inventory/analyzers"
+	"github.com/bulwark-sec/bulwark/internal/testutil"
+)
+
+// TestVMPackages builds disk images from a real debootstrap root filesystem
+// with Debian's tools and checks that the Debian packages bulwark reads from
+// vm:FILE are exactly what dpkg-query lists on that root filesystem.
+func TestVMPackages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs debootstrap and disk tools")
+	}
+	rootfs := testutil.DebianRootfs(t)
+	want := dpkgQuery(t, rootfs)
+	for _, tc := range []struct {
+		name string
+		opts testutil.DiskOptions
+	}{
+		{"gpt-ext4-raw", testutil.DiskOptions{Table: "gpt"}},
+		{"mbr-ext4-separate-var", testutil.DiskOptions{Table: "mbr", SeparateVar: true}},
+		{"whole-disk-ext4", testutil.DiskOptions{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := testutil.BuildDisk(t, rootfs, tc.opts)
+			img, err := image.Open(context.Background(), "vm:"+file, image.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer img.Close()
+			if tc.opts.SeparateVar && len(img.Layers) != 2 {
+				t.Errorf("a disk with a separate /var has %d layers, want 2 (root and /var)", len(img.Layers))
+			}
+			sb, err := inventory.Scan(context.Background(), img, inventory.Options{Analyzers: analyzers.All(), Mode: inventory.ModeImage})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range sb.Packages {
+				if p.Ecosystem == "Debian" {
+					got = append(got, p.Name+" "+p.Version)
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("packages from vm:%s differ from dpkg-query's (%d vs %d):\n got %v\nwant %v", file, len(got), len(want), got, want)
+			}
+			if sb.Target.OS == nil || !strings.Contains(sb.Target.OS.ID, "debian") {
+				t.Errorf("OS = %+v, want debian", sb.Target.OS)
+			}
+			for _, w := range sb.Warnings {
+				t.Errorf("warning: %s", w)
+			}
+		})
+	}
+}
+
+// dpkgQuery lists the installed packages of a root filesystem as
+// "name version", with the architecture qualifier dpkg uses dropped.
+func dpkgQuery(t *testing.T, rootfs string) []string {
+	t.Helper()
+	testutil.RequireTool(t, "dpkg-query")
+	out, err := exec.Command("dpkg-query", "--admindir="+rootfs+"/var/lib/dpkg", "-W", "-f", "${db:Status-Abbrev} ${Package} ${Version}\n").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkgs []string
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 3 && f[0] == "ii" {
+			pkgs = append(pkgs, f[1]+" "+f[2])
+		}
+	}
+	slices.Sort(pkgs)
+	return pkgs
+}

@@ -1,0 +1,173 @@
+package testutil
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// DiskOptions describes a disk image for BuildDisk.
+type DiskOptions struct {
+	// Table is "gpt", "mbr" or "" (a file system on the whole disk).
+	Table string
+	// FS is "ext4" (default) or "xfs".
+	FS string
+	// Format is "raw" (default), "qcow2" or "vmdk" (stream-optimized,
+	// as AMI exports are).
+	Format string
+	// SeparateVar puts the root filesystem's /var on a second partition
+	// mounted by UUID in /etc/fstab (Table must be set).
+	SeparateVar bool
+}
+
+// BuildDisk makes a disk image holding a copy of rootfs with Debian's own
+// tools only, no mount and no loop device: mkfs.ext4 -d (or mkfs.xfs -p
+// with a protofile) writes each file system straight into its partition
+// (-E offset=), sfdisk or sgdisk writes the partition table, qemu-img
+// convert makes qcow2 or VMDK. Each partition starts at 1 MiB steps.
+func BuildDisk(t testing.TB, rootfs string, o DiskOptions) string {
+	t.Helper()
+	if o.FS == "" {
+		o.FS = "ext4"
+	}
+	RequireTool(t, "mkfs."+o.FS)
+	dir := t.TempDir()
+	raw := filepath.Join(dir, "disk.raw")
+	type part struct {
+		src     string
+		exclude string
+		label   string
+	}
+	parts := []part{{src: rootfs, label: "root"}}
+	if o.SeparateVar {
+		parts[0].exclude = "var"
+		parts = append(parts, part{src: filepath.Join(rootfs, "var"), label: "var"})
+	}
+	const mib = 1 << 20
+	sizes := make([]int64, len(parts))
+	var total int64 = mib
+	for i, p := range parts {
+		sizes[i] = (dirSize(t, p.src, p.exclude)*13/10/mib + 300) * mib
+		total += sizes[i]
+	}
+	total += mib // room for the backup GPT
+	if err := os.WriteFile(raw, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(raw, total); err != nil {
+		t.Fatal(err)
+	}
+	starts := make([]int64, len(parts))
+	off := int64(mib)
+	if o.Table == "" {
+		off = 0
+	}
+	for i := range parts {
+		starts[i] = off
+		off += sizes[i]
+	}
+	switch o.Table {
+	case "mbr":
+		RequireTool(t, "sfdisk")
+		var script strings.Builder
+		script.WriteString("label: dos\n")
+		for i := range parts {
+			fmt.Fprintf(&script, "start=%d, size=%d, type=83\n", starts[i]/512, sizes[i]/512)
+		}
+		run(t, script.String(), "sfdisk", "-q", raw)
+	case "gpt":
+		RequireTool(t, "sgdisk")
+		args := []string{}
+		for i := range parts {
+			args = append(args, fmt.Sprintf("--new=%d:%d:%d", i+1, starts[i]/512, (starts[i]+sizes[i])/512-1),
+				fmt.Sprintf("--typecode=%d:8300", i+1), fmt.Sprintf("--change-name=%d:%s", i+1, parts[i].label))
+		}
+		run(t, "", "sgdisk", append(args, raw)...)
+	}
+	uuids := make([]string, len(parts))
+	for i := len(parts) - 1; i >= 0; i-- {
+		src := parts[i].src
+		if parts[i].exclude != "" {
+			src = stage(t, parts[i].src, parts[i].exclude, uuids[1:])
+		}
+		uuids[i] = fmt.Sprintf("0badc0de-0000-4000-8000-%012d", i+1)
+		switch o.FS {
+		case "ext4":
+			run(t, "", "mkfs.ext4", "-q", "-F", "-U", uuids[i], "-L", parts[i].label, "-d", src,
+				"-E", fmt.Sprintf("offset=%d", starts[i]), raw, fmt.Sprintf("%dk", sizes[i]/1024))
+		case "xfs":
+			t.Fatalf("xfs: not supported by BuildDisk yet")
+		}
+	}
+	switch o.Format {
+	case "", "raw":
+		return raw
+	case "qcow2":
+		RequireTool(t, "qemu-img")
+		out := filepath.Join(dir, "disk.qcow2")
+		run(t, "", "qemu-img", "convert", "-O", "qcow2", raw, out)
+		os.Remove(raw)
+		return out
+	case "vmdk":
+		RequireTool(t, "qemu-img")
+		out := filepath.Join(dir, "disk.vmdk")
+		run(t, "", "qemu-img", "convert", "-O", "vmdk", "-o", "subformat=streamOptimized", raw, out)
+		os.Remove(raw)
+		return out
+	}
+	t.Fatalf("BuildDisk: unknown format %q", o.Format)
+	return ""
+}
+
+// stage copies a root filesystem (cp -a, hard links kept) without the
+// excluded top-level directory (left empty as a mount point) and with an
+// fstab that mounts it by UUID.
+func stage(t testing.TB, src, exclude string, uuids []string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "rootfs")
+	run(t, "", "cp", "-a", src, dst)
+	if exclude != "" {
+		if err := os.RemoveAll(filepath.Join(dst, exclude)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(filepath.Join(dst, exclude), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		fstab := fmt.Sprintf("# test disk\nUUID=%s / ext4 defaults 0 1\nUUID=%s /%s ext4 defaults 0 2\n", "0badc0de-0000-4000-8000-000000000001", uuids[0], exclude)
+		if err := os.WriteFile(filepath.Join(dst, "etc/fstab"), []byte(fstab), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+func dirSize(t testing.TB, dir, exclude string) int64 {
+	t.Helper()
+	args := []string{"-sb"}
+	if exclude != "" {
+		args = append(args, "--exclude=./"+exclude)
+	}
+	cmd := exec.Command("du", append(args, ".")...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("du %s: %v", dir, err)
+	}
+	var n int64
+	fmt.Sscan(string(out), &n)
+	return n
+}
+
+func run(t testing.TB, stdin, name string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, tail(out, 2000))
+	}
+}
