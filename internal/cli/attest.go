@@ -69,6 +69,8 @@ time as the scan time.`,
 	fl.StringVar(&typ, "type", "custom", predicateTypeHelp)
 	fl.StringVar(&predicate, "predicate", "", "the predicate file (SBOM, scan report, provenance)")
 	fl.BoolVar(&bundle, "new-bundle-format", false, "store a Sigstore bundle through the OCI 1.1 referrers API instead of the .att tag")
+	reg.cosignAliases(cmd)
+	accept(cmd, "yes", "y", "")
 	_ = cmd.MarkFlagRequired("key")
 	return cmd
 }
@@ -133,6 +135,8 @@ Exit codes: 0 verified, 1 not verified or policy failed, 2 could not check.`,
 	fl.StringVar(&typ, "type", "custom", predicateTypeHelp)
 	fl.StringVar(&pol, "policy", "", "policy file the newest verified scan must satisfy (YAML, see docs/sign.md)")
 	fl.StringVarP(&format, "format", "f", "text", "output format: text|json")
+	reg.cosignAliases(cmd)
+	accept(cmd, "insecure-ignore-tlog", "", "")
 	_ = cmd.MarkFlagRequired("key")
 	return cmd
 }

@@ -98,10 +98,10 @@ func (f *imageFlags) open(ctx context.Context, args []string) (*image.Image, err
 }
 
 // readProgress returns a progress bar for reading the image's layers, drawn
-// only when stderr is a terminal and the size is known.
-func readProgress(img *image.Image) progress.Bar {
+// only when stderr is a terminal, the size is known and -q was not given.
+func readProgress(cmd *cobra.Command, img *image.Image) progress.Bar {
 	size := img.StoredSize()
-	if size <= 0 {
+	if size <= 0 || quiet(cmd) {
 		return progress.Bytes(nil, 0, "")
 	}
 	return progress.Bytes(progress.Terminal(), size, "reading "+img.Name)

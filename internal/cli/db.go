@@ -153,7 +153,12 @@ func (f *dbSourceFlags) register(cmd *cobra.Command, scan bool) {
 	fl.StringVar(&f.kev, "kev-url", d.KEV, "CISA KEV catalogue (empty: skip)")
 	fl.StringVar(&f.epss, "epss-url", d.EPSS, "EPSS scores CSV (empty: skip)")
 	fl.IntVar(&f.retries, "retries", 3, "how often a failed download is tried again")
-	fl.DurationVar(&f.stall, "timeout", time.Minute, "give up a download that receives nothing for this long")
+	// scan's --timeout is the limit of the whole run, as Trivy's is.
+	stall := "timeout"
+	if scan {
+		stall = "db-timeout"
+	}
+	fl.DurationVar(&f.stall, stall, time.Minute, "give up a download that receives nothing for this long")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "do not draw progress bars (they are only drawn on a terminal anyway)")
 	fl.BoolVar(&f.skipUpdate, "skip-update", false, "use the database as it is; never touch the network")
 	fl.BoolVar(&f.offline, "offline", false, "never touch the network (same as --skip-update for the database)")

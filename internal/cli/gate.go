@@ -27,6 +27,9 @@ type gateFlags struct {
 	// defaultIgnoreFiles are read from the working directory when present
 	// and no --ignore-file is given.
 	defaultIgnoreFiles []string
+	// shorthands gives flags a one-letter name another tool uses for them
+	// (Dockle's -c for --exit-code, -i for --ignore); set before register.
+	shorthands map[string]string
 
 	// vulnerability-only flags, registered by withVulns.
 	vexFiles      []string
@@ -43,8 +46,8 @@ func (g *gateFlags) register(cmd *cobra.Command, defaultIgnoreFiles ...string) {
 	g.defaultIgnoreFiles, g.failOnFlag = defaultIgnoreFiles, "--fail-on"
 	fl := cmd.Flags()
 	fl.StringSliceVar(&g.failOn, "fail-on", nil, failOnHelp)
-	fl.IntVar(&g.exitCode, "exit-code", policy.ExitFailed, "exit code when the gate fails (0 reports without failing)")
-	fl.StringSliceVar(&g.ignores, "ignore", nil, "finding ID (or CVE alias) to suppress (repeatable, or comma-separated)")
+	fl.IntVarP(&g.exitCode, "exit-code", g.shorthands["exit-code"], policy.ExitFailed, "exit code when the gate fails (0 reports without failing)")
+	fl.StringSliceVarP(&g.ignores, "ignore", g.shorthands["ignore"], nil, "finding ID (or CVE alias) to suppress (repeatable, or comma-separated)")
 	fl.StringSliceVar(&g.ignoreFiles, "ignore-file", nil, "file of IDs to suppress: ID [exp:YYYY-MM-DD] [# reason] per line (default: "+strings.Join(defaultIgnoreFiles, ", ")+" if present)")
 }
 
@@ -134,6 +137,9 @@ func finish(cmd *cobra.Command, out *outputFlags, p *policy.Policy, r *finding.R
 	}
 	v := p.Apply(r)
 	for _, w := range r.Warnings {
+		if quiet(cmd) {
+			break
+		}
 		fmt.Fprintln(cmd.ErrOrStderr(), "bulwark: warning:", w)
 	}
 	if err := out.write(cmd, r); err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/spf13/cobra"
@@ -116,5 +117,16 @@ func newKeyPublicCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&key, "key", "", "key reference (key file, env://VAR, KMS URI)")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the public key to this file")
+	alias(cmd, "output", "outfile", "", "")
+	return cmd
+}
+
+// cosignName makes a 'bulwark key' subcommand reachable under cosign's
+// top-level name too (generate-key-pair, public-key), hidden from help.
+func cosignName(cmd *cobra.Command, name string) *cobra.Command {
+	orig := strings.Fields(cmd.Use)[0]
+	cmd.Use = name + strings.TrimPrefix(cmd.Use, orig)
+	cmd.Short = "cosign's name for 'bulwark key " + orig + "'"
+	cmd.Hidden = true
 	return cmd
 }

@@ -27,6 +27,13 @@ type lintFlags struct {
 	acceptFiles []string
 	acceptExts  []string
 	verifyKey   string
+	sensitive   lintSensitive
+}
+
+// lintSensitive are Dockle's --sensitive-* flags: more names CIS-DI-0010
+// flags.
+type lintSensitive struct {
+	words, files, exts []string
 }
 
 func newLintCmd() *cobra.Command {
@@ -56,17 +63,34 @@ could not be read.`,
 	}
 	f.img.register(cmd)
 	f.out.register(cmd, "table", "json", "sarif")
+	f.gate.shorthands = map[string]string{"exit-code": "c", "ignore": "i"}
 	f.gate.register(cmd, lintIgnoreFiles...)
 	fl := cmd.Flags()
-	fl.StringVar(&f.exitLevel, "exit-level", "", "Dockle's name for --fail-on: info|warn|fatal (that level or above)")
+	fl.StringVarP(&f.exitLevel, "exit-level", "l", "", "Dockle's name for --fail-on: info|warn|fatal (that level or above)")
 	fl.StringSliceVar(&f.acceptKeys, "accept-key", nil, "ENV/LABEL key that CIS-DI-0010 accepts (repeatable)")
 	fl.StringSliceVar(&f.acceptFiles, "accept-file", nil, "file name or path that CIS-DI-0010 accepts (repeatable)")
 	fl.StringSliceVar(&f.acceptExts, "accept-file-extension", nil, "file extension that CIS-DI-0010 accepts (repeatable)")
+	fl.StringSliceVar(&f.sensitive.words, "sensitive-word", nil, "word that, as a part of an ENV/LABEL key, CIS-DI-0010 flags too (repeatable)")
+	fl.StringSliceVar(&f.sensitive.files, "sensitive-file", nil, "file name or path that CIS-DI-0010 flags too (repeatable)")
+	fl.StringSliceVar(&f.sensitive.exts, "sensitive-file-extension", nil, "file extension that CIS-DI-0010 flags too (repeatable)")
 	fl.StringVar(&f.verifyKey, "verify-key", "", "make CIS-DI-0005 a real check: the image must carry a signature that verifies with this key (file, env://, awskms://, ...)")
+	registerTimeout(cmd, "t")
+	// Dockle's names.
+	alias(cmd, "accept-key", "ak", "", "")
+	alias(cmd, "accept-file", "af", "", "")
+	alias(cmd, "accept-file-extension", "ae", "", "")
+	alias(cmd, "registry-username", "username", "", "")
+	alias(cmd, "registry-password", "password", "", "")
+	alias(cmd, "insecure", "nonssl", "", "bulwark's --insecure: plain HTTP and also unverified TLS")
+	accept(cmd, "no-color", "", "")
+	accept(cmd, "debug", "d", "bulwark has no debug log; errors already say what failed and with what input")
 	return cmd
 }
 
 func runLint(cmd *cobra.Command, args []string, f *lintFlags) error {
+	if f.out.format == "list" { // Dockle's name for its table
+		f.out.format = "table"
+	}
 	if f.exitLevel != "" {
 		if len(f.gate.failOn) > 0 {
 			return usageError{fmt.Errorf("give either --fail-on or --exit-level (Dockle's name for it), not both")}
@@ -85,12 +109,13 @@ func runLint(cmd *cobra.Command, args []string, f *lintFlags) error {
 	defer img.Close()
 	opts := lint.Options{
 		AcceptKeys: f.acceptKeys, AcceptFiles: f.acceptFiles, AcceptExtensions: f.acceptExts,
+		SensitiveWords: f.sensitive.words, SensitiveFiles: f.sensitive.files, SensitiveExtensions: f.sensitive.exts,
 		Env: os.Getenv,
 	}
 	if f.verifyKey != "" {
 		opts.ContentTrust = f.contentTrust
 	}
-	bar := readProgress(img)
+	bar := readProgress(cmd, img)
 	opts.Progress = bar
 	findings, warnings, err := lint.Run(ctx, img, opts)
 	bar.Close()

@@ -31,6 +31,11 @@ Exit codes: 0 every gate passed, 1 (or --exit-code) a gate failed,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) {
+		printNotes(cmd)
+		applyTimeout(cmd)
+	}
+	registerQuiet(root)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w\nsee '%s --help'", err, c.CommandPath())}
 	})
@@ -39,7 +44,8 @@ Exit codes: 0 every gate passed, 1 (or --exit-code) a gate failed,
 		newLintCmd(),
 		newSBOMCmd(), newCacheCmd(),
 		newSecretsCmd(),
-		newKeyCmd(), newSignCmd(), newVerifyCmd(), newAttestCmd(), newVerifyAttestationCmd(),
+		newKeyCmd(), cosignName(newKeyGenerateCmd(), "generate-key-pair"), cosignName(newKeyPublicCmd(), "public-key"),
+		newSignCmd(), newVerifyCmd(), newAttestCmd(), newVerifyAttestationCmd(),
 		newDBCmd(),
 		newPipelineCmd(), newDemoCmd(), newReportCmd(),
 		newScanCmd(),
@@ -55,13 +61,16 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return policy.ExitOK
 	}
 	if ctx.Err() != nil && !strings.Contains(err.Error(), "interrupted") {
 		err = fmt.Errorf("interrupted: %w", err)
 	}
+	err = timedOut(cmd, err)
 	var ge *policy.GateError
 	if errors.As(err, &ge) {
 		fmt.Fprintln(stderr, "bulwark:", ge.Msg)

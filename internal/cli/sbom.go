@@ -86,7 +86,7 @@ Results are cached per layer (--cache-dir, --no-cache; 'bulwark cache clean').`,
 			if opts.Mode == inventory.ModeTree {
 				im.Name = strings.TrimPrefix(im.Name, "rootfs:")
 			}
-			bar := readProgress(im)
+			bar := readProgress(cmd, im)
 			opts.Progress = bar
 			s, err := inventory.Scan(cmd.Context(), im, opts)
 			bar.Close()

@@ -27,6 +27,7 @@ type scanFlags struct {
 	scanners     []string
 	secretConfig string
 	hostProfile  string
+	cacheDir     string
 }
 
 func newScanCmd() *cobra.Command {
@@ -53,8 +54,9 @@ Exit codes: 0 passed, --exit-code (default 1) the gate failed, 2 error.`,
   bulwark scan ./service --scanners vuln,secret --offline
   bulwark scan rootfs:/mnt/golden --scanners vuln,host --fail-on level1
   bulwark scan --input app.tar --ignore-unfixed --ignore-base --vex app.openvex.json`,
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return runScan(cmd, args, &f) },
+		Aliases: []string{"image"},
+		Args:    cobra.MaximumNArgs(1),
+		RunE:    func(cmd *cobra.Command, args []string) error { return runScan(cmd, args, &f) },
 	}
 	f.img.register(cmd)
 	f.out.register(cmd, "table", "json", "sarif", "cyclonedx")
@@ -65,6 +67,12 @@ Exit codes: 0 passed, --exit-code (default 1) the gate failed, 2 error.`,
 	fl.StringSliceVar(&f.scanners, "scanners", []string{"vuln", "secret", "lint"}, "what to look for: vuln, secret, lint, host (CIS host benchmark; comma-separated)")
 	fl.StringVar(&f.hostProfile, "host-profile", "", "host benchmark profile for --scanners host (default: the one /etc/os-release names; see docs/host.md)")
 	fl.StringVar(&f.secretConfig, "secret-config", "", "secrets configuration file (rules, allowlist), as 'bulwark secrets --config' takes")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "cache directory: the database is DIR/db/vulndb.bwdb unless --db (default: $BULWARK_CACHE_DIR, else the user cache directory)")
+	registerTimeout(cmd, "")
+	// Trivy's names.
+	alias(cmd, "ignore-file", "ignorefile", "", "")
+	alias(cmd, "skip-update", "skip-db-update", "", "")
+	accept(cmd, "offline-scan", "", "")
 	return cmd
 }
 
@@ -133,6 +141,9 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	var dbw []string
 	var db *vulndb.DB
 	if want["vuln"] {
+		if f.cacheDir != "" && f.db.path == "" {
+			f.db.path = vulndb.PathIn(f.cacheDir)
+		}
 		if db, dbw, err = f.db.openDB(cmd); err != nil {
 			return err
 		}
@@ -147,7 +158,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	if baseWarn != "" {
 		warnings = append(warnings, baseWarn)
 	}
-	bar := readProgress(img)
+	bar := readProgress(cmd, img)
 	res, err := scan.Run(ctx, img, scan.Options{
 		Vulns: want["vuln"], Lint: want["lint"], Secrets: want["secret"], Host: want["host"], HostProfile: f.hostProfile,
 		DB: db, Mode: mode, BaseLayers: base, Progress: bar,

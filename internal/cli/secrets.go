@@ -151,7 +151,7 @@ func runSecrets(cmd *cobra.Command, args []string, f *secretsFlags) error {
 		}
 		defer img.Close()
 		target = img.Target()
-		bar := readProgress(img)
+		bar := readProgress(cmd, img)
 		opts.Progress = bar
 		res, err = secrets.ScanImage(ctx, img, opts)
 		bar.Close()

@@ -26,6 +26,14 @@ func (f *registryFlags) registry(cmd *cobra.Command) (*sign.Registry, error) {
 	return sign.NewRegistry(cmd.Context(), sign.RegistryOptions{Options: o})
 }
 
+// cosignAliases accepts cosign's registry flags: --allow-insecure-registry
+// is --insecure; --allow-http-registry is too, which also skips TLS
+// verification.
+func (f *registryFlags) cosignAliases(cmd *cobra.Command) {
+	alias(cmd, "insecure", "allow-insecure-registry", "", "")
+	alias(cmd, "insecure", "allow-http-registry", "", "bulwark's --insecure: plain HTTP and also unverified TLS")
+}
+
 // keyPassword returns the password of an encrypted key file: from
 // BULWARK_PASSWORD, else COSIGN_PASSWORD, else asked on the terminal.
 func keyPassword(cmd *cobra.Command) sign.PassFunc {
@@ -144,6 +152,8 @@ ARN, gcpkms://..., azurekms://..., or hashivault://KEY. See docs/sign.md.`,
 	fl.BoolVar(&tlogUpload, "tlog-upload", false, "upload the signature to the transparency log at --rekor-url")
 	fl.StringVar(&rekorURL, "rekor-url", "", "transparency log (Rekor) URL for --tlog-upload")
 	fl.BoolVar(&bundle, "new-bundle-format", false, "store a Sigstore bundle through the OCI 1.1 referrers API instead of the .sig tag")
+	reg.cosignAliases(cmd)
+	accept(cmd, "yes", "y", "")
 	_ = cmd.MarkFlagRequired("key")
 	return cmd
 }

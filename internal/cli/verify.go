@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -8,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bulwark-sec/bulwark/internal/policy"
 	"github.com/bulwark-sec/bulwark/internal/sign"
 )
 
@@ -17,6 +20,7 @@ func newVerifyCmd() *cobra.Command {
 		key         string
 		annotations []string
 		format      string
+		cosignOut   string
 	)
 	cmd := &cobra.Command{
 		Use:   "verify IMAGE... --key KEY",
@@ -26,7 +30,13 @@ with KEY (and carries every --annotations key=value). Signatures are looked
 up in cosign's tag layout and, where the registry has it, through the OCI 1.1
 referrers API (Sigstore bundles). No transparency log or TUF is contacted.
 
-Exit codes: 0 verified, 1 not verified (with the reason), 2 could not check.`,
+Exit codes: 0 verified, 1 not verified (with the reason), 2 could not check.
+
+cosign's command line works as it is (docs/migrating.md): -o json|text
+prints what 'cosign verify' prints (a JSON array of the verified
+simple-signing payloads, or each payload on a line), and with cosign's
+flags (-o, --insecure-ignore-tlog) a failure exits with cosign's codes:
+10 no signature found, 12 no matching signature.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			want, err := parseKV("--annotations", annotations)
@@ -36,6 +46,10 @@ Exit codes: 0 verified, 1 not verified (with the reason), 2 could not check.`,
 			if format != "text" && format != "json" {
 				return usageError{fmt.Errorf("--format %q: use text or json", format)}
 			}
+			if cosignOut != "" && cosignOut != "text" && cosignOut != "json" {
+				return usageError{fmt.Errorf("--output %q: use text or json (cosign's output layouts)", cosignOut)}
+			}
+			asCosign := cmd.Flags().Changed("output") || cmd.Flags().Changed("insecure-ignore-tlog")
 			r, err := reg.registry(cmd)
 			if err != nil {
 				return err
@@ -63,14 +77,22 @@ Exit codes: 0 verified, 1 not verified (with the reason), 2 could not check.`,
 			}
 			var failed []string
 			var results []*sign.Result
+			var firstFailure error
 			for i := range args {
 				if errs[i] != nil {
 					failed = append(failed, errs[i].Error())
+					if firstFailure == nil {
+						firstFailure = errs[i]
+					}
 					continue
 				}
 				results = append(results, all[i])
 			}
-			if format == "json" {
+			if cosignOut != "" {
+				if err := printCosign(cmd, results, cosignOut); err != nil {
+					return err
+				}
+			} else if format == "json" {
 				if err := writeJSON(cmd, results); err != nil {
 					return err
 				}
@@ -80,7 +102,11 @@ Exit codes: 0 verified, 1 not verified (with the reason), 2 could not check.`,
 				}
 			}
 			if len(failed) > 0 {
-				return gateErr(&sign.VerificationError{Msg: strings.Join(failed, "\n")})
+				err := gateErr(&sign.VerificationError{Msg: strings.Join(failed, "\n")})
+				if asCosign {
+					err.(*policy.GateError).Code = cosignExitCode(firstFailure)
+				}
+				return err
 			}
 			return nil
 		},
@@ -90,8 +116,52 @@ Exit codes: 0 verified, 1 not verified (with the reason), 2 could not check.`,
 	fl.StringVar(&key, "key", "", "public key reference (cosign.pub, env://VAR, awskms://, gcpkms://, azurekms://, hashivault://)")
 	fl.StringArrayVarP(&annotations, "annotations", "a", nil, "require this signed annotation key=value (repeatable)")
 	fl.StringVarP(&format, "format", "f", "text", "output format: text|json")
+	fl.StringVarP(&cosignOut, "output", "o", "", "cosign's output: json (an array of the verified simple-signing payloads) or text (one payload a line)")
+	reg.cosignAliases(cmd)
+	accept(cmd, "insecure-ignore-tlog", "", "")
 	_ = cmd.MarkFlagRequired("key")
 	return cmd
+}
+
+// The exit codes cosign gives a failed verification (cosign's
+// cmd/cosign/errors/exit_codes.go).
+const (
+	cosignExitNoSignature         = 10
+	cosignExitNoMatchingSignature = 12
+)
+
+// cosignExitCode is cosign's exit code for a failed verification.
+func cosignExitCode(err error) int {
+	var ve *sign.VerificationError
+	if errors.As(err, &ve) && ve.Reason == sign.ReasonNoSignature {
+		return cosignExitNoSignature
+	}
+	return cosignExitNoMatchingSignature
+}
+
+// printCosign prints what 'cosign verify -o json|text' prints for each
+// image: a JSON array of the verified payloads on one line, or each payload
+// on a line.
+func printCosign(cmd *cobra.Command, results []*sign.Result, layout string) error {
+	out := cmd.OutOrStdout()
+	for _, res := range results {
+		payloads := make([]json.RawMessage, 0, len(res.Signatures))
+		for _, s := range res.Signatures {
+			payloads = append(payloads, s.Payload)
+		}
+		if layout == "text" {
+			for _, p := range payloads {
+				fmt.Fprintln(out, string(p))
+			}
+			continue
+		}
+		b, err := json.Marshal(payloads)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, string(b))
+	}
+	return nil
 }
 
 func printVerified(cmd *cobra.Command, res *sign.Result, key string) {

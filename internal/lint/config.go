@@ -202,12 +202,18 @@ var credentialWords = map[string]bool{
 
 var credentialPairs = [][2]string{{"API", "KEY"}, {"ACCESS", "KEY"}, {"PRIVATE", "KEY"}, {"SECRET", "KEY"}, {"AUTH", "KEY"}}
 
-// credentialKey reports whether an ENV or LABEL key names a credential.
-func credentialKey(key string) bool {
+// credentialKey reports whether an ENV or LABEL key names a credential:
+// one of its parts is a credential word or one of the extra words.
+func credentialKey(key string, extra []string) bool {
 	parts := strings.FieldsFunc(strings.ToUpper(key), func(r rune) bool { return r == '_' || r == '-' || r == '.' })
 	for i, p := range parts {
 		if credentialWords[p] {
 			return true
+		}
+		for _, w := range extra {
+			if strings.EqualFold(w, p) {
+				return true
+			}
 		}
 		if i > 0 {
 			for _, pair := range credentialPairs {
@@ -228,7 +234,7 @@ func (h *Handler) checkConfigCredentials(img *image.Image) []finding.Finding {
 	}
 	var out []finding.Finding
 	flag := func(key, value, field, what string) {
-		if value == "" || accepted[strings.ToUpper(key)] || !credentialKey(key) || placeholder(value) {
+		if value == "" || accepted[strings.ToUpper(key)] || !credentialKey(key, h.opts.SensitiveWords) || placeholder(value) {
 			return
 		}
 		f := CheckCredentials.newFinding(fmt.Sprintf("Suspicious %s key found : %s (value redacted)", what, key))

@@ -56,8 +56,14 @@ func TestCredentialKey(t *testing.T) {
 		"AWS_SECRET_ACCESS_KEY": true, "DB_PASSWORD": true, "GITHUB_TOKEN": true, "api-key": true, "STRIPE_API_KEY": true,
 		"GPG_KEY": false, "PATH": false, "KEYRING": false, "PASSPORT": false, "TOKENIZER_MODEL": false, "PRIVATE_KEY": true,
 	} {
-		if got := credentialKey(k); got != want {
+		if got := credentialKey(k, nil); got != want {
 			t.Errorf("credentialKey(%q) = %v, want %v", k, got, want)
+		}
+	}
+	// Dockle's --sensitive-word adds words, matched as whole parts.
+	for k, want := range map[string]bool{"VAULT_ROLE": true, "vault-addr": true, "VAULTED": false, "DB_PASSWORD": true} {
+		if got := credentialKey(k, []string{"vault"}); got != want {
+			t.Errorf("credentialKey(%q, vault) = %v, want %v", k, got, want)
 		}
 	}
 }

@@ -22,6 +22,14 @@ type Options struct {
 	AcceptFiles []string
 	// AcceptExtensions are file extensions (".pem") CIS-DI-0010 must not flag.
 	AcceptExtensions []string
+	// SensitiveWords are more words that, as a part of an ENV or LABEL key
+	// ("VAULT" in VAULT_ROLE), make CIS-DI-0010 flag it (Dockle's
+	// --sensitive-word).
+	SensitiveWords []string
+	// SensitiveFiles are more file names or paths CIS-DI-0010 flags.
+	SensitiveFiles []string
+	// SensitiveExtensions are more file extensions CIS-DI-0010 flags.
+	SensitiveExtensions []string
 	// ContentTrust, when set, checks CIS-DI-0005 for real: it returns ""
 	// when the image carries a valid signature, the reason when it does
 	// not, and an error when it could not check (which fails the run).
@@ -266,6 +274,16 @@ func (h *Handler) credentialCandidate(p, base string) bool {
 	for _, a := range h.opts.AcceptExtensions {
 		if ext != "" && (a == ext || "."+a == ext) {
 			return false
+		}
+	}
+	for _, a := range h.opts.SensitiveFiles {
+		if a == base || strings.TrimPrefix(a, "/") == p {
+			return true
+		}
+	}
+	for _, a := range h.opts.SensitiveExtensions {
+		if ext != "" && (a == ext || "."+a == ext) {
+			return true
 		}
 	}
 	if credentialNames[base] || credentialPaths[p] || strings.HasSuffix(p, "/"+".aws/credentials") || strings.HasSuffix(p, "/.docker/config.json") {

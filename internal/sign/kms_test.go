@@ -1,7 +1,6 @@
 package sign_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,8 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -22,73 +19,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/bulwark-sec/bulwark/internal/policy"
 	"github.com/bulwark-sec/bulwark/internal/testutil"
 )
 
-// startLocalKMS runs the local-kms AWS KMS emulator on a free port of
-// 127.0.0.1 with its data in a temp dir, and stops it (by PID) at the end.
-func startLocalKMS(t *testing.T) string {
-	t.Helper()
-	bin := testutil.RequireTool(t, "local-kms")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), "KMS_REGION=us-east-1", "KMS_ACCOUNT_ID=111122223333",
-		"KMS_DATA_PATH="+filepath.Join(dir, "data"), "KMS_SEED_PATH="+filepath.Join(dir, "none.yaml"))
-	logf, err := os.Create(filepath.Join(dir, "kms.log"))
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("starting local-kms: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		cancel()
-		_ = cmd.Wait()
-		logf.Close()
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return addr
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	log, _ := os.ReadFile(filepath.Join(dir, "kms.log"))
-	t.Fatalf("local-kms did not start on %s:\n%s", addr, log)
-	return ""
-}
-
-// awsEnv points the AWS SDK at the emulator with dummy credentials, and
-// clears the machine's AWS_CA_BUNDLE.
-func awsEnv(t *testing.T, endpoint string) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_CA_BUNDLE", "")
-	t.Setenv("AWS_ENDPOINT_URL_KMS", endpoint)
-}
-
 func TestAWSKMS(t *testing.T) {
-	kms := startLocalKMS(t)
+	kms := testutil.StartLocalKMS(t)
 	host := realRegistry(t)
-	awsEnv(t, "http://"+kms)
+	testutil.AWSEnv(t, "http://"+kms)
 	dir := t.TempDir()
 	img := pushImage(t, host+"/kms/app:v1")
 	other := pushImage(t, host+"/kms/other:v1")
@@ -153,7 +92,7 @@ func TestAWSKMS(t *testing.T) {
 	}
 
 	// An unreachable KMS: an error (exit 2), never a pass.
-	awsEnv(t, "http://127.0.0.1:1")
+	testutil.AWSEnv(t, "http://127.0.0.1:1")
 	code, _, stderr = runCLI(t, "verify", img.String(), "--key", "awskms:///alias/bw")
 	if code != policy.ExitError || !strings.Contains(stderr, "awskms:///alias/bw") {
 		t.Fatalf("unreachable KMS: %d %s", code, stderr)

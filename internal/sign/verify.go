@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore/pkg/signature/options"
+	"github.com/sigstore/sigstore/pkg/signature/payload"
 )
 
 // Reason classifies a failed verification.
@@ -87,6 +88,10 @@ type VerifiedSignature struct {
 	DockerReference string `json:"dockerReference,omitempty"`
 	// Annotations are the signed annotations.
 	Annotations map[string]any `json:"annotations,omitempty"`
+	// Payload is the simple-signing payload that verified (for a bundle,
+	// the one cosign's tag layout would carry for the same claims): what
+	// 'cosign verify -o json' prints.
+	Payload json.RawMessage `json:"-"`
 }
 
 // VerifyImage verifies that an image (a reference by tag or digest; a tag
@@ -158,7 +163,7 @@ func Verify(ctx context.Context, reg *Registry, imageRef string, v *Verifier, wa
 			t.annMismatch = append(t.annMismatch, miss)
 			continue
 		}
-		res.Signatures = append(res.Signatures, VerifiedSignature{Layout: "tag", Location: tag.String(), DockerReference: p.DockerReference, Annotations: p.Annotations})
+		res.Signatures = append(res.Signatures, VerifiedSignature{Layout: "tag", Location: tag.String(), DockerReference: p.DockerReference, Annotations: p.Annotations, Payload: a.Data})
 	}
 
 	if len(res.Signatures) == 0 {
@@ -202,7 +207,11 @@ func verifyBundles(ctx context.Context, reg *Registry, d name.Digest, v *Verifie
 			t.annMismatch = append(t.annMismatch, miss)
 			continue
 		}
-		res.Signatures = append(res.Signatures, VerifiedSignature{Layout: "bundle", Location: a.Where, Annotations: pred.Annotations})
+		p, err := payload.Cosign{Image: d, Annotations: pred.Annotations}.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		res.Signatures = append(res.Signatures, VerifiedSignature{Layout: "bundle", Location: a.Where, Annotations: pred.Annotations, Payload: p})
 	}
 	return nil
 }

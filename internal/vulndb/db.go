@@ -312,11 +312,17 @@ func (db *DB) block(n uint32) ([]byte, error) {
 // $BULWARK_CACHE_DIR when that is set.
 func DefaultPath() (string, error) {
 	if d := os.Getenv("BULWARK_CACHE_DIR"); d != "" {
-		return filepath.Join(d, "db", "vulndb.bwdb"), nil
+		return PathIn(d), nil
 	}
 	d, err := os.UserCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("finding the user cache directory for the vulnerability database: %w; set BULWARK_CACHE_DIR or pass --db FILE", err)
 	}
-	return filepath.Join(d, "bulwark", "db", "vulndb.bwdb"), nil
+	return PathIn(filepath.Join(d, "bulwark")), nil
+}
+
+// PathIn is where the database lives in a cache directory (BULWARK_CACHE_DIR,
+// scan's --cache-dir).
+func PathIn(cacheDir string) string {
+	return filepath.Join(cacheDir, "db", "vulndb.bwdb")
 }

@@ -35,7 +35,7 @@ func (e *SourceError) Error() string {
 	case errors.As(e.Err, &pe) && pe.hint != "":
 		hint = pe.hint
 	case errors.Is(e.Err, errStalled):
-		hint = "the server stopped sending data; try again later, or raise --timeout"
+		hint = "the server stopped sending data; try again later, or raise --timeout (scan: --db-timeout)"
 	case errors.Is(e.Err, errDigest):
 		hint = "the download was damaged on the way; try again"
 	}
