@@ -1,7 +1,6 @@
 package testutil
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -20,26 +19,10 @@ func StartLocalKMS(t testing.TB) string {
 	bin := RequireTool(t, "local-kms")
 	port := freePort(t)
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	cmd := exec.CommandContext(ctx, bin)
+	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), "KMS_REGION=us-east-1", "KMS_ACCOUNT_ID=111122223333",
 		"KMS_DATA_PATH="+filepath.Join(dir, "data"), "KMS_SEED_PATH="+filepath.Join(dir, "none.yaml"))
-	logf, err := os.Create(filepath.Join(dir, "kms.log"))
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("starting local-kms: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		cancel()
-		_ = cmd.Wait()
-		logf.Close()
-	})
+	startServer(t, "local-kms", cmd, filepath.Join(dir, "kms.log"))
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {

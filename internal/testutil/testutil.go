@@ -7,7 +7,6 @@
 package testutil
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -91,25 +90,32 @@ func StartRegistry(t testing.TB, opts RegistryOptions) *Registry {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	cmd := exec.CommandContext(ctx, bin, "serve", cfgPath)
-	logf, err := os.Create(filepath.Join(dir, "registry.log"))
+	startServer(t, "docker-registry", exec.Command(bin, "serve", cfgPath), filepath.Join(dir, "registry.log"))
+	waitReady(t, reg, filepath.Join(dir, "registry.log"))
+	return reg
+}
+
+// startServer starts a server process for a test with its output in
+// logPath, and kills it (by its PID) when the test ends, or after ten
+// minutes at the latest.
+func startServer(t testing.TB, what string, cmd *exec.Cmd, logPath string) {
+	t.Helper()
+	logf, err := os.Create(logPath)
 	if err != nil {
-		cancel()
 		t.Fatal(err)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("starting docker-registry: %v", err)
+		logf.Close()
+		t.Fatalf("starting %s: %v", what, err)
 	}
+	limit := time.AfterFunc(10*time.Minute, func() { _ = cmd.Process.Kill() })
 	t.Cleanup(func() {
-		cancel()
+		limit.Stop()
+		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		logf.Close()
 	})
-	waitReady(t, reg, filepath.Join(dir, "registry.log"))
-	return reg
 }
 
 func waitReady(t testing.TB, reg *Registry, logPath string) {
