@@ -29,6 +29,7 @@ type secretsFlags struct {
 	gate        gateFlags
 	maxFileSize int64
 	listRules   bool
+	osFiles     bool
 }
 
 func newSecretsCmd() *cobra.Command {
@@ -80,6 +81,7 @@ secret; the grammar every gate shares, see docs/policy.md), --exit-code
 	fl.BoolVar(&f.showSecrets, "show-secrets", false, "print whole secrets instead of redacting them")
 	fl.Int64Var(&f.maxFileSize, "max-file-size", 0, "skip files larger than this many bytes (0: no limit; large files are streamed)")
 	fl.BoolVar(&f.listRules, "list-rules", false, "list the rules in effect and exit")
+	fl.BoolVar(&f.osFiles, "include-os-files", false, "images: also report findings in files that OS packages installed (dpkg, apk file lists)")
 	return cmd
 }
 
@@ -91,7 +93,7 @@ func runSecrets(cmd *cobra.Command, args []string, f *secretsFlags) error {
 	if f.since != "" && !f.git {
 		return usageError{fmt.Errorf("--since needs --git")}
 	}
-	opts := secrets.Options{ShowSecrets: f.showSecrets, MaxFileSize: f.maxFileSize}
+	opts := secrets.Options{ShowSecrets: f.showSecrets, MaxFileSize: f.maxFileSize, IncludeOSFiles: f.osFiles}
 	var warnings []string
 	if f.config != "" {
 		cfg, err := secrets.LoadConfig(f.config)

@@ -115,6 +115,7 @@ func Run(ctx context.Context, img *image.Image, o Options) (*Result, error) {
 		res.Warnings = append(res.Warnings, m.Warnings()...)
 	}
 	if sh != nil {
+		sh.ScanConfig(img)
 		r := sh.Finish(tree)
 		res.Gates = append(res.Gates, finding.GateSecrets)
 		res.Findings = append(res.Findings, r.Findings...)

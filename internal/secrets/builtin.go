@@ -91,7 +91,7 @@ func (r *Rule) spans() *Rule { r.spanMatch = true; return r }
 func privateKey(id, title, label string) *Rule {
 	l := regexp.QuoteMeta(label)
 	return raw(id, title, crit,
-		`-----BEGIN `+l+`-----(?:\\[nr]|\s)*((?:[A-Za-z0-9+/=\s"'`+"`"+`,\\]|[A-Za-z-]+: [^\n]*){64,}?)-----END `+l+`-----`,
+		`-----BEGIN `+l+`-----(?:\\[nr]|\s)*((?:[A-Za-z0-9+/=\s"'`+"`"+`,\\]|[A-Za-z-]+: [^\n]*)+?)-----END `+l+`-----`,
 		"-----begin "+strings.ToLower(label)+"-----").validate(keyBody).keepPlaceholders().multiline().at().spans()
 }
 
@@ -358,8 +358,8 @@ func Builtin() []*Rule {
 
 // gcpServiceAccount finds a service-account key file's key ID and private
 // key, in either order, in a JSON file or in a JSON string (quotes escaped).
-const gcpServiceAccount = `private_key_id\\?"\s*:\s*\\?"([a-f0-9]{40})\\?"\s*,\s*\\?"private_key\\?"\s*:\s*\\?"-----BEGIN [A-Z ]*PRIVATE KEY-----[^"]{64,}?-----END [A-Z ]*PRIVATE KEY-----(?:\\+n)*\\?"` +
-	`|private_key\\?"\s*:\s*\\?"-----BEGIN [A-Z ]*PRIVATE KEY-----[^"]{64,}?-----END [A-Z ]*PRIVATE KEY-----(?:\\+n)*\\?"\s*,\s*\\?"private_key_id\\?"\s*:\s*\\?"([a-f0-9]{40})\\?"`
+const gcpServiceAccount = `private_key_id\\?"\s*:\s*\\?"([a-f0-9]{40})\\?"\s*,\s*\\?"private_key\\?"\s*:\s*\\?"-----BEGIN [A-Z ]*PRIVATE KEY-----[^"]+?-----END [A-Z ]*PRIVATE KEY-----(?:\\+n)*\\?"` +
+	`|private_key\\?"\s*:\s*\\?"-----BEGIN [A-Z ]*PRIVATE KEY-----[^"]+?-----END [A-Z ]*PRIVATE KEY-----(?:\\+n)*\\?"\s*,\s*\\?"private_key_id\\?"\s*:\s*\\?"([a-f0-9]{40})\\?"`
 
 // keyBody reports whether a private key block's body is a key: at least
 // 64 base64 characters once line breaks (real or escaped), indentation,

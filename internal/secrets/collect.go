@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"runtime"
@@ -28,6 +29,9 @@ type Options struct {
 	Workers int
 	// Progress receives the stored bytes of an image's layers as they are read.
 	Progress io.Writer
+	// IncludeOSFiles reports findings in image files that OS packages
+	// installed (left out by default).
+	IncludeOSFiles bool
 }
 
 // engine returns the configured engine or the built-in one.
@@ -192,7 +196,7 @@ func (c *collector) finding(path string, loc finding.Location, m Match, detail f
 		Message:     msg,
 		Location:    loc,
 		Fix:         r.fix(),
-		Fingerprint: Fingerprint(r.ID, path, m.LineHash),
+		Fingerprint: Fingerprint(r.ID, cmp.Or(path, loc.Field), m.LineHash),
 		Secret:      d,
 	}
 	switch {

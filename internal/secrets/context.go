@@ -45,6 +45,9 @@ const (
 	// ctxLines is how many lines a statement or a name/value pair spans
 	// before or after the keyword's line.
 	ctxLines = 3
+	// ctxReach bounds how far from the identifier a statement is read,
+	// so that a long line costs the same as a short one.
+	ctxReach = 1 << 10
 )
 
 // valueField finds the value field of a name/value pair.
@@ -92,27 +95,27 @@ func (e *Engine) contextMatches(s *scanState, ri int, buf []byte, hs, he, from, 
 	if !c.key.Match(buf[is:ie]) {
 		return
 	}
-	ls, le := lineStart(buf, is), lineEnd(buf, ie)
+	lo, hi := max(0, is-ctxReach), min(len(buf), ie+ctxReach)
+	ls, le := lo+lineStart(buf[lo:is], is-lo), ie+lineEnd(buf[ie:hi], 0)
 	quote := byte(0)
 	if is > ls && isQuote(buf[is-1]) && ie < le && buf[ie] == buf[is-1] {
 		quote = buf[is-1]
 	}
 	add := func(vs, ve int) { e.acceptSpan(s, ri, buf, vs, ve, vs, ve, from, to) }
 	// A name/value pair.
-	before := buf[ls:is]
+	before := buf[max(ls, is-64):is]
 	if quote != 0 {
-		before = buf[ls : is-1]
+		before = before[:len(before)-1]
 	}
 	if nameField.Match(before) {
 		rest := ie
 		if quote != 0 {
 			rest++
 		}
-		end := lineEnd(buf, rest)
-		for n := 0; n < ctxLines && end < len(buf); n++ {
-			end = lineEnd(buf, end+1)
+		end := le
+		for n := 0; n < ctxLines && end < hi; n++ {
+			end = end + 1 + lineEnd(buf[end+1:hi], 0)
 		}
-		end = min(end, rest+4*maxValue)
 		if loc := valueField.FindIndex(buf[rest:end]); loc != nil {
 			if vs, ve, ok := readValue(buf, rest+loc[1], end); ok && c.value.Match(buf[vs:ve]) {
 				add(vs, ve)
@@ -150,8 +153,8 @@ func (e *Engine) contextMatches(s *scanState, ri int, buf []byte, hs, he, from, 
 		return
 	}
 	ss := ls
-	for n := 0; n < ctxLines && ss > 0; n++ {
-		prev := lineStart(buf, ss-1)
+	for n := 0; n < ctxLines && ss > lo; n++ {
+		prev := lo + lineStart(buf[lo:ss-1], ss-1-lo)
 		t := bytes.TrimRight(buf[prev:ss-1], " \t\r")
 		if len(t) == 0 || bytes.HasSuffix(t, []byte(";")) || bytes.HasSuffix(t, []byte("{")) || bytes.HasSuffix(t, []byte("}")) {
 			break

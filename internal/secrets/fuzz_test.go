@@ -18,6 +18,8 @@ func FuzzEngine(f *testing.F) {
 	f.Add([]byte("password = \"Tr0ub4dor&3x\"\naws_secret_access_key=" + fakeAWSSec))
 	f.Add([]byte("postgres://u:p4ssw0rdX@h/db bulwark:ignore"))
 	f.Add([]byte("-----BEGIN PRIVATE KEY-----\\nMII"))
+	f.Add([]byte("UPDATE s SET value = '" + fakeAWSSec + "' WHERE name = 's3_secret_access_key';\n- name: AWS_ACCOUNT_ID\n  value: 4829-1037-5561\n"))
+	f.Add([]byte(fakeOpenSSH()))
 	eng, err := DefaultEngine()
 	if err != nil {
 		f.Fatal(err)
@@ -37,6 +39,9 @@ func FuzzEngine(f *testing.F) {
 			}
 			if m.Line < 1 || m.Line > bytes.Count(data, []byte("\n"))+1 {
 				t.Fatalf("line %d out of range", m.Line)
+			}
+			if m.Column < 1 || m.EndLine < m.Line || m.EndLine == m.Line && m.EndColumn < m.Column {
+				t.Fatalf("span %d:%d-%d:%d is not ordered", m.Line, m.Column, m.EndLine, m.EndColumn)
 			}
 			if r := Redact(m.Secret); len(m.Secret) >= 8 && strings.Contains(r, m.Secret) {
 				t.Fatalf("redaction %q shows the secret", r)
@@ -134,5 +139,19 @@ func FuzzParseGitLog(f *testing.F) {
 		}
 		close(jobs)
 		<-done
+	})
+}
+
+// FuzzParseFileList checks that no package file list makes the reader panic.
+func FuzzParseFileList(f *testing.F) {
+	f.Add("lib/apk/db/installed", []byte("P:a\nF:lib\nR:x\n\nR:y\n"))
+	f.Add("var/lib/dpkg/status.d/a.md5sums", []byte("abc  usr/x\n"))
+	f.Add("var/lib/dpkg/info/a.list", []byte("/.\n/usr/x\n"))
+	f.Fuzz(func(t *testing.T, p string, data []byte) {
+		for _, q := range parseFileList(p, data) {
+			if q == "" || strings.HasPrefix(q, "/") {
+				t.Fatalf("path %q", q)
+			}
+		}
 	})
 }

@@ -1,10 +1,14 @@
 package secrets
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
@@ -22,6 +26,9 @@ type ImageHandler struct {
 
 	mu     sync.Mutex
 	layers map[int]int // finding index -> layer index
+	// owned maps the files that OS packages install to the layers whose
+	// package file lists name them.
+	owned map[string][]int
 }
 
 // NewImageHandler returns a handler scanning with the options' rules.
@@ -30,7 +37,7 @@ func NewImageHandler(opts Options) (*ImageHandler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &ImageHandler{eng: eng, c: newCollector(&opts), layers: map[int]int{}}
+	h := &ImageHandler{eng: eng, c: newCollector(&opts), layers: map[int]int{}, owned: map[string][]int{}}
 	h.bufs.New = func() any { b := make([]byte, BufferSize); return &b }
 	return h, nil
 }
@@ -53,6 +60,19 @@ func (h *ImageHandler) Want(e *image.Entry) bool {
 
 // Handle scans one file's content.
 func (h *ImageHandler) Handle(e *image.Entry, r io.Reader) error {
+	if isFileList(e.Path) && e.Size <= maxFileList {
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return err
+		}
+		paths := parseFileList(e.Path, data)
+		h.mu.Lock()
+		for _, p := range paths {
+			h.owned[p] = append(h.owned[p], e.Layer.Index)
+		}
+		h.mu.Unlock()
+		r = bytes.NewReader(data)
+	}
 	bp := h.bufs.Get().(*[]byte)
 	defer h.bufs.Put(bp)
 	ms, err := h.eng.ScanReader(e.Path, r, *bp, true)
@@ -76,16 +96,66 @@ func (h *ImageHandler) Handle(e *image.Entry, r io.Reader) error {
 	return nil
 }
 
+// ScanConfig scans the image configuration with the same rules: each
+// environment variable, label, the entrypoint and command, and every
+// history line (build arguments of RUN lines included), each finding
+// located at its field.
+func (h *ImageHandler) ScanConfig(img *image.Image) {
+	if img.Config == nil {
+		return
+	}
+	cfg := img.Config.Config
+	scan := func(field, text string, layer *image.Layer) {
+		if strings.TrimSpace(text) == "" {
+			return
+		}
+		loc := finding.Location{Field: field}
+		if layer != nil {
+			loc.Layer = layer.Ref()
+		}
+		h.c.add("", loc, h.eng.ScanBytes(field, []byte(text)), nil)
+	}
+	for i, env := range cfg.Env {
+		scan(fmt.Sprintf("config.Env[%d]", i), env, nil)
+	}
+	for _, k := range slices.Sorted(maps.Keys(cfg.Labels)) {
+		scan(fmt.Sprintf("config.Labels[%s]", k), k+"="+cfg.Labels[k], nil)
+	}
+	scan("config.Entrypoint", strings.Join(cfg.Entrypoint, " "), nil)
+	scan("config.Cmd", strings.Join(cfg.Cmd, " "), nil)
+	for i, hist := range img.Config.History {
+		scan(fmt.Sprintf("history[%d]", i), hist.CreatedBy, img.LayerForHistory(i))
+	}
+}
+
 // Finish marks the findings in files that the final image does not show
-// (deleted or replaced by a later layer) and returns the result.
+// (deleted or replaced by a later layer), leaves out those in files that
+// OS packages installed (unless IncludeOSFiles) and returns the result.
 func (h *ImageHandler) Finish(tree *image.Tree) *Result {
 	h.c.mu.Lock()
+	drop := map[int]bool{}
+	osFiles := map[string]bool{}
 	for i, layer := range h.layers {
 		f := &h.c.res.Findings[i]
+		if !h.c.opts.IncludeOSFiles && slices.Contains(h.owned[f.Location.Path], layer) {
+			drop[i] = true
+			osFiles[f.Location.Path] = true
+			continue
+		}
 		if tree != nil && !tree.Visible(layer, f.Location.Path) {
 			f.Location.Deleted = true
 			f.Message += " (deleted by a later layer, still in layer " + fmt.Sprint(layer) + ")"
 		}
+	}
+	if len(drop) > 0 {
+		kept := h.c.res.Findings[:0]
+		for i, f := range h.c.res.Findings {
+			if !drop[i] {
+				kept = append(kept, f)
+			}
+		}
+		h.c.res.Findings = kept
+		h.c.res.Warnings = append(h.c.res.Warnings, fmt.Sprintf("%d finding(s) in %d file(s) that OS packages installed not reported (--include-os-files reports them)", len(drop), len(osFiles)))
 	}
 	h.c.mu.Unlock()
 	res := h.c.result()
@@ -105,5 +175,6 @@ func ScanImage(ctx context.Context, img *image.Image, opts Options) (*Result, er
 	if err != nil {
 		return nil, fmt.Errorf("image %q: %w", img.Name, err)
 	}
+	h.ScanConfig(img)
 	return h.Finish(tree), nil
 }
