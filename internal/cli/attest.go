@@ -77,12 +77,12 @@ time as the scan time.`,
 
 func newVerifyAttestationCmd() *cobra.Command {
 	var (
-		reg    registryFlags
-		key    string
-		typ    string
-		pol    string
-		format string
+		reg registryFlags
+		key string
+		typ string
+		pol string
 	)
+	format := newFormatFlag("text", "json")
 	cmd := &cobra.Command{
 		Use:   "verify-attestation IMAGE --key KEY --type TYPE [--policy FILE]",
 		Short: "Verify an image's attestations of a type, and optionally a policy on the newest scan",
@@ -96,9 +96,6 @@ Exit codes: 0 verified, 1 not verified or policy failed, 2 could not check.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := sign.PredicateTypeURI(typ); err != nil {
 				return usageError{err}
-			}
-			if format != "text" && format != "json" {
-				return usageError{fmt.Errorf("--format %q: use text or json", format)}
 			}
 			var p *sign.Policy
 			if pol != "" {
@@ -119,7 +116,7 @@ Exit codes: 0 verified, 1 not verified or policy failed, 2 could not check.`,
 			if err != nil {
 				return gateErr(err)
 			}
-			if format == "json" {
+			if format.value == "json" {
 				return writeJSON(cmd, res)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Verified %d %s attestation(s) of %s with key %s\n", len(res.Attestations), typ, res.Digest, key)
@@ -134,7 +131,7 @@ Exit codes: 0 verified, 1 not verified or policy failed, 2 could not check.`,
 	fl.StringVar(&key, "key", "", "public key reference (cosign.pub, env://VAR, KMS URI)")
 	fl.StringVar(&typ, "type", "custom", predicateTypeHelp)
 	fl.StringVar(&pol, "policy", "", "policy file the newest verified scan must satisfy (YAML, see docs/sign.md)")
-	fl.StringVarP(&format, "format", "f", "text", "output format: text|json")
+	format.register(cmd)
 	reg.cosignAliases(cmd)
 	accept(cmd, "insecure-ignore-tlog", "", "")
 	_ = cmd.MarkFlagRequired("key")

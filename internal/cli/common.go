@@ -4,22 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
-	"github.com/bulwark-sec/bulwark/internal/atomicfile"
 	"github.com/bulwark-sec/bulwark/internal/buildinfo"
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/progress"
-	"github.com/bulwark-sec/bulwark/internal/report"
 )
 
 // registryFlags are the registry flags of every command that talks to a
@@ -105,27 +101,6 @@ func readProgress(cmd *cobra.Command, img *image.Image) progress.Bar {
 		return progress.Bytes(nil, 0, "")
 	}
 	return progress.Bytes(progress.Terminal(), size, "reading "+img.Name)
-}
-
-// outputFlags choose the report format and where it goes.
-type outputFlags struct {
-	format string
-	output string
-}
-
-func (o *outputFlags) register(cmd *cobra.Command, formats ...string) {
-	cmd.Flags().StringVarP(&o.format, "format", "f", formats[0], "output format: "+strings.Join(formats, "|"))
-	cmd.Flags().StringVarP(&o.output, "output", "o", "", "write the report to this file instead of stdout")
-}
-
-// write writes the report to -o or stdout. A file is written completely or
-// not at all.
-func (o *outputFlags) write(cmd *cobra.Command, r *finding.Report) error {
-	if o.output == "" {
-		return report.Write(cmd.OutOrStdout(), r, o.format)
-	}
-	_, err := atomicfile.Write(o.output, 0o644, func(w io.Writer) error { return report.Write(w, r, o.format) })
-	return err
 }
 
 // newReport starts a report for a target.

@@ -129,7 +129,7 @@ func loadIgnores(ids, files, defaults []string) (ignore.List, error) {
 // warnings on stderr (stdout carries the report only) and returns the
 // verdict as an error: nil, or a *policy.GateError. An interrupted run
 // writes nothing.
-func finish(cmd *cobra.Command, out *outputFlags, p *policy.Policy, r *finding.Report) error {
+func finish(cmd *cobra.Command, out *outputFlags[*finding.Report], p *policy.Policy, r *finding.Report) error {
 	if err := cmd.Context().Err(); err != nil {
 		// Interrupted: what was read may be partial, so no report claims
 		// to be complete.

@@ -11,6 +11,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/lint"
+	"github.com/bulwark-sec/bulwark/internal/output"
 	"github.com/bulwark-sec/bulwark/internal/sign"
 )
 
@@ -20,7 +21,7 @@ var lintIgnoreFiles = []string{".bulwarkignore", ".dockleignore"}
 
 type lintFlags struct {
 	img         imageFlags
-	out         outputFlags
+	out         outputFlags[*finding.Report]
 	gate        gateFlags
 	exitLevel   string
 	acceptKeys  []string
@@ -62,7 +63,8 @@ could not be read.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runLint(cmd, args, &f) },
 	}
 	f.img.register(cmd)
-	f.out.register(cmd, "table", "json", "sarif")
+	f.out.register(cmd, output.Findings)
+	f.out.format.alias("list", "table") // Dockle's name for its table
 	f.gate.shorthands = map[string]string{"exit-code": "c", "ignore": "i"}
 	f.gate.register(cmd, lintIgnoreFiles...)
 	fl := cmd.Flags()
@@ -88,9 +90,6 @@ could not be read.`,
 }
 
 func runLint(cmd *cobra.Command, args []string, f *lintFlags) error {
-	if f.out.format == "list" { // Dockle's name for its table
-		f.out.format = "table"
-	}
 	if f.exitLevel != "" {
 		if len(f.gate.failOn) > 0 {
 			return usageError{fmt.Errorf("give either --fail-on or --exit-level (Dockle's name for it), not both")}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulwark-sec/bulwark/internal/nist"
+	"github.com/bulwark-sec/bulwark/internal/output"
 	"github.com/bulwark-sec/bulwark/internal/pipeline"
 )
 
@@ -20,7 +21,8 @@ func newReportCmd() *cobra.Command {
 }
 
 func newReportNISTCmd() *cobra.Command {
-	var from, format string
+	var from string
+	format := newFormatFlag(output.NIST.Names()...)
 	cmd := &cobra.Command{
 		Use:   "nist-800-190",
 		Short: "Map a pipeline run to the image and registry risks of NIST SP 800-190",
@@ -40,10 +42,14 @@ pipeline did (sign, verify, push).`,
 			if err != nil {
 				return err
 			}
-			return nist.Write(cmd.OutOrStdout(), nist.Assess(r, run, time.Now()), format)
+			w, err := output.NIST.Lookup(format.value)
+			if err != nil {
+				return usageError{err}
+			}
+			return w(cmd.OutOrStdout(), nist.Assess(r, run, time.Now()))
 		},
 	}
 	cmd.Flags().StringVar(&from, "from", filepath.Join(pipeline.DefaultArtifacts, pipeline.ReportJSON), "report.json of a pipeline run")
-	cmd.Flags().StringVarP(&format, "format", "f", "table", "output format: table|json")
+	format.register(cmd)
 	return cmd
 }

@@ -7,11 +7,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/bulwark-sec/bulwark/internal/atomicfile"
 	"github.com/bulwark-sec/bulwark/internal/buildinfo"
 	"github.com/bulwark-sec/bulwark/internal/inventory"
 	"github.com/bulwark-sec/bulwark/internal/inventory/analyzers"
-	"github.com/bulwark-sec/bulwark/internal/inventory/sbom"
+	"github.com/bulwark-sec/bulwark/internal/output"
 )
 
 // cacheFlags choose the inventory layer cache.
@@ -44,7 +43,7 @@ func (c *cacheFlags) cache(warn io.Writer) (*inventory.Cache, error) {
 func newSBOMCmd() *cobra.Command {
 	var (
 		img   imageFlags
-		out   outputFlags
+		out   outputFlags[*inventory.SBOM]
 		cache cacheFlags
 	)
 	cmd := &cobra.Command{
@@ -62,9 +61,6 @@ too; use rootfs:DIR to scan a directory as an image root filesystem.
 Results are cached per layer (--cache-dir, --no-cache; 'bulwark cache clean').`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := sbomFormat(out.format); err != nil {
-				return usageError{err}
-			}
 			opts := inventory.Options{Analyzers: analyzers.All(), Mode: inventory.ModeImage,
 				Tool: "bulwark", ToolVersion: buildinfo.Version}
 			if len(args) == 1 && img.input == "" {
@@ -93,29 +89,11 @@ Results are cached per layer (--cache-dir, --no-cache; 'bulwark cache clean').`,
 			if err != nil {
 				return err
 			}
-			return writeSBOM(cmd, &out, s)
+			return out.write(cmd, s)
 		},
 	}
 	img.register(cmd)
-	out.register(cmd, sbom.Formats()...)
+	out.register(cmd, output.SBOM)
 	cache.register(cmd)
 	return cmd
-}
-
-func sbomFormat(f string) (string, error) {
-	for _, n := range sbom.Formats() {
-		if strings.EqualFold(n, f) {
-			return n, nil
-		}
-	}
-	return "", fmt.Errorf("--format %q: want one of %s", f, strings.Join(sbom.Formats(), ", "))
-}
-
-// writeSBOM writes to -o (completely or not at all) or stdout.
-func writeSBOM(cmd *cobra.Command, out *outputFlags, s *inventory.SBOM) error {
-	if out.output == "" {
-		return sbom.Write(cmd.OutOrStdout(), s, out.format)
-	}
-	_, err := atomicfile.Write(out.output, 0o644, func(w io.Writer) error { return sbom.Write(w, s, out.format) })
-	return err
 }

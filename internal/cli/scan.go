@@ -10,6 +10,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/inventory"
 	"github.com/bulwark-sec/bulwark/internal/lint"
+	"github.com/bulwark-sec/bulwark/internal/output"
 	"github.com/bulwark-sec/bulwark/internal/scan"
 	"github.com/bulwark-sec/bulwark/internal/secrets"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
@@ -21,7 +22,7 @@ var scanIgnoreFiles = []string{".bulwarkignore", ".trivyignore", ".dockleignore"
 
 type scanFlags struct {
 	img          imageFlags
-	out          outputFlags
+	out          outputFlags[*finding.Report]
 	db           dbSourceFlags
 	gate         gateFlags
 	scanners     []string
@@ -59,7 +60,7 @@ Exit codes: 0 passed, --exit-code (default 1) the gate failed, 2 error.`,
 		RunE:    func(cmd *cobra.Command, args []string) error { return runScan(cmd, args, &f) },
 	}
 	f.img.register(cmd)
-	f.out.register(cmd, "table", "json", "sarif", "cyclonedx")
+	f.out.register(cmd, output.Scan)
 	f.db.register(cmd, true)
 	f.gate.register(cmd, scanIgnoreFiles...)
 	f.gate.withVulns(cmd)

@@ -12,12 +12,13 @@ import (
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/output"
 	"github.com/bulwark-sec/bulwark/internal/secrets"
 )
 
 type secretsFlags struct {
 	img         imageFlags
-	out         outputFlags
+	out         outputFlags[*finding.Report]
 	git         bool
 	since       string
 	image       bool
@@ -68,7 +69,7 @@ secret; the grammar every gate shares, see docs/policy.md), --exit-code
 		RunE: func(cmd *cobra.Command, args []string) error { return runSecrets(cmd, args, &f) },
 	}
 	f.img.register(cmd)
-	f.out.register(cmd, "table", "json", "sarif")
+	f.out.register(cmd, output.Findings)
 	f.gate.register(cmd, ".bulwarkignore")
 	fl := cmd.Flags()
 	fl.BoolVar(&f.git, "git", false, "scan the git history of DIR instead of its files")

@@ -19,9 +19,9 @@ func newVerifyCmd() *cobra.Command {
 		reg         registryFlags
 		key         string
 		annotations []string
-		format      string
-		cosignOut   string
 	)
+	format := newFormatFlag("text", "json")
+	cosignOut := formatFlag{names: []string{"json", "text"}} // cosign's -o: none unless given
 	cmd := &cobra.Command{
 		Use:   "verify IMAGE... --key KEY",
 		Short: "Verify an image's signature (cosign-compatible); exit 1 when it does not verify",
@@ -42,12 +42,6 @@ flags (-o, --insecure-ignore-tlog) a failure exits with cosign's codes:
 			want, err := parseKV("--annotations", annotations)
 			if err != nil {
 				return err
-			}
-			if format != "text" && format != "json" {
-				return usageError{fmt.Errorf("--format %q: use text or json", format)}
-			}
-			if cosignOut != "" && cosignOut != "text" && cosignOut != "json" {
-				return usageError{fmt.Errorf("--output %q: use text or json (cosign's output layouts)", cosignOut)}
 			}
 			asCosign := cmd.Flags().Changed("output") || cmd.Flags().Changed("insecure-ignore-tlog")
 			r, err := reg.registry(cmd)
@@ -88,11 +82,11 @@ flags (-o, --insecure-ignore-tlog) a failure exits with cosign's codes:
 				}
 				results = append(results, all[i])
 			}
-			if cosignOut != "" {
-				if err := printCosign(cmd, results, cosignOut); err != nil {
+			if cosignOut.value != "" {
+				if err := printCosign(cmd, results, cosignOut.value); err != nil {
 					return err
 				}
-			} else if format == "json" {
+			} else if format.value == "json" {
 				if err := writeJSON(cmd, results); err != nil {
 					return err
 				}
@@ -115,8 +109,8 @@ flags (-o, --insecure-ignore-tlog) a failure exits with cosign's codes:
 	fl := cmd.Flags()
 	fl.StringVar(&key, "key", "", "public key reference (cosign.pub, env://VAR, awskms://, gcpkms://, azurekms://, hashivault://)")
 	fl.StringArrayVarP(&annotations, "annotations", "a", nil, "require this signed annotation key=value (repeatable)")
-	fl.StringVarP(&format, "format", "f", "text", "output format: text|json")
-	fl.StringVarP(&cosignOut, "output", "o", "", "cosign's output: json (an array of the verified simple-signing payloads) or text (one payload a line)")
+	format.register(cmd)
+	fl.VarP(&cosignOut, "output", "o", "cosign's output: json (an array of the verified simple-signing payloads) or text (one payload a line)")
 	reg.cosignAliases(cmd)
 	accept(cmd, "insecure-ignore-tlog", "", "")
 	_ = cmd.MarkFlagRequired("key")

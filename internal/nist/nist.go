@@ -253,17 +253,16 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-// Write writes the assessment as a table or JSON.
-func Write(w io.Writer, a *Assessment, format string) error {
-	switch format {
-	case "json":
-		e := json.NewEncoder(w)
-		e.SetIndent("", "  ")
-		return e.Encode(a)
-	case "table", "":
-	default:
-		return fmt.Errorf("format %q: want table or json", format)
-	}
+// JSON writes the assessment as indented JSON.
+func JSON(w io.Writer, a *Assessment) error {
+	e := json.NewEncoder(w)
+	e.SetIndent("", "  ")
+	return e.Encode(a)
+}
+
+// Table writes the assessment for a person: one line a risk, then what
+// the pipeline does not cover.
+func Table(w io.Writer, a *Assessment) error {
 	fmt.Fprintf(w, "%s\n", a.Guide)
 	if a.Image != "" {
 		fmt.Fprintf(w, "image: %s %s\n", a.Image, a.Digest)

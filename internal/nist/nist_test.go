@@ -40,7 +40,7 @@ func TestAssess(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	if err := Write(&b, a, "table"); err != nil {
+	if err := Table(&b, a); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"Embedded malware", "NOT COVERED", "Not covered by this pipeline:", "database built 2h ago"} {

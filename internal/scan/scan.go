@@ -157,9 +157,9 @@ func Run(ctx context.Context, img *image.Image, o Options) (*Result, error) {
 // even without a --base-image (for --ignore-base).
 func BaseLayers(ctx context.Context, img *image.Image, baseImage string, opts image.Options, required bool) (int, string) {
 	ref := baseImage
-	if ref == "" && img.Annotations[match.AnnotationBaseName] != "" {
-		ref = img.Annotations[match.AnnotationBaseName]
-		if d := img.Annotations[match.AnnotationBaseDigest]; d != "" && !strings.Contains(ref, "@") {
+	if ref == "" && img.Annotations[annotationBaseName] != "" {
+		ref = img.Annotations[annotationBaseName]
+		if d := img.Annotations[annotationBaseDigest]; d != "" && !strings.Contains(ref, "@") {
 			ref += "@" + d
 		}
 	}
@@ -167,13 +167,13 @@ func BaseLayers(ctx context.Context, img *image.Image, baseImage string, opts im
 		b, err := image.Open(ctx, ref, opts)
 		if err == nil {
 			defer b.Close()
-			return match.BaseLayersFrom(img, b), ""
+			return baseLayersFrom(img, b), ""
 		}
 		if baseImage != "" {
 			return 0, fmt.Sprintf("base image %q could not be opened (%v): every layer counts as the application's", ref, err)
 		}
 	}
-	if n, ok := match.BaseLayersFromHistory(img.Config); ok {
+	if n, ok := baseLayersFromHistory(img.Config); ok {
 		return n, ""
 	}
 	if required {

@@ -8,8 +8,6 @@ import (
 // (1.2.3_rc1-r0 and the like).
 type apkComparator struct{}
 
-func (apkComparator) Name() string { return "apk" }
-
 func (apkComparator) Compare(a, b string) (int, error) {
 	return parseBoth("apk", apkversion.NewVersion, func(x, y apkversion.Version) int { return x.Compare(y) }, a, b)
 }

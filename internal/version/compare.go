@@ -12,8 +12,6 @@ import (
 // Comparator compares two versions of one ecosystem. Compare returns -1,
 // 0 or +1, or an error naming the version that does not parse.
 type Comparator interface {
-	// Name names the version scheme ("debian", "semver", ...).
-	Name() string
 	// Compare orders a and b.
 	Compare(a, b string) (int, error)
 }

@@ -15,8 +15,6 @@ import (
 // not parse.
 type composerComparator struct{}
 
-func (composerComparator) Name() string { return "composer" }
-
 func (composerComparator) Compare(a, b string) (int, error) {
 	return parseBoth("composer", parseComposer, compareComposer, a, b)
 }

@@ -8,8 +8,6 @@ import (
 // ([epoch:]upstream[-revision], with "~" before anything, even the end).
 type debComparator struct{}
 
-func (debComparator) Name() string { return "debian" }
-
 func (debComparator) Compare(a, b string) (int, error) {
 	return parseBoth("debian", debversion.NewVersion, func(x, y debversion.Version) int { return x.Compare(y) }, a, b)
 }

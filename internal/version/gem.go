@@ -9,8 +9,6 @@ import (
 // prerelease).
 type gemComparator struct{}
 
-func (gemComparator) Name() string { return "rubygems" }
-
 func (gemComparator) Compare(a, b string) (int, error) {
 	return parseBoth("rubygems", gemversion.NewVersion, func(x, y gemversion.Version) int { return x.Compare(y) }, a, b)
 }

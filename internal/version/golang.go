@@ -15,8 +15,6 @@ import (
 // form (v1.22.3, v1.21.0-rc.2).
 type goComparator struct{}
 
-func (goComparator) Name() string { return "go" }
-
 func (goComparator) Compare(a, b string) (int, error) {
 	return parseBoth("go", goVersion, semver.Compare, a, b)
 }

@@ -11,8 +11,6 @@ import (
 // (1.0-alpha < 1.0-beta < 1.0-rc < 1.0-SNAPSHOT < 1.0 < 1.0-sp).
 type mavenComparator struct{}
 
-func (mavenComparator) Name() string { return "maven" }
-
 func (mavenComparator) Compare(a, b string) (int, error) {
 	return parseBoth("maven", mavenVersion, func(x, y mvnversion.Version) int { return x.Compare(y) }, a, b)
 }

@@ -13,8 +13,6 @@ import (
 // after "+" is ignored.
 type nugetComparator struct{}
 
-func (nugetComparator) Name() string { return "nuget" }
-
 func (nugetComparator) Compare(a, b string) (int, error) {
 	return parseBoth("nuget", parseNuGet, compareNuGet, a, b)
 }

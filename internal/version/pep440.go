@@ -8,8 +8,6 @@ import (
 // and dev-releases, local versions).
 type pep440Comparator struct{}
 
-func (pep440Comparator) Name() string { return "pep440" }
-
 func (pep440Comparator) Compare(a, b string) (int, error) {
 	return parseBoth("pep440", pep440.Parse, func(x, y pep440.Version) int { return x.Compare(y) }, a, b)
 }

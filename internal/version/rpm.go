@@ -11,8 +11,6 @@ import (
 // rpmvercmp's rules ("~" sorts before anything, "^" after the version).
 type rpmComparator struct{}
 
-func (rpmComparator) Name() string { return "rpm" }
-
 func (rpmComparator) Compare(a, b string) (int, error) {
 	return parseBoth("rpm", parseRPM, func(x, y rpmversion.Version) int { return x.Compare(y) }, a, b)
 }

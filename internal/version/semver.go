@@ -9,8 +9,6 @@ import (
 // accepted, as OSV records and lockfiles write them.
 type semverComparator struct{}
 
-func (semverComparator) Name() string { return "semver" }
-
 func (semverComparator) Compare(a, b string) (int, error) {
 	return parseBoth("semver", semver.NewVersion, func(x, y *semver.Version) int { return x.Compare(y) }, a, b)
 }
@@ -18,8 +16,6 @@ func (semverComparator) Compare(a, b string) (int, error) {
 // npmComparator orders npm package versions: SemVer 2.0.0 as node-semver
 // parses it (a leading "v" or "=" is allowed).
 type npmComparator struct{}
-
-func (npmComparator) Name() string { return "npm" }
 
 func (npmComparator) Compare(a, b string) (int, error) {
 	return semverComparator{}.Compare(trimEq(a), trimEq(b))

@@ -1,5 +1,6 @@
 // Package sbom writes an inventory.SBOM as a table, bulwark's JSON,
-// CycloneDX 1.6 JSON or SPDX 2.3 JSON.
+// CycloneDX 1.6 JSON or SPDX 2.3 JSON (the formats of bulwark sbom are
+// listed in package output).
 package sbom
 
 import (
@@ -22,28 +23,6 @@ import (
 
 	"github.com/bulwark-sec/bulwark/internal/inventory"
 )
-
-// Writer writes an SBOM in one format.
-type Writer func(w io.Writer, s *inventory.SBOM) error
-
-var writers = map[string]Writer{
-	"table":     Table,
-	"json":      JSON,
-	"cyclonedx": CycloneDX,
-	"spdx-json": SPDX,
-}
-
-// Formats lists the format names, table first.
-func Formats() []string { return []string{"table", "json", "cyclonedx", "spdx-json"} }
-
-// Write writes the SBOM in the named format.
-func Write(w io.Writer, s *inventory.SBOM, format string) error {
-	wr, ok := writers[strings.ToLower(format)]
-	if !ok {
-		return fmt.Errorf("unknown SBOM format %q (want one of %s)", format, strings.Join(Formats(), ", "))
-	}
-	return wr(w, s)
-}
 
 // JSON writes bulwark's own JSON: the SBOM as the inventory types define it.
 func JSON(w io.Writer, s *inventory.SBOM) error {

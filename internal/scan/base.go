@@ -1,4 +1,4 @@
-package match
+package scan
 
 import (
 	"strings"
@@ -10,13 +10,13 @@ import (
 
 // Annotations that name an image's base (OCI image spec).
 const (
-	AnnotationBaseName   = "org.opencontainers.image.base.name"
-	AnnotationBaseDigest = "org.opencontainers.image.base.digest"
+	annotationBaseName   = "org.opencontainers.image.base.name"
+	annotationBaseDigest = "org.opencontainers.image.base.digest"
 )
 
-// BaseLayersFrom returns how many of img's layers are the base image's:
+// baseLayersFrom returns how many of img's layers are the base image's:
 // the length of the common prefix of their uncompressed layer digests.
-func BaseLayersFrom(img, base *image.Image) int {
+func baseLayersFrom(img, base *image.Image) int {
 	n := 0
 	for n < len(img.Layers) && n < len(base.Layers) && img.Layers[n].DiffID != "" && img.Layers[n].DiffID == base.Layers[n].DiffID {
 		n++
@@ -24,14 +24,14 @@ func BaseLayersFrom(img, base *image.Image) int {
 	return n
 }
 
-// BaseLayersFromHistory guesses how many layers the base image holds from
+// baseLayersFromHistory guesses how many layers the base image holds from
 // the image's history, as Docker writes it: the base image's history ends
 // with its CMD or ENTRYPOINT (an entry that makes no layer), and the
 // application's instructions follow. It returns the number of layers
 // created up to the last such entry that is followed by at least one
 // layer-creating entry, and false when the history shows no such
 // boundary.
-func BaseLayersFromHistory(cfg *v1.ConfigFile) (int, bool) {
+func baseLayersFromHistory(cfg *v1.ConfigFile) (int, bool) {
 	if cfg == nil || len(cfg.History) == 0 {
 		return 0, false
 	}

@@ -1,4 +1,4 @@
-package match
+package report
 
 import (
 	"fmt"
@@ -9,10 +9,7 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
-	"github.com/bulwark-sec/bulwark/internal/report"
 )
-
-func init() { report.Register("cyclonedx", CycloneDX) }
 
 // CycloneDX writes the vulnerability findings of a report as a CycloneDX
 // 1.5 JSON BOM: the affected packages as components and one vulnerability

@@ -1,4 +1,4 @@
-package match
+package scan
 
 import (
 	"testing"
@@ -26,7 +26,7 @@ func TestBaseLayersFromHistory(t *testing.T) {
 		{"RUN mentioning CMD is not a boundary", []v1.History{h("ADD rootfs", false), h("RUN echo CMD", false), h("COPY x /x", false)}, 0, false},
 	}
 	for _, tt := range tests {
-		n, ok := BaseLayersFromHistory(&v1.ConfigFile{History: tt.hist})
+		n, ok := baseLayersFromHistory(&v1.ConfigFile{History: tt.hist})
 		if n != tt.want || ok != tt.ok {
 			t.Errorf("%s: = %d, %v; want %d, %v", tt.name, n, ok, tt.want, tt.ok)
 		}

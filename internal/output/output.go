@@ -1,0 +1,63 @@
+// Package output is the one place that says which output formats each
+// command offers and which writer writes each: one table per kind of
+// document (a gate's report, a scan's report, an SBOM, a NIST SP 800-190
+// assessment). Commands look a format up here; nothing registers formats
+// elsewhere.
+package output
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/inventory"
+	"github.com/bulwark-sec/bulwark/internal/inventory/sbom"
+	"github.com/bulwark-sec/bulwark/internal/nist"
+	"github.com/bulwark-sec/bulwark/internal/report"
+)
+
+// Writer writes a document of type T in one format.
+type Writer[T any] func(w io.Writer, doc T) error
+
+// Format is one named format and its writer.
+type Format[T any] struct {
+	Name  string
+	Write Writer[T]
+}
+
+// Table is the formats a command offers, its default first.
+type Table[T any] []Format[T]
+
+// Names lists the format names, the default first.
+func (t Table[T]) Names() []string {
+	names := make([]string, len(t))
+	for i, f := range t {
+		names[i] = f.Name
+	}
+	return names
+}
+
+// Lookup returns the writer of a format name (any case); the error lists
+// the formats there are.
+func (t Table[T]) Lookup(name string) (Writer[T], error) {
+	for _, f := range t {
+		if strings.EqualFold(f.Name, name) {
+			return f.Write, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown output format %q (want one of %s)", name, strings.Join(t.Names(), ", "))
+}
+
+// The formats of every command that writes a document.
+var (
+	// Findings is the report of lint and secrets.
+	Findings = Table[*finding.Report]{{"table", report.Table}, {"json", report.JSON}, {"sarif", report.SARIF}}
+	// Scan is the report of scan: the gates' formats and a CycloneDX
+	// document of the vulnerabilities.
+	Scan = Table[*finding.Report]{{"table", report.Table}, {"json", report.JSON}, {"sarif", report.SARIF}, {"cyclonedx", report.CycloneDX}}
+	// SBOM is the inventory sbom writes.
+	SBOM = Table[*inventory.SBOM]{{"table", sbom.Table}, {"json", sbom.JSON}, {"cyclonedx", sbom.CycloneDX}, {"spdx-json", sbom.SPDX}}
+	// NIST is the assessment of report nist-800-190.
+	NIST = Table[*nist.Assessment]{{"table", nist.Table}, {"json", nist.JSON}}
+)
