@@ -29,7 +29,7 @@ func TestFormatCheckedAtParse(t *testing.T) {
 	}
 }
 
-// TestFormatAnyCase: format names match in any case.
+// TestFormatAnyCase: format names and aliases match in any case.
 func TestFormatAnyCase(t *testing.T) {
 	f := newFormatFlag("table", "json", "spdx-json")
 	if err := f.Set("SPDX-JSON"); err != nil || f.String() != "spdx-json" {
@@ -37,5 +37,9 @@ func TestFormatAnyCase(t *testing.T) {
 	}
 	if err := f.Set("spdx"); err == nil || f.String() != "spdx-json" {
 		t.Errorf("Set(spdx) = %v, value %q; want an error and the value kept", err, f.String())
+	}
+	f.alias("list", "table")
+	if err := f.Set("LIST"); err != nil || f.String() != "table" {
+		t.Errorf("Set(LIST) with the alias list = %v, value %q; want table", err, f.String())
 	}
 }
