@@ -11,15 +11,20 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/policy"
 )
 
 // Policy is what verify-attestation --policy requires of the newest
-// verified vulnerability-scan attestation. The file format is YAML:
+// verified vulnerability-scan attestation. The file format is YAML
+// (PolicyRules):
 //
 //	maxAge: 24h              # the scan finished less than this long ago
 //	deny:
 //	  severities: [CRITICAL] # no finding at these severities
 //	  ids: [CVE-2021-44228]  # none of these vulnerability IDs
+//	failOn: high,kev         # no finding the --fail-on grammar fails
 type Policy struct {
 	// MaxAge is the longest time since the scan finished.
 	MaxAge time.Duration
@@ -27,14 +32,20 @@ type Policy struct {
 	DenySeverities []string
 	// DenyIDs fail the policy when a finding has one of these IDs.
 	DenyIDs []string
+	// FailOn fails the policy when a finding meets it (policy.FailOn:
+	// the one --fail-on grammar); the zero value fails nothing.
+	FailOn policy.FailOn
 }
 
-type policyFile struct {
+// PolicyRules are the policy's YAML keys, for files that embed them
+// (the admission policy's attestation rules).
+type PolicyRules struct {
 	MaxAge string `yaml:"maxAge"`
 	Deny   struct {
 		Severities []string `yaml:"severities"`
 		IDs        []string `yaml:"ids"`
 	} `yaml:"deny"`
+	FailOn string `yaml:"failOn"`
 }
 
 var knownSeverities = []string{"UNKNOWN", "NEGLIGIBLE", "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
@@ -54,12 +65,25 @@ func LoadPolicy(path string) (*Policy, error) {
 
 // ParsePolicy parses the policy file format (see Policy).
 func ParsePolicy(b []byte) (*Policy, error) {
-	var pf policyFile
+	var pf PolicyRules
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&pf); err != nil {
-		return nil, fmt.Errorf("not a valid policy (keys: maxAge, deny.severities, deny.ids): %w", err)
+		return nil, fmt.Errorf("not a valid policy (keys: maxAge, deny.severities, deny.ids, failOn): %w", err)
 	}
+	p, err := pf.Build()
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, errors.New("the policy has no rules (maxAge, deny.severities, deny.ids, failOn)")
+	}
+	return p, nil
+}
+
+// Build checks the rules and returns the Policy they make, or nil when
+// they hold no rule.
+func (pf PolicyRules) Build() (*Policy, error) {
 	p := &Policy{DenyIDs: pf.Deny.IDs}
 	if pf.MaxAge != "" {
 		d, err := parseAge(pf.MaxAge)
@@ -79,8 +103,15 @@ func ParsePolicy(b []byte) (*Policy, error) {
 		}
 		p.DenySeverities = append(p.DenySeverities, u)
 	}
-	if p.MaxAge == 0 && len(p.DenySeverities) == 0 && len(p.DenyIDs) == 0 {
-		return nil, errors.New("the policy has no rules (maxAge, deny.severities, deny.ids)")
+	if pf.FailOn != "" {
+		f, err := policy.ParseFailOn(pf.FailOn)
+		if err != nil {
+			return nil, fmt.Errorf("failOn: %w", err)
+		}
+		p.FailOn = f
+	}
+	if p.MaxAge == 0 && len(p.DenySeverities) == 0 && len(p.DenyIDs) == 0 && p.FailOn.IsNever() {
+		return nil, nil
 	}
 	return p, nil
 }
@@ -97,7 +128,11 @@ func parseAge(s string) (time.Duration, error) {
 }
 
 // vulnFinding is one vulnerability of a scan result.
-type vulnFinding struct{ ID, Severity string }
+type vulnFinding struct {
+	ID, Severity string
+	KEV          bool
+	EPSS         float64
+}
 
 // Check applies the policy to the newest (by scan time) of the verified
 // vulnerability attestations and returns a summary, or why it fails.
@@ -130,7 +165,7 @@ func (p *Policy) Check(atts []VerifiedAttestation, now time.Time) (string, error
 			return "", fmt.Errorf("the newest scan finished %s ago (%s), more than the %s allowed; scan the image again and attest the report", age.Round(time.Minute), s.finished.Format(time.RFC3339), p.MaxAge)
 		}
 	}
-	if len(p.DenySeverities) == 0 && len(p.DenyIDs) == 0 {
+	if len(p.DenySeverities) == 0 && len(p.DenyIDs) == 0 && p.FailOn.IsNever() {
 		return fmt.Sprintf("newest scan %s passes", s.finished.Format(time.RFC3339)), nil
 	}
 	vulns, err := scanFindings(s.pred.Scanner.Result)
@@ -148,6 +183,9 @@ func (p *Policy) Check(atts []VerifiedAttestation, now time.Time) (string, error
 			if strings.EqualFold(v.ID, id) {
 				bad = append(bad, v.ID+" (denied ID)")
 			}
+		}
+		if !p.FailOn.IsNever() && p.FailOn.Fails(v.finding()) {
+			bad = append(bad, v.ID+" ("+strings.ToUpper(v.Severity)+", failOn "+p.FailOn.String()+")")
 		}
 	}
 	if len(bad) > 0 {
@@ -169,6 +207,10 @@ func scanFindings(raw json.RawMessage) ([]vulnFinding, error) {
 			Gate       string          `json:"gate"`
 			Severity   string          `json:"severity"`
 			Suppressed json.RawMessage `json:"suppressed"`
+			Vuln       *struct {
+				KEV  bool    `json:"kev"`
+				EPSS float64 `json:"epss"`
+			} `json:"vuln"`
 		} `json:"findings"`
 		Results *[]struct {
 			Vulnerabilities []struct {
@@ -191,21 +233,35 @@ func scanFindings(raw json.RawMessage) ([]vulnFinding, error) {
 	case probe.Findings != nil:
 		for _, f := range *probe.Findings {
 			if (f.Gate == "" || f.Gate == "vuln") && (len(f.Suppressed) == 0 || string(f.Suppressed) == "null") {
-				out = append(out, vulnFinding{f.ID, f.Severity})
+				v := vulnFinding{ID: f.ID, Severity: f.Severity}
+				if f.Vuln != nil {
+					v.KEV, v.EPSS = f.Vuln.KEV, f.Vuln.EPSS
+				}
+				out = append(out, v)
 			}
 		}
 	case probe.Results != nil:
 		for _, r := range *probe.Results {
 			for _, v := range r.Vulnerabilities {
-				out = append(out, vulnFinding{v.ID, v.Severity})
+				out = append(out, vulnFinding{ID: v.ID, Severity: v.Severity})
 			}
 		}
 	case probe.Matches != nil:
 		for _, m := range *probe.Matches {
-			out = append(out, vulnFinding{m.Vulnerability.ID, m.Vulnerability.Severity})
+			out = append(out, vulnFinding{ID: m.Vulnerability.ID, Severity: m.Vulnerability.Severity})
 		}
 	default:
 		return nil, errors.New("the scan result is in no known format (bulwark \"findings\", Trivy \"Results\", Grype \"matches\"), so the policy cannot be checked")
 	}
 	return out, nil
+}
+
+// finding is the vulnerability as a finding, for the --fail-on grammar. A
+// severity that does not parse counts as UNKNOWN, as a scanner would.
+func (v vulnFinding) finding() *finding.Finding {
+	sev, err := finding.ParseSeverity(v.Severity)
+	if err != nil {
+		sev = finding.Unknown
+	}
+	return &finding.Finding{ID: v.ID, Gate: finding.GateVuln, Severity: sev, Vuln: &finding.VulnDetail{KEV: v.KEV, EPSS: v.EPSS}}
 }

@@ -55,9 +55,35 @@ func TestPolicyCheck(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"", "maxAge: -1h\n", "maxAge: soon\n", "deny:\n  severities: [SEVERE]\n", "unknownKey: 1\n"} {
+	for _, bad := range []string{"", "maxAge: -1h\n", "maxAge: soon\n", "deny:\n  severities: [SEVERE]\n", "unknownKey: 1\n", "failOn: severe\n", "failOn: never\n"} {
 		if _, err := ParsePolicy([]byte(bad)); err == nil {
 			t.Errorf("policy %q accepted", bad)
+		}
+	}
+}
+
+func TestPolicyFailOn(t *testing.T) {
+	now := time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC)
+	p, err := ParsePolicy([]byte("failOn: high,kev\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		result string
+		fails  bool
+	}{
+		{`{"findings":[{"gate":"vuln","id":"CVE-1","severity":"MEDIUM"}]}`, false},
+		{`{"findings":[{"gate":"vuln","id":"CVE-2","severity":"HIGH"}]}`, true},
+		{`{"findings":[{"gate":"vuln","id":"CVE-3","severity":"LOW","vuln":{"kev":true}}]}`, true},
+		{`{"findings":[{"gate":"vuln","id":"CVE-4","severity":"CRITICAL","suppressed":{"kind":"vex"}}]}`, false},
+		{`{"Results":[{"Vulnerabilities":[{"VulnerabilityID":"CVE-5","Severity":"CRITICAL"}]}]}`, true},
+	} {
+		_, err := p.Check([]VerifiedAttestation{vulnAtt(t, now, tc.result)}, now)
+		if (err != nil) != tc.fails {
+			t.Errorf("%s: fails=%v, got %v", tc.result, tc.fails, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "failOn high,kev") {
+			t.Errorf("%s: the reason does not name the rule: %v", tc.result, err)
 		}
 	}
 }

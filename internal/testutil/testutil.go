@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -56,6 +57,9 @@ type Registry struct {
 	Host string
 	// CACert is the PEM file of the TLS certificate (TLS only).
 	CACert string
+	// Stop stops the registry before the test ends (to test an
+	// unreachable registry); it is also called when the test ends.
+	Stop func()
 }
 
 // StartRegistry starts Debian's docker-registry (CNCF distribution) on a
@@ -90,15 +94,15 @@ func StartRegistry(t testing.TB, opts RegistryOptions) *Registry {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	startServer(t, "docker-registry", exec.Command(bin, "serve", cfgPath), filepath.Join(dir, "registry.log"))
+	reg.Stop = startServer(t, "docker-registry", exec.Command(bin, "serve", cfgPath), filepath.Join(dir, "registry.log"))
 	waitReady(t, reg, filepath.Join(dir, "registry.log"))
 	return reg
 }
 
 // startServer starts a server process for a test with its output in
 // logPath, and kills it (by its PID) when the test ends, or after ten
-// minutes at the latest.
-func startServer(t testing.TB, what string, cmd *exec.Cmd, logPath string) {
+// minutes at the latest. It returns a function that stops it earlier.
+func startServer(t testing.TB, what string, cmd *exec.Cmd, logPath string) (stop func()) {
 	t.Helper()
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -110,12 +114,17 @@ func startServer(t testing.TB, what string, cmd *exec.Cmd, logPath string) {
 		t.Fatalf("starting %s: %v", what, err)
 	}
 	limit := time.AfterFunc(10*time.Minute, func() { _ = cmd.Process.Kill() })
-	t.Cleanup(func() {
-		limit.Stop()
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		logf.Close()
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			limit.Stop()
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			logf.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 func waitReady(t testing.TB, reg *Registry, logPath string) {

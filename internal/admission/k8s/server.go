@@ -1,0 +1,136 @@
+package k8s
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/bulwark-sec/bulwark/internal/admission"
+)
+
+// MaxBody is the largest AdmissionReview accepted (the API server sends
+// objects of at most 3 MiB or so).
+const MaxBody = 4 << 20
+
+// Handler serves /validate, /mutate and /healthz.
+type Handler struct {
+	dec *admission.Decider
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// NewHandler returns the webhook's HTTP handler. Every decision is logged
+// on log.
+func NewHandler(dec *admission.Decider, log *slog.Logger) *Handler {
+	h := &Handler{dec: dec, log: log, mux: http.NewServeMux()}
+	h.mux.HandleFunc("POST /validate", func(w http.ResponseWriter, r *http.Request) { h.review(w, r, false) })
+	h.mux.HandleFunc("POST /mutate", func(w http.ResponseWriter, r *http.Request) { h.review(w, r, true) })
+	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	return h
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// review answers one AdmissionReview. A body that is not one is a 400 (the
+// API server then applies the webhook's failurePolicy); an object bulwark
+// cannot read is a denial.
+func (h *Handler) review(w http.ResponseWriter, r *http.Request, mutate bool) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		http.Error(w, fmt.Sprintf("Content-Type %q: send application/json", ct), http.StatusUnsupportedMediaType)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			http.Error(w, fmt.Sprintf("the AdmissionReview is larger than %d bytes", MaxBody), http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "reading the body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	rv, err := ParseReview(body)
+	if err != nil {
+		h.log.Warn("bad AdmissionReview", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	resp := h.respond(r, rv.Request, mutate)
+	out := admissionv1.AdmissionReview{TypeMeta: rv.TypeMeta, Response: resp}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+func (h *Handler) respond(r *http.Request, req *admissionv1.AdmissionRequest, mutate bool) *admissionv1.AdmissionResponse {
+	resp := &admissionv1.AdmissionResponse{UID: req.UID}
+	attrs := []any{"uid", req.UID, "kind", req.Kind.Kind, "namespace", req.Namespace, "name", req.Name, "operation", req.Operation, "mutate", mutate}
+	cs, err := Containers(req)
+	if errors.Is(err, errSkip) {
+		resp.Allowed = true
+		return resp
+	}
+	if err != nil {
+		h.log.Info("denied", append(attrs, "reason", err.Error())...)
+		resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusBadRequest, Reason: metav1.StatusReasonBadRequest, Message: "bulwark denied: " + err.Error()}
+		return resp
+	}
+	images := make([]string, len(cs))
+	for i, c := range cs {
+		images[i] = c.Image
+	}
+	decide := h.dec.Decide
+	if mutate {
+		decide = h.dec.DecideToPin
+	}
+	dec := decide(r.Context(), images)
+	msg := dec.Message()
+	h.log.Info(map[bool]string{true: "allowed", false: "denied"}[dec.Allowed], append(attrs, "decision", msg)...)
+	if !dec.Allowed {
+		resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusForbidden, Reason: metav1.StatusReasonForbidden, Message: msg}
+		return resp
+	}
+	resp.Allowed = true
+	for _, v := range dec.Verdicts {
+		if v.Undecided {
+			resp.Warnings = append(resp.Warnings, fmt.Sprintf("bulwark could not verify %s and allowed it (%s)", v.Image, dec.OnError))
+		}
+	}
+	if mutate {
+		resp.Patch, resp.PatchType = pinPatch(cs, dec)
+	}
+	return resp
+}
+
+// pinPatch is the JSONPatch that rewrites each tag-only image to the digest
+// it was verified at (image:tag@sha256:...), or nil when all are pinned.
+func pinPatch(cs []Container, dec *admission.Decision) ([]byte, *admissionv1.PatchType) {
+	type op struct {
+		Op    string `json:"op"`
+		Path  string `json:"path"`
+		Value string `json:"value"`
+	}
+	var ops []op
+	for i, c := range cs {
+		v := dec.Verdicts[i]
+		if v.Digest == "" || strings.Contains(c.Image, "@") {
+			continue
+		}
+		ops = append(ops, op{"replace", c.Path, c.Image + "@" + v.Digest})
+	}
+	if len(ops) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(ops)
+	if err != nil {
+		return nil, nil
+	}
+	pt := admissionv1.PatchTypeJSONPatch
+	return b, &pt
+}
