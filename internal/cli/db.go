@@ -12,10 +12,10 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 	"github.com/bulwark-sec/bulwark/internal/vulndb/build"
+	"github.com/bulwark-sec/bulwark/internal/vulndb/defaultdb"
 	"github.com/bulwark-sec/bulwark/internal/vulndb/update"
 )
 
@@ -115,44 +115,42 @@ func newDBInfoCmd() *cobra.Command {
 	return cmd
 }
 
-// dbSourceFlags are the flags that choose where an update downloads from;
+// dbSourceFlags are the flags that say where a database comes from;
 // 'db update' and every command that matches vulnerabilities take them.
 type dbSourceFlags struct {
-	path        string
-	repository  string
-	key         string
-	insecure    bool
-	osvBase     string
-	ecosystems  []string
-	nvd         string
-	debian      string
-	alpine      []string
-	kev         string
-	epss        string
-	retries     int
-	stall       time.Duration
-	noProgress  bool
-	skipUpdate  bool
-	offline     bool
-	maxAge      time.Duration
-	updateAfter time.Duration
+	reg          *registryFlags
+	path         string
+	repositories []string
+	key          string
+	retries      int
+	stall        time.Duration
+	noProgress   bool
+	skipUpdate   bool
+	offline      bool
+	maxAge       ageValue
+	stale        string
+	updateAfter  time.Duration
+
+	fromUpstream bool
+	osvBase      string
+	ecosystems   []string
+	nvd          string
+	debian       string
+	alpine       []string
+	kev          string
+	epss         string
 }
 
-func (f *dbSourceFlags) register(cmd *cobra.Command, scan bool) {
+// register adds the flags. reg is the command's registry flags, used for
+// the database registry too. A command that matches vulnerabilities (scan)
+// also gets the age flags; 'db update' gets the upstream source flags.
+func (f *dbSourceFlags) register(cmd *cobra.Command, reg *registryFlags, scan bool) {
+	f.reg = reg
 	fl := cmd.Flags()
-	d := update.DefaultSources()
 	fl.StringVar(&f.path, "db", "", "vulnerability database file (default: the one 'db update' maintains in the user cache directory)")
-	fl.StringVar(&f.repository, "db-repository", os.Getenv("BULWARK_DB_REPOSITORY"), "pull a prebuilt database from this OCI repository instead of building from sources ($BULWARK_DB_REPOSITORY)")
-	fl.StringVar(&f.key, "db-key", "", "require the database artifact to carry a cosign signature that verifies with this public key (file or KMS reference)")
-	fl.BoolVar(&f.insecure, "db-insecure", false, "allow plain HTTP and unverified TLS to the database registry")
-	fl.StringVar(&f.osvBase, "osv-url", d.OSVBase, "OSV bucket: ECOSYSTEM/all.zip is downloaded from here (empty: skip OSV)")
-	fl.StringSliceVar(&f.ecosystems, "ecosystem", d.Ecosystems, "OSV ecosystems to download")
-	fl.StringVar(&f.nvd, "nvd-url", d.NVD, "NVD CVE API 2.0 endpoint (empty: skip NVD; $NVD_API_KEY raises its rate limit)")
-	fl.StringVar(&f.debian, "debian-tracker-url", d.DebianTracker, "Debian security tracker JSON (empty: skip)")
-	fl.StringArrayVar(&f.alpine, "alpine-secdb-url", nil, "Alpine secdb file to download, e.g. https://secdb.alpinelinux.org/v3.19/main.json (repeatable)")
-	fl.StringVar(&f.kev, "kev-url", d.KEV, "CISA KEV catalogue (empty: skip)")
-	fl.StringVar(&f.epss, "epss-url", d.EPSS, "EPSS scores CSV (empty: skip)")
-	fl.IntVar(&f.retries, "retries", 3, "how often a failed download is tried again")
+	fl.StringArrayVar(&f.repositories, "db-repository", nil, "pull the database from this OCI repository; repeatable, tried in order ($BULWARK_DB_REPOSITORY, comma-separated; default: "+strings.Join(defaultdb.Repositories, ", ")+")")
+	fl.StringVar(&f.key, "db-key", "", "public key (file, env://VAR or KMS reference) the database's signature must verify with ($BULWARK_DB_KEY; default: the key embedded in bulwark)")
+	fl.IntVar(&f.retries, "retries", 3, "how often a failed download is tried again (an unknown host or a refused connection is not retried)")
 	// scan's --timeout is the limit of the whole run, as Trivy's is.
 	stall := "timeout"
 	if scan {
@@ -163,40 +161,72 @@ func (f *dbSourceFlags) register(cmd *cobra.Command, scan bool) {
 	fl.BoolVar(&f.skipUpdate, "skip-update", false, "use the database as it is; never touch the network")
 	fl.BoolVar(&f.offline, "offline", false, "never touch the network (same as --skip-update for the database)")
 	if scan {
-		fl.DurationVar(&f.maxAge, "db-max-age", vulndb.DefaultMaxAge, "warn when the database is older than this (0: never)")
+		f.maxAge = ageValue(vulndb.DefaultMaxAge)
+		fl.Var(&f.maxAge, "db-max-age", "a database older than this is stale, e.g. 2d or 36h (0: never)")
+		fl.StringVar(&f.stale, "db-stale", update.StaleWarn, "what a stale database that cannot be updated does: warn (a warning in the report) or fail (exit 2)")
 		fl.DurationVar(&f.updateAfter, "db-update-after", 24*time.Hour, "update the database first when it is older than this")
+		return
 	}
+	d := update.DefaultSources()
+	fl.BoolVar(&f.fromUpstream, "from-upstream", false, "build the database from the upstream advisory sources instead of pulling the published one")
+	fl.StringVar(&f.osvBase, "osv-url", d.OSVBase, "with --from-upstream: OSV bucket, ECOSYSTEM/all.zip is downloaded from here (empty: skip OSV)")
+	fl.StringSliceVar(&f.ecosystems, "ecosystem", d.Ecosystems, "with --from-upstream: OSV ecosystems to download")
+	fl.StringVar(&f.nvd, "nvd-url", d.NVD, "with --from-upstream: NVD CVE API 2.0 endpoint (empty: skip NVD; $NVD_API_KEY raises its rate limit)")
+	fl.StringVar(&f.debian, "debian-tracker-url", d.DebianTracker, "with --from-upstream: Debian security tracker JSON (empty: skip)")
+	fl.StringArrayVar(&f.alpine, "alpine-secdb-url", nil, "with --from-upstream: Alpine secdb file, e.g. https://secdb.alpinelinux.org/v3.19/main.json (repeatable)")
+	fl.StringVar(&f.kev, "kev-url", d.KEV, "with --from-upstream: CISA KEV catalogue (empty: skip)")
+	fl.StringVar(&f.epss, "epss-url", d.EPSS, "with --from-upstream: EPSS scores CSV (empty: skip)")
 }
+
+// ageValue is a duration flag that also takes days ("2d").
+type ageValue time.Duration
+
+func (a *ageValue) String() string {
+	d := time.Duration(*a)
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
+}
+
+func (a *ageValue) Set(s string) error {
+	d, err := vulndb.ParseAge(s)
+	*a = ageValue(d)
+	return err
+}
+
+func (a *ageValue) Type() string { return "age" }
 
 func (f *dbSourceFlags) options(cmd *cobra.Command) (update.Options, error) {
 	p, err := dbPath(f.path)
 	if err != nil {
 		return update.Options{}, err
 	}
-	reg := image.Options{Insecure: f.insecure}
+	reg, err := f.reg.options()
+	if err != nil {
+		return update.Options{}, err
+	}
 	o := update.Options{
-		DB: p, Repository: f.repository, Registry: reg,
-		Sources: update.Sources{
+		DB: p, Registry: reg, Repositories: defaultdb.ResolveRepositories(f.repositories, os.Getenv("BULWARK_DB_REPOSITORY")), FromUpstream: f.fromUpstream,
+		Retries: f.retries, Stall: f.stall, Log: cmd.ErrOrStderr(),
+	}
+	if f.fromUpstream {
+		o.Sources = update.Sources{
 			OSVBase: f.osvBase, Ecosystems: f.ecosystems,
 			NVD: f.nvd, NVDAPIKey: os.Getenv("NVD_API_KEY"), NVDPageDelay: 6 * time.Second,
 			DebianTracker: f.debian, AlpineSecDB: f.alpine, KEV: f.kev, EPSS: f.epss,
-		},
-		Retries: f.retries, Stall: f.stall, Log: cmd.ErrOrStderr(),
-	}
-	if o.Sources.NVDAPIKey != "" {
-		o.Sources.NVDPageDelay = 600 * time.Millisecond
+		}
+		if o.Sources.NVDAPIKey != "" {
+			o.Sources.NVDPageDelay = 600 * time.Millisecond
+		}
+	} else if o.Key, err = defaultdb.LoadKey(cmd.Context(), f.key, os.Getenv("BULWARK_DB_KEY")); err != nil {
+		return o, err
 	}
 	if f.retries == 0 {
 		o.Retries = -1
 	}
 	if !f.noProgress && term.IsTerminal(int(os.Stderr.Fd())) {
 		o.Progress = os.Stderr
-	}
-	if f.key != "" {
-		if f.repository == "" {
-			return o, usageError{fmt.Errorf("--db-key checks the signature of a database pulled with --db-repository; give the repository too")}
-		}
-		o.Verifier = update.KeyVerifier{Key: f.key, Registry: sign.RegistryOptions{Options: reg}}
 	}
 	return o, nil
 }
@@ -205,17 +235,22 @@ func (f *dbSourceFlags) options(cmd *cobra.Command) (update.Options, error) {
 // updating it first unless --skip-update or --offline, and returning the
 // warnings (an old database, a failed update) for the report.
 func (f *dbSourceFlags) openDB(cmd *cobra.Command) (*vulndb.DB, []string, error) {
+	if err := update.CheckStalePolicy(f.stale); err != nil {
+		return nil, nil, usageError{fmt.Errorf("--db-stale: %w", err)}
+	}
 	o, err := f.options(cmd)
 	if err != nil {
 		return nil, nil, err
 	}
-	maxAge := f.maxAge
+	maxAge := time.Duration(f.maxAge)
 	if maxAge == 0 {
 		maxAge = -1
 	}
-	return update.Prepare(cmd.Context(), update.PrepareOptions{
-		Update: o, SkipUpdate: f.skipUpdate, Offline: f.offline,
-		UpdateAfter: f.updateAfter, MaxAge: maxAge,
+	ctx, stop := interruptible(cmd)
+	defer stop()
+	return update.Prepare(ctx, update.PrepareOptions{
+		Update: o, Offline: f.skipUpdate || f.offline,
+		UpdateAfter: f.updateAfter, MaxAge: maxAge, Stale: f.stale,
 	})
 }
 
@@ -227,16 +262,27 @@ func interruptible(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 
 func newDBUpdateCmd() *cobra.Command {
 	var f dbSourceFlags
+	var reg registryFlags
 	cmd := &cobra.Command{
 		Use:   "update",
-		Short: "Download the advisory sources (or a prebuilt database) and install a new database",
-		Long: `Download the advisory sources and build a new database, or pull a prebuilt
-database published as an OCI artifact (--db-repository, optionally requiring
-a cosign signature with --db-key). Downloads are retried with backoff and
-checked (size, digest, content); the new file replaces the old one only when
-everything succeeded, so a failed or interrupted update leaves the previous
-database working. With --skip-update or --offline nothing is downloaded: the
+		Short: "Pull the published vulnerability database (or build one from upstream) and install it",
+		Long: `Pull the published database: one OCI artifact whose cosign signature is
+checked with the key embedded in bulwark (or --db-key) before it is
+downloaded, whose size and digest are checked after, and which replaces the
+previous database in one rename. The repositories (--db-repository,
+$BULWARK_DB_REPOSITORY, else the published default and its mirror) are tried
+in order; one that fails is skipped for the next. An unknown host or a
+refused connection is not retried, so a machine without network fails at
+once, with the ways out.
+
+--from-upstream builds the database from the advisory sources instead (OSV,
+NVD, the Debian tracker, Alpine secdb, KEV, EPSS): what the publishing
+workflow runs. A failed or interrupted update leaves the previous database
+as it was. With --skip-update or --offline nothing is downloaded: the
 command only checks the database that is there.`,
+		Example: `  bulwark db update
+  bulwark db update --db-repository registry.internal/mirror/bulwark-db --db-key mirror.pub
+  BULWARK_DB_REPOSITORY=registry-a/bulwark-db,registry-b/bulwark-db bulwark db update`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o, err := f.options(cmd)
@@ -254,28 +300,45 @@ command only checks the database that is there.`,
 			}
 			ctx, stop := interruptible(cmd)
 			defer stop()
+			start := time.Now()
 			res, err := update.Update(ctx, o)
 			if err != nil {
-				return err
+				if ctx.Err() != nil || f.fromUpstream {
+					return err
+				}
+				return fmt.Errorf("%w\nThe previous database, if any, is unchanged. %s", err, update.WaysOut(""))
 			}
 			if res.Summary != nil {
 				fmt.Fprintln(cmd.ErrOrStderr(), res.Summary)
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "installed %s: %d advisories for %d packages, built %s\n",
-				res.Path, res.Metadata.Advisories, res.Metadata.Packages, res.Metadata.BuiltAt.UTC().Format(time.RFC3339))
+			from := ""
+			if res.From != "" {
+				from = " from " + res.From
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "installed %s%s in %s: %d advisories for %d packages, built %s\n",
+				res.Path, from, time.Since(start).Round(time.Millisecond), res.Metadata.Advisories, res.Metadata.Packages, res.Metadata.BuiltAt.UTC().Format(time.RFC3339))
 			return nil
 		},
 	}
-	f.register(cmd, false)
+	reg.register(cmd)
+	f.register(cmd, &reg, false)
 	return cmd
 }
 
 func newDBExportCmd() *cobra.Command {
-	var path, out string
+	var path, out, key string
 	cmd := &cobra.Command{
 		Use:   "export -o FILE",
-		Short: "Copy the database to a file for an air-gapped network",
-		Args:  cobra.NoArgs,
+		Short: "Write the database and its signature to one bundle file for an air-gapped network",
+		Long: `Write one bundle file (a tar of the database, its signature and a
+description) that 'bulwark db import' checks and installs on a machine
+without network. The signature is the one the database was pulled with; a
+database built here ('db build', 'db update --from-upstream') has none, so
+sign it with --key and import it with --db-key.`,
+		Example: `  bulwark db update && bulwark db export -o bulwark-db.tar
+  # on the air-gapped machine:
+  bulwark db import bulwark-db.tar`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
 				return usageError{fmt.Errorf("no output file: pass -o FILE")}
@@ -284,32 +347,53 @@ func newDBExportCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			sum, err := update.Export(p, out)
+			signer, err := optionalSigner(cmd, key)
+			if err != nil {
+				return err
+			}
+			sum, err := update.Export(cmd.Context(), p, out, signer)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s  %s\n", sum, out)
-			fmt.Fprintf(cmd.ErrOrStderr(), "exported %s; on the other side run: bulwark db import --sha256 %s %s\n", p, sum, out)
+			fmt.Fprintf(cmd.ErrOrStderr(), "exported %s; on the other side run: bulwark db import %s\n", p, out)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&path, "db", "", "database file to export (default: the one in the user cache directory)")
-	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "bundle file to write")
+	cmd.Flags().StringVar(&key, "key", "", "sign the database with this private key (file, env://VAR or KMS reference) instead of carrying the signature it was pulled with")
 	return cmd
 }
 
+// optionalSigner loads the signer a --key flag names; nil without one.
+func optionalSigner(cmd *cobra.Command, key string) (*sign.Signer, error) {
+	if key == "" {
+		return nil, nil
+	}
+	return sign.LoadSigner(cmd.Context(), key, keyPassword(cmd))
+}
+
 func newDBImportCmd() *cobra.Command {
-	var path, sum string
+	var path, sum, key string
 	cmd := &cobra.Command{
 		Use:   "import FILE",
-		Short: "Install a database file exported on another machine",
-		Args:  cobra.ExactArgs(1),
+		Short: "Check and install a database bundle made by 'db export'",
+		Long: `Check a bundle made by 'bulwark db export' (its signature must verify with
+the key embedded in bulwark, or --db-key / $BULWARK_DB_KEY, and cover the
+database in it) and install it in one rename. A bare database file carries no
+signature and is accepted only with --sha256.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := dbPath(path)
 			if err != nil {
 				return err
 			}
-			meta, err := update.Import(args[0], p, strings.ToLower(strings.TrimSpace(sum)))
+			v, err := defaultdb.LoadKey(cmd.Context(), key, os.Getenv("BULWARK_DB_KEY"))
+			if err != nil {
+				return err
+			}
+			meta, err := update.Import(args[0], p, v, strings.ToLower(strings.TrimSpace(sum)))
 			if err != nil {
 				return err
 			}
@@ -319,34 +403,50 @@ func newDBImportCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&path, "db", "", "where to install it (default: the database in the user cache directory)")
 	cmd.Flags().StringVar(&sum, "sha256", "", "refuse the file unless its SHA-256 is this (as 'db export' prints)")
+	cmd.Flags().StringVar(&key, "db-key", "", "public key the bundle's signature must verify with ($BULWARK_DB_KEY; default: the key embedded in bulwark)")
 	return cmd
 }
 
 func newDBPushCmd() *cobra.Command {
-	var path string
-	var insecure bool
+	var path, key string
+	var reg registryFlags
 	cmd := &cobra.Command{
 		Use:   "push REPOSITORY[:TAG]",
-		Short: "Publish the database as an OCI artifact (for 'db update --db-repository')",
+		Short: "Publish the database as a signed OCI artifact (for 'db update --db-repository')",
 		Long: `Publish the database as an OCI artifact in any registry, for example a
 private mirror that CI jobs pull from with 'db update --db-repository'. The
-tag defaults to the schema version. Sign the printed digest with
-'bulwark sign' or cosign so that pulls can require it with --db-key.`,
+tag defaults to the schema version. With --key the artifact is signed where
+cosign signs (the .sig tag), which 'db update' requires: with the embedded
+key for the published database, or --db-key for your own.`,
+		Example: `  bulwark db push registry.internal/mirror/bulwark-db --key mirror.key
+  bulwark db push ghcr.io/bulwark-sec/bulwark-db:2 --key awskms:///alias/bulwark-db`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := dbPath(path)
 			if err != nil {
 				return err
 			}
-			d, err := update.Push(cmd.Context(), p, args[0], image.Options{Insecure: insecure})
+			ro, err := reg.options()
+			if err != nil {
+				return err
+			}
+			signer, err := optionalSigner(cmd, key)
+			if err != nil {
+				return err
+			}
+			d, err := update.Push(cmd.Context(), p, args[0], ro, signer)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), d.String())
+			if signer == nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "pushed unsigned: 'db update' refuses it until it is signed (bulwark sign %s --key KEY)\n", d)
+			}
 			return nil
 		},
 	}
+	reg.register(cmd)
 	cmd.Flags().StringVar(&path, "db", "", "database file to push (default: the one in the user cache directory)")
-	cmd.Flags().BoolVar(&insecure, "insecure", false, "allow plain HTTP and unverified TLS to the registry")
+	cmd.Flags().StringVar(&key, "key", "", "sign the pushed artifact with this private key (file, env://VAR or KMS reference)")
 	return cmd
 }

@@ -3,10 +3,15 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bulwark-sec/bulwark/internal/testutil"
 )
 
 func run(t *testing.T, args ...string) (int, string, string) {
@@ -30,13 +35,21 @@ func TestDBCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "schema:     2") || !strings.Contains(out, "debian-tracker") {
 		t.Errorf("info: %d\n%s", code, out)
 	}
-	exported := filepath.Join(dir, "export.bwdb")
-	code, out, _ = run(t, "db", "export", "--db", db, "-o", exported)
+	keys := keyPairDir(t, "pw")
+	t.Setenv("COSIGN_PASSWORD", "pw")
+	exported := filepath.Join(dir, "export.tar")
+	if code, _, stderr = run(t, "db", "export", "--db", db, "-o", exported); code != 2 || !strings.Contains(stderr, "--key") {
+		t.Errorf("export of an unsigned database: %d %s", code, stderr)
+	}
+	code, out, _ = run(t, "db", "export", "--db", db, "-o", exported, "--key", filepath.Join(keys, "cosign.key"))
 	sum, _, _ := strings.Cut(out, " ")
 	if code != 0 || len(sum) != 64 {
 		t.Fatalf("export: %d %q", code, out)
 	}
-	if code, _, stderr = run(t, "db", "import", "--sha256", sum, exported); code != 0 {
+	if code, _, stderr = run(t, "db", "import", exported); code != 2 || !strings.Contains(stderr, "signature check failed") {
+		t.Errorf("import checked with the embedded key: %d %s", code, stderr)
+	}
+	if code, _, stderr = run(t, "db", "import", "--db-key", filepath.Join(keys, "cosign.pub"), "--sha256", sum, exported); code != 0 {
 		t.Fatalf("import: %d %s", code, stderr)
 	}
 	// The imported database is the default one now.
@@ -63,5 +76,125 @@ func TestDBCommands(t *testing.T) {
 		if code, _, _ := run(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
+	}
+}
+
+// TestFreshMachine runs scan with an empty cache and no reachable
+// database repository: the input is checked first, then one message names
+// every way out, and a scan without the vulnerability gate still works.
+func TestFreshMachine(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("BULWARK_CACHE_DIR", filepath.Join(dir, "cache"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := ln.Addr().String() + "/bulwark-sec/bulwark-db"
+	ln.Close()
+	t.Setenv("BULWARK_DB_REPOSITORY", down)
+	t.Chdir(dir)
+	root := filepath.Join(dir, "root")
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc", "os-release"), []byte("ID=debian\nVERSION_ID=12\n"), 0o644)
+
+	code, _, stderr := run(t, "scan", "--input", "missing.tar")
+	if code != 2 || !strings.Contains(stderr, "missing.tar") || strings.Contains(stderr, "database") {
+		t.Errorf("missing input: %d %s", code, stderr)
+	}
+	// The repository is down: one attempt, then the ways out.
+	for _, args := range [][]string{{"scan", "rootfs:" + root}, {"scan", "rootfs:" + root, "--offline"}} {
+		code, _, stderr = run(t, args...)
+		if code != 2 || strings.Count(stderr, "Ways out:") != 1 || strings.Contains(stderr, "db update") {
+			t.Errorf("%v: %d\n%s", args, code, stderr)
+		}
+		for _, want := range []string{"--db-repository", "bulwark db import FILE", "--scanners secret,misconfig"} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("%v: the message lacks %q:\n%s", args, want, stderr)
+			}
+		}
+	}
+	if code, _, stderr = run(t, "scan", "rootfs:"+root, "--scanners", "secret,misconfig"); code != 0 {
+		t.Errorf("scan without vulnerabilities: %d %s", code, stderr)
+	}
+	if code, _, stderr = run(t, "db", "update"); code != 2 || !strings.Contains(stderr, "db import") || strings.Contains(stderr, "run 'bulwark db update'") {
+		t.Errorf("db update: %d %s", code, stderr)
+	}
+}
+
+// TestDBDefaultPath publishes a signed database in a real registry and
+// lets a fresh cache get it the way CI does: only the repository and key
+// are overridden (as a private mirror would be), nothing else.
+func TestDBDefaultPath(t *testing.T) {
+	reg := testutil.StartRegistry(t, testutil.RegistryOptions{})
+	dir := t.TempDir()
+	keys := keyPairDir(t, "pw")
+	t.Setenv("COSIGN_PASSWORD", "pw")
+	t.Setenv("BULWARK_CACHE_DIR", filepath.Join(dir, "publisher"))
+	td := "../vulndb/testdata"
+	built := filepath.Join(dir, "built.bwdb")
+	if code, _, stderr := run(t, "db", "build", "-o", built, "--osv", td+"/osv", "--ghsa", td+"/ghsa"); code != 0 {
+		t.Fatal(stderr)
+	}
+	repo := reg.Host + "/bulwark-sec/bulwark-db"
+	code, out, stderr := run(t, "db", "push", "--db", built, repo, "--key", filepath.Join(keys, "cosign.key"))
+	if code != 0 || !strings.Contains(out, repo+"@sha256:") {
+		t.Fatalf("push: %d %s %s", code, out, stderr)
+	}
+
+	// A fresh machine: the first mirror is down, the second serves.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := ln.Addr().String() + "/bulwark-sec/bulwark-db"
+	ln.Close()
+	t.Setenv("BULWARK_CACHE_DIR", filepath.Join(dir, "ci"))
+	t.Setenv("BULWARK_DB_REPOSITORY", down+","+repo)
+	t.Setenv("BULWARK_DB_KEY", filepath.Join(keys, "cosign.pub"))
+	root := filepath.Join(dir, "root")
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc", "os-release"), []byte("ID=debian\nVERSION_ID=12\n"), 0o644)
+	code, out, stderr = run(t, "scan", "rootfs:"+root, "-f", "json")
+	if code != 0 || !strings.Contains(stderr, "pulling the database from "+repo) {
+		t.Fatalf("first scan: %d\n%s", code, stderr)
+	}
+	var rep struct {
+		Database struct {
+			SchemaVersion int
+			BuiltAt       time.Time
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Database.SchemaVersion == 0 || rep.Database.BuiltAt.IsZero() {
+		t.Errorf("the report does not record the database: %v %+v", err, rep.Database)
+	}
+	cached := filepath.Join(dir, "ci", "db", "vulndb.bwdb")
+	data, err := os.ReadFile(cached)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The embedded key refuses a database signed with another key, and the
+	// database stays as it was.
+	t.Setenv("BULWARK_DB_KEY", "")
+	if code, _, stderr = run(t, "db", "update"); code != 2 || !strings.Contains(stderr, "signature check") {
+		t.Errorf("update checked with the embedded key: %d %s", code, stderr)
+	}
+	if now, _ := os.ReadFile(cached); !bytes.Equal(now, data) {
+		t.Error("a refused update changed the database")
+	}
+
+	// Offline: the pulled database and its signature go to another
+	// machine in one bundle.
+	t.Setenv("BULWARK_DB_KEY", filepath.Join(keys, "cosign.pub"))
+	bundle := filepath.Join(dir, "bulwark-db.tar")
+	if code, _, stderr = run(t, "db", "export", "-o", bundle); code != 0 {
+		t.Fatalf("export: %s", stderr)
+	}
+	t.Setenv("BULWARK_CACHE_DIR", filepath.Join(dir, "airgap"))
+	if code, _, stderr = run(t, "db", "import", bundle); code != 0 {
+		t.Fatalf("import: %s", stderr)
+	}
+	if code, _, stderr = run(t, "scan", "rootfs:"+root, "--offline"); code != 0 {
+		t.Errorf("offline scan after import: %d %s", code, stderr)
 	}
 }

@@ -61,7 +61,7 @@ Exit codes: 0 passed, --exit-code (default 1) the gate failed, 2 error.`,
 	}
 	f.img.register(cmd)
 	f.out.register(cmd, output.Scan)
-	f.db.register(cmd, true)
+	f.db.register(cmd, &f.img.reg, true)
 	f.gate.register(cmd, scanIgnoreFiles...)
 	f.gate.withVulns(cmd)
 	fl := cmd.Flags()
@@ -180,5 +180,8 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	r := newReport(res.Target, res.Gates...)
 	r.Findings = res.Findings
 	r.Warnings = warnings
+	if db != nil {
+		r.Database = db.Metadata().Describe()
+	}
 	return finish(cmd, &f.out, pol, r)
 }

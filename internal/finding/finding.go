@@ -162,6 +162,29 @@ type Report struct {
 	Findings []Finding `json:"findings"`
 	// Warnings lists what could not be examined (skipped files and the like).
 	Warnings []string `json:"warnings,omitempty"`
+	// Database is the vulnerability database the report used (nil when
+	// the vulnerability gate did not run).
+	Database *Database `json:"database,omitempty"`
+}
+
+// Database says which vulnerability database a report used.
+type Database struct {
+	// SchemaVersion is the database's format version.
+	SchemaVersion int `json:"schemaVersion"`
+	// BuiltAt is when the database was built.
+	BuiltAt time.Time `json:"builtAt"`
+	// Sources are its advisory sources, each with its own date.
+	Sources []DatabaseSource `json:"sources,omitempty"`
+}
+
+// DatabaseSource is one advisory source of a database.
+type DatabaseSource struct {
+	// Kind is osv, ghsa, nvd, debian-tracker, alpine-secdb, kev or epss.
+	Kind string `json:"kind"`
+	// Date is the newest date the source carries.
+	Date time.Time `json:"date,omitzero"`
+	// Records is the number of records read from it.
+	Records int `json:"records"`
 }
 
 // Sort orders the findings by gate, then severity (most serious first),

@@ -21,6 +21,8 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/build"
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/policy"
+	"github.com/bulwark-sec/bulwark/internal/vulndb"
+	"github.com/bulwark-sec/bulwark/internal/vulndb/update"
 )
 
 // MaxFileSize is the largest pipeline file Parse accepts.
@@ -238,14 +240,46 @@ type LintGate struct {
 	AcceptFiles []string `yaml:"acceptFiles"`
 }
 
-// DB says where the vulnerability database is.
+// DB says where the vulnerability database is and where it comes from.
 type DB struct {
 	// Path is the database file (default: bulwark's cache).
 	Path string `yaml:"path"`
 	// Offline never updates the database.
 	Offline bool `yaml:"offline"`
-	// Repository pulls a prebuilt database from this OCI repository.
-	Repository string `yaml:"repository"`
+	// Repository and Repositories (tried in order, after Repository) are
+	// where the database is pulled from (default: $BULWARK_DB_REPOSITORY,
+	// else the published database and its mirror).
+	Repository   string   `yaml:"repository"`
+	Repositories []string `yaml:"repositories"`
+	// Key is the public key the database's signature must verify with
+	// (default: $BULWARK_DB_KEY, else the key embedded in bulwark).
+	Key string `yaml:"key"`
+	// MaxAge is the age above which the database is stale ("2d", "36h";
+	// default 2d; "0" never).
+	MaxAge string `yaml:"maxAge"`
+	// Stale is what a stale database that cannot be updated does: warn
+	// (the default) or fail.
+	Stale string `yaml:"stale"`
+}
+
+// repositories lists the repositories the file names, in order.
+func (d DB) repositories() []string {
+	if d.Repository == "" {
+		return d.Repositories
+	}
+	return append([]string{d.Repository}, d.Repositories...)
+}
+
+// maxAge is MaxAge as Prepare takes it (0 the default, negative never).
+func (d DB) maxAge() (time.Duration, error) {
+	if d.MaxAge == "" {
+		return 0, nil
+	}
+	a, err := vulndb.ParseAge(d.MaxAge)
+	if a == 0 {
+		a = -1
+	}
+	return a, err
 }
 
 // Push uploads the image.
@@ -590,6 +624,12 @@ func (f *File) validate(vo ValidateOptions) error {
 			if len(s.Lint.VEX) > 0 {
 				bad("scan.lint.vex", "VEX applies to vulnerabilities only")
 			}
+		}
+		if _, err := s.DB.maxAge(); err != nil {
+			bad("scan.db.maxAge", "%v", err)
+		}
+		if err := update.CheckStalePolicy(s.DB.Stale); err != nil {
+			bad("scan.db.stale", "%v", err)
 		}
 		gate("scan.secrets", s.Secrets, finding.GateSecrets)
 		if s.Secrets != nil && len(s.Secrets.VEX) > 0 {

@@ -26,6 +26,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/vex"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
+	"github.com/bulwark-sec/bulwark/internal/vulndb/defaultdb"
 	"github.com/bulwark-sec/bulwark/internal/vulndb/update"
 )
 
@@ -175,10 +176,23 @@ func (r *runner) scan(ctx context.Context) (string, error) {
 					return "", err
 				}
 			}
+			key := s.DB.Key
+			if key != "" {
+				key = r.keyPath(key)
+			}
+			verifier, err := defaultdb.LoadKey(ctx, key, r.o.Env("BULWARK_DB_KEY"))
+			if err != nil {
+				return "", permanent{fmt.Errorf("scan.db.key: %w", err)}
+			}
+			maxAge, _ := s.DB.maxAge() // checked by validate
 			var warns []string
 			db, warns, err = update.Prepare(ctx, update.PrepareOptions{
-				Update:  update.Options{DB: path, Repository: s.DB.Repository, Registry: r.reg},
-				Offline: s.DB.Offline, SkipUpdate: s.DB.Offline,
+				Update: update.Options{
+					DB: path, Registry: r.reg, Key: verifier, Log: r.o.Log,
+					Repositories: defaultdb.ResolveRepositories(s.DB.repositories(), r.o.Env("BULWARK_DB_REPOSITORY")),
+				},
+				Offline: s.DB.Offline, MaxAge: maxAge, Stale: s.DB.Stale,
+				WithoutVulns: "name only scan.lint and scan.secrets in bulwark.yaml (no scan.vulnerabilities)",
 			})
 			if err != nil {
 				return "", permanent{fmt.Errorf("vulnerability database: %w", err)}
@@ -188,6 +202,7 @@ func (r *runner) scan(ctx context.Context) (string, error) {
 		}
 		o.DB = db
 		r.run.DBBuilt = db.Metadata().BuiltAt
+		r.report.Database = db.Metadata().Describe()
 	}
 	base, baseWarn := scan.BaseLayers(ctx, img, "", r.reg, false)
 	if baseWarn != "" {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
 )
@@ -37,6 +38,9 @@ func Table(w io.Writer, r *finding.Report) error {
 		summary += fmt.Sprintf(", %d suppressed", suppressed)
 	}
 	ew.printf("\n%s\n", summary)
+	if d := r.Database; d != nil {
+		ew.printf("vulnerability database: built %s (schema %d)\n", d.BuiltAt.UTC().Format(time.RFC3339), d.SchemaVersion)
+	}
 	return ew.err
 }
 

@@ -92,6 +92,9 @@ type VerifiedSignature struct {
 	// the one cosign's tag layout would carry for the same claims): what
 	// 'cosign verify -o json' prints.
 	Payload json.RawMessage `json:"-"`
+	// Signature is the signature over Payload (tag layout only), for
+	// carrying the signature elsewhere.
+	Signature []byte `json:"-"`
 }
 
 // VerifyImage verifies that an image (a reference by tag or digest; a tag
@@ -163,7 +166,7 @@ func Verify(ctx context.Context, reg *Registry, imageRef string, v *Verifier, wa
 			t.annMismatch = append(t.annMismatch, miss)
 			continue
 		}
-		res.Signatures = append(res.Signatures, VerifiedSignature{Layout: "tag", Location: tag.String(), DockerReference: p.DockerReference, Annotations: p.Annotations, Payload: a.Data})
+		res.Signatures = append(res.Signatures, VerifiedSignature{Layout: "tag", Location: tag.String(), DockerReference: p.DockerReference, Annotations: p.Annotations, Payload: a.Data, Signature: sig})
 	}
 
 	if len(res.Signatures) == 0 {

@@ -202,15 +202,28 @@ func TestOpenBad(t *testing.T) {
 func TestStaleWarning(t *testing.T) {
 	built := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
 	m := Metadata{BuiltAt: built}
-	if w := StaleWarning(m, built.Add(6*24*time.Hour), DefaultMaxAge); w != "" {
+	if w := StaleWarning(m, built.Add(47*time.Hour), DefaultMaxAge); w != "" {
 		t.Errorf("fresh database warned: %s", w)
 	}
 	w := StaleWarning(m, built.Add(10*24*time.Hour), DefaultMaxAge)
-	if !strings.Contains(w, "10 days ago") || !strings.Contains(w, "more than 7 days") || !strings.Contains(w, "db update") {
+	if !strings.Contains(w, "10 days ago") || !strings.Contains(w, "more than the maximum age of 2 days") {
 		t.Errorf("warning = %q", w)
 	}
 	if w := StaleWarning(m, built.Add(100*24*time.Hour), 0); w != "" {
 		t.Errorf("max age 0 warned: %s", w)
+	}
+}
+
+func TestParseAge(t *testing.T) {
+	for in, want := range map[string]time.Duration{"2d": 48 * time.Hour, "36h": 36 * time.Hour, "0": 0, "0d": 0} {
+		if got, err := ParseAge(in); err != nil || got != want {
+			t.Errorf("ParseAge(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "d", "-1d", "2 days", "-3h", "1.5d"} {
+		if _, err := ParseAge(in); err == nil {
+			t.Errorf("ParseAge(%q) accepted", in)
+		}
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/bulwark-sec/bulwark/internal/finding"
 )
 
 // SchemaVersion is the version of the file format this bulwark writes and
@@ -44,6 +46,15 @@ type Metadata struct {
 	Packages int `json:"packages"`
 	// Ecosystems counts the packages of each ecosystem.
 	Ecosystems map[string]int `json:"ecosystems"`
+}
+
+// Describe returns what a report records about the database.
+func (m Metadata) Describe() *finding.Database {
+	d := &finding.Database{SchemaVersion: m.SchemaVersion, BuiltAt: m.BuiltAt.UTC()}
+	for _, s := range m.Sources {
+		d.Sources = append(d.Sources, finding.DatabaseSource{Kind: s.Kind, Date: s.Date.UTC(), Records: s.Records})
+	}
+	return d
 }
 
 // SourceInfo describes one advisory source of a database.

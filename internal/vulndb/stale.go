@@ -2,16 +2,18 @@ package vulndb
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
-// DefaultMaxAge is the age after which a scan warns that the database is
-// old, unless configured otherwise.
-const DefaultMaxAge = 7 * 24 * time.Hour
+// DefaultMaxAge is the age above which a database is stale (a warning, or
+// an error with the "fail" stale policy), unless configured otherwise.
+const DefaultMaxAge = 48 * time.Hour
 
-// StaleWarning returns a warning for a scan report when the database is
-// older than maxAge at now, and "" when it is fresh enough (or maxAge is
-// 0 or less, which turns the warning off).
+// StaleWarning says that the database is older than maxAge at now, and
+// returns "" when it is fresh enough (or maxAge is 0 or less, which turns
+// the check off).
 func StaleWarning(meta Metadata, now time.Time, maxAge time.Duration) string {
 	if maxAge <= 0 || meta.BuiltAt.IsZero() {
 		return ""
@@ -20,8 +22,24 @@ func StaleWarning(meta Metadata, now time.Time, maxAge time.Duration) string {
 	if age <= maxAge {
 		return ""
 	}
-	return fmt.Sprintf("the vulnerability database was built %s ago (%s), more than %s: run 'bulwark db update' to see recent vulnerabilities",
+	return fmt.Sprintf("the vulnerability database was built %s ago (%s), more than the maximum age of %s",
 		HumanDuration(age), meta.BuiltAt.UTC().Format(time.RFC3339), HumanDuration(maxAge))
+}
+
+// ParseAge parses an age: a Go duration ("36h") or a number of days ("2d").
+func ParseAge(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 {
+			return 0, fmt.Errorf("%q is not an age (like 2d or 36h)", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not an age (like 2d or 36h)", s)
+	}
+	return d, nil
 }
 
 // HumanDuration prints a duration in days, hours or minutes.

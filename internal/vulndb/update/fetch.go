@@ -21,9 +21,9 @@ import (
 
 // SourceError says which source of an update failed and what to try.
 type SourceError struct {
-	// Source names the source ("osv PyPI", "nvd", "oci ghcr.io/...").
+	// Source names the source ("osv PyPI", "nvd", or a repository).
 	Source string
-	// URL is where it was downloaded from.
+	// URL is where it was downloaded from, when Source does not say.
 	URL string
 	Err error
 }
@@ -39,8 +39,11 @@ func (e *SourceError) Error() string {
 	case errors.Is(e.Err, errDigest):
 		hint = "the download was damaged on the way; try again"
 	}
-	return fmt.Sprintf("updating the vulnerability database: source %s (%s): %v; %s. The previous database is unchanged; to scan with it, use --skip-update, or --offline",
-		e.Source, e.URL, e.Err, hint)
+	where := e.Source
+	if e.URL != "" {
+		where += " (" + e.URL + ")"
+	}
+	return fmt.Sprintf("%s: %v; %s", where, e.Err, hint)
 }
 
 func (e *SourceError) Unwrap() error { return e.Err }

@@ -1,6 +1,7 @@
 package update
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,8 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/progress"
+	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 )
 
@@ -53,17 +55,48 @@ func parseRepoRef(ref string, reg image.Options) (name.Reference, error) {
 	return r, nil
 }
 
-// Push publishes a database file as an OCI artifact at ref (the tag
-// defaults to the schema version) and returns the manifest digest, which
-// is what a signature covers.
-func Push(ctx context.Context, file, ref string, reg image.Options) (name.Digest, error) {
+// maxDBSize bounds the database layer a pull accepts; a manifest that
+// announces more is refused before anything is downloaded.
+const maxDBSize = 4 << 30
+
+// artifactTitle is the file name recorded in the artifact, whatever the
+// local file is called, so that the same database always gives the same
+// manifest.
+const artifactTitle = "vulndb.bwdb"
+
+// artifact builds the OCI artifact that carries a database file.
+func artifact(data []byte, meta vulndb.Metadata) (v1.Image, error) {
+	img, err := mutate.AppendLayers(empty.Image, static.NewLayer(data, LayerMediaType))
+	if err != nil {
+		return nil, err
+	}
+	img = mutate.MediaType(img, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, ConfigMediaType)
+	return mutate.Annotations(img, map[string]string{
+		SchemaAnnotation:                   strconv.Itoa(meta.SchemaVersion),
+		"org.opencontainers.image.created": meta.BuiltAt.UTC().Format(time.RFC3339),
+		"org.opencontainers.image.title":   artifactTitle,
+	}).(v1.Image), nil
+}
+
+// readDB checks a database file and returns its bytes and metadata.
+func readDB(file string) ([]byte, vulndb.Metadata, error) {
 	db, err := vulndb.Open(file)
 	if err != nil {
-		return name.Digest{}, err
+		return nil, vulndb.Metadata{}, err
 	}
 	meta := db.Metadata()
 	db.Close()
 	data, err := os.ReadFile(file)
+	return data, meta, err
+}
+
+// Push publishes a database file as an OCI artifact at ref (the tag
+// defaults to the schema version) and returns the manifest digest. With a
+// signer it also signs that digest where cosign does (the .sig tag), which
+// is what 'db update' checks before it downloads the database.
+func Push(ctx context.Context, file, ref string, reg image.Options, signer *sign.Signer) (name.Digest, error) {
+	data, meta, err := readDB(file)
 	if err != nil {
 		return name.Digest{}, err
 	}
@@ -71,18 +104,10 @@ func Push(ctx context.Context, file, ref string, reg image.Options) (name.Digest
 	if err != nil {
 		return name.Digest{}, err
 	}
-	layer := static.NewLayer(data, LayerMediaType)
-	img, err := mutate.AppendLayers(empty.Image, layer)
+	img, err := artifact(data, meta)
 	if err != nil {
 		return name.Digest{}, err
 	}
-	img = mutate.MediaType(img, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, ConfigMediaType)
-	img = mutate.Annotations(img, map[string]string{
-		SchemaAnnotation:                   strconv.Itoa(meta.SchemaVersion),
-		"org.opencontainers.image.created": meta.BuiltAt.UTC().Format(time.RFC3339),
-		"org.opencontainers.image.title":   filepath.Base(file),
-	}).(v1.Image)
 	if err := remote.Write(r, img, image.RemoteOptions(ctx, reg)...); err != nil {
 		return name.Digest{}, fmt.Errorf("pushing the database to %s: %w", r, err)
 	}
@@ -90,46 +115,48 @@ func Push(ctx context.Context, file, ref string, reg image.Options) (name.Digest
 	if err != nil {
 		return name.Digest{}, err
 	}
-	return r.Context().Digest(d.String()), nil
+	digest := r.Context().Digest(d.String())
+	if signer != nil {
+		sreg, err := sign.NewRegistry(ctx, sign.RegistryOptions{Options: reg})
+		if err != nil {
+			return name.Digest{}, err
+		}
+		if _, err := sign.SignImage(ctx, sreg, digest.String(), signer, sign.SignOptions{}); err != nil {
+			return name.Digest{}, fmt.Errorf("signing the database pushed to %s: %w", digest, err)
+		}
+	}
+	return digest, nil
 }
 
 // pullOCI downloads the database layer of the artifact at ref into dst
-// after checking the signature (when v is set) on its manifest digest. It
-// verifies the layer's size and digest.
-func (u *updater) pullOCI(ctx context.Context, ref, dst string) error {
+// after checking its signature on the manifest digest, and returns that
+// signature. It verifies the manifest's and the layer's size and digest.
+func (u *updater) pullOCI(ctx context.Context, ref, dst string) (*Signature, error) {
 	r, err := parseRepoRef(ref, u.o.Registry)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	src := "oci " + r.String()
-	fail := func(err error) error { return &SourceError{Source: src, URL: r.String(), Err: err} }
+	fail := func(err error) error { return &SourceError{Source: r.Name(), Err: err} }
 	ropts := append(image.RemoteOptions(ctx, u.o.Registry), remote.WithRetryBackoff(remote.Backoff{Duration: u.backoff(), Factor: 2, Steps: u.retries() + 1}))
 	desc, err := remote.Get(r, ropts...)
 	if err != nil {
-		return fail(err)
+		return nil, fail(err)
+	}
+	if sum := sha256.Sum256(desc.Manifest); "sha256:"+hex.EncodeToString(sum[:]) != desc.Digest.String() {
+		return nil, fail(&permanentError{fmt.Errorf("%w: the manifest's digest is not %s", errDigest, desc.Digest), "the registry or a proxy altered the artifact"})
 	}
 	digest := r.Context().Digest(desc.Digest.String())
-	if u.o.Verifier != nil {
-		if err := u.o.Verifier.Verify(ctx, digest); err != nil {
-			return fail(&permanentError{fmt.Errorf("signature check of %s failed: %w", digest, err), "the artifact is not signed with the key given by --db-key; check the key and the repository"})
-		}
-	}
-	img, err := remote.Image(digest, ropts...)
+	sig, err := u.verify(ctx, digest, desc.Manifest)
 	if err != nil {
-		return fail(err)
+		return nil, fail(err)
 	}
-	m, err := img.Manifest()
+	m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
 	if err != nil {
-		return fail(err)
+		return nil, fail(&permanentError{fmt.Errorf("the artifact's manifest does not parse: %w", err), "check that the repository holds a bulwark database pushed with 'bulwark db push'"})
 	}
-	var ld *v1.Descriptor
-	for i := range m.Layers {
-		if m.Layers[i].MediaType == LayerMediaType {
-			ld = &m.Layers[i]
-		}
-	}
-	if ld == nil {
-		return fail(&permanentError{fmt.Errorf("the artifact has no layer of type %s", LayerMediaType), "check that the repository holds a bulwark database pushed with 'bulwark db push'"})
+	ld, err := dbLayer(m)
+	if err != nil {
+		return nil, fail(err)
 	}
 	var lastErr error
 	delay := u.backoff()
@@ -137,20 +164,62 @@ func (u *updater) pullOCI(ctx context.Context, ref, dst string) error {
 		if attempt > 0 {
 			select {
 			case <-ctx.Done():
-				return fail(ctx.Err())
+				return nil, fail(ctx.Err())
 			case <-time.After(delay):
 			}
 			delay *= 2
 		}
-		lastErr = u.pullLayer(ctx, r.Context().Digest(ld.Digest.String()), *ld, src, dst, ropts)
+		lastErr = u.pullLayer(ctx, r.Context().Digest(ld.Digest.String()), *ld, r.Name(), dst, ropts)
 		if lastErr == nil {
-			return nil
+			return sig, nil
 		}
 		if ctx.Err() != nil {
-			return fail(ctx.Err())
+			return nil, fail(ctx.Err())
 		}
 	}
-	return fail(lastErr)
+	return nil, fail(lastErr)
+}
+
+// dbLayer returns the descriptor of a manifest's database layer.
+func dbLayer(m *v1.Manifest) (*v1.Descriptor, error) {
+	var ld *v1.Descriptor
+	for i := range m.Layers {
+		if m.Layers[i].MediaType == LayerMediaType {
+			ld = &m.Layers[i]
+		}
+	}
+	switch {
+	case ld == nil:
+		return nil, &permanentError{fmt.Errorf("the artifact has no layer of type %s", LayerMediaType), "check that the repository holds a bulwark database pushed with 'bulwark db push'"}
+	case ld.Size <= 0 || ld.Size > maxDBSize:
+		return nil, &permanentError{fmt.Errorf("the artifact announces a database of %d bytes (at most %d accepted)", ld.Size, int64(maxDBSize)), "check that the repository holds a bulwark database"}
+	}
+	return ld, nil
+}
+
+// verify checks the artifact's signature with the configured key before
+// anything else is downloaded, and returns it for FILE.sig.
+func (u *updater) verify(ctx context.Context, digest name.Digest, manifest []byte) (*Signature, error) {
+	if u.o.Key == nil {
+		return nil, &permanentError{errors.New("no key to verify the database with"), "give one with --db-key"}
+	}
+	sreg, err := sign.NewRegistry(ctx, sign.RegistryOptions{Options: u.o.Registry})
+	if err != nil {
+		return nil, err
+	}
+	res, err := sign.Verify(ctx, sreg, digest.String(), u.o.Key, nil)
+	if err != nil {
+		if sign.IsVerificationFailure(err) {
+			return nil, &permanentError{fmt.Errorf("signature check of %s with %s failed: %w", digest, u.o.Key.Ref, err), "the artifact is not signed with that key; for a mirror signed with your own key, give its public key with --db-key (or BULWARK_DB_KEY)"}
+		}
+		return nil, err
+	}
+	for _, s := range res.Signatures {
+		if s.Signature != nil {
+			return &Signature{Manifest: manifest, Payload: s.Payload, Signature: s.Signature}, nil
+		}
+	}
+	return nil, nil
 }
 
 func (u *updater) pullLayer(ctx context.Context, d name.Digest, desc v1.Descriptor, src, dst string, ropts []remote.Option) error {
@@ -175,12 +244,17 @@ func (u *updater) pullLayer(ctx context.Context, d name.Digest, desc v1.Descript
 	h := sha256.New()
 	var w io.Writer = io.MultiWriter(out, h)
 	if u.o.Progress != nil {
-		w = io.MultiWriter(w, progress.Bytes(u.o.Progress, desc.Size, src))
+		bar := progress.Bytes(u.o.Progress, desc.Size, src)
+		defer bar.Close()
+		w = io.MultiWriter(w, bar)
 	}
 	n, err := io.Copy(w, io.LimitReader(&watchReader{r: rc, touch: touch}, desc.Size+1))
 	if err != nil {
 		if c := context.Cause(ctx); errors.Is(c, errStalled) {
 			return c
+		}
+		if strings.Contains(err.Error(), "error verifying") { // go-containerregistry checks the digest as it reads
+			return fmt.Errorf("%w after %d bytes: %v", errDigest, n, err)
 		}
 		return fmt.Errorf("download cut off after %d bytes: %w", n, err)
 	}

@@ -9,6 +9,7 @@ package update
 import (
 	"archive/zip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,9 +21,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-
 	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 	"github.com/bulwark-sec/bulwark/internal/vulndb/build"
 	"github.com/bulwark-sec/bulwark/internal/vulndb/source"
@@ -69,25 +69,23 @@ func DefaultSources() Sources {
 	}
 }
 
-// Verifier checks the signature of a database artifact before it replaces
-// the current database. digest is the artifact's manifest by digest.
-type Verifier interface {
-	Verify(ctx context.Context, digest name.Digest) error
-}
-
 // Options configures Update.
 type Options struct {
 	// DB is the database file to replace.
 	DB string
-	// Repository, when set, pulls a prebuilt database from this OCI
-	// repository (the tag defaults to the schema version) instead of
-	// building one from Sources.
-	Repository string
-	// Verifier, when set, must accept the artifact's signature.
-	Verifier Verifier
+	// Repositories are the OCI repositories a prebuilt database is pulled
+	// from (the tag defaults to the schema version), tried in order until
+	// one gives a database; a repository that fails is skipped for the
+	// next.
+	Repositories []string
+	// Key must verify the artifact's cosign signature before the database
+	// is downloaded.
+	Key *sign.Verifier
 	// Registry configures registry access (credentials, --insecure).
 	Registry image.Options
-	// Sources are used when Repository is empty.
+	// FromUpstream builds the database from Sources instead of pulling it.
+	FromUpstream bool
+	// Sources are used with FromUpstream.
 	Sources Sources
 	// Client is the HTTP client for sources (default: one with a proxy
 	// from the environment).
@@ -145,8 +143,10 @@ type Result struct {
 	// Path is the database file, Metadata what it holds.
 	Path     string
 	Metadata vulndb.Metadata
-	// Summary is the build summary (sources mode only).
+	// Summary is the build summary (FromUpstream only).
 	Summary *build.Summary
+	// From is the repository the database was pulled from.
+	From string
 }
 
 // Update downloads and installs a new database at o.DB. On any error the
@@ -168,18 +168,13 @@ func Update(ctx context.Context, o Options) (*Result, error) {
 	}
 	defer os.RemoveAll(work)
 
-	if o.Repository != "" {
-		tmp := filepath.Join(work, "vulndb.bwdb")
-		u.logf("pulling the database from %s", o.Repository)
-		if err := u.pullOCI(ctx, o.Repository, tmp); err != nil {
-			return nil, err
-		}
-		return install(tmp, o.DB, o.Repository)
+	if !o.FromUpstream {
+		return u.pull(ctx, filepath.Join(work, "vulndb.bwdb"))
 	}
 
 	bo, err := u.download(ctx, work)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("updating the vulnerability database: source %w; the previous database is unchanged", err)
 	}
 	bo.Output = filepath.Join(work, "vulndb.bwdb")
 	bo.Now = o.Now
@@ -188,7 +183,7 @@ func Update(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("updating the vulnerability database: building from the downloaded sources failed: %w; the previous database is unchanged", err)
 	}
-	res, err := install(bo.Output, o.DB, "the downloaded sources")
+	res, err := install(bo.Output, o.DB, "the downloaded sources", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -196,19 +191,90 @@ func Update(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
-// install checks the new file and renames it over the database.
-func install(tmp, dst, from string) (*Result, error) {
+// pull gets the database from the first repository that gives one.
+func (u *updater) pull(ctx context.Context, tmp string) (*Result, error) {
+	if len(u.o.Repositories) == 0 {
+		return nil, errors.New("updating the vulnerability database: no database repository configured")
+	}
+	var failed []error
+	for _, repo := range u.o.Repositories {
+		if r, err := parseRepoRef(repo, u.o.Registry); err == nil {
+			u.logf("pulling the database from %s", r.Name())
+		}
+		sig, err := u.pullOCI(ctx, repo, tmp)
+		if err == nil {
+			res, err := install(tmp, u.o.DB, repo, sig)
+			if err == nil {
+				res.From = repo
+				return res, nil
+			}
+			failed = append(failed, &SourceError{Source: repo, Err: &permanentError{err, "the repository holds a damaged database"}})
+		} else {
+			failed = append(failed, err)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, &PullError{Failed: failed}
+}
+
+// PullError says that no repository gave a database, and why for each.
+type PullError struct {
+	// Failed holds one error per repository tried, in order.
+	Failed []error
+}
+
+func (e *PullError) Error() string {
+	var b strings.Builder
+	b.WriteString("updating the vulnerability database: ")
+	if len(e.Failed) == 1 {
+		b.WriteString(e.Failed[0].Error())
+		return b.String()
+	}
+	fmt.Fprintf(&b, "none of the %d repositories gave a database:", len(e.Failed))
+	for _, err := range e.Failed {
+		b.WriteString("\n  ")
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the errors of every repository.
+func (e *PullError) Unwrap() []error { return e.Failed }
+
+// install checks the new file and renames it over the database; sig, when
+// not nil, replaces the signature kept next to it (any other is removed,
+// since it no longer matches).
+func install(tmp, dst, from string, sig *Signature) (*Result, error) {
 	db, err := vulndb.Open(tmp)
 	if err != nil {
-		return nil, fmt.Errorf("the database from %s is not usable, so the previous one is kept: %w", from, err)
+		return nil, fmt.Errorf("the database from %s is not usable, so it was not installed: %w", from, err)
 	}
 	meta := db.Metadata()
 	db.Close()
 	if err := os.Chmod(tmp, 0o644); err != nil {
 		return nil, err
 	}
+	if sig != nil {
+		data, err := json.Marshal(sig)
+		if err == nil {
+			err = os.WriteFile(SignaturePath(tmp), data, 0o644)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := os.Remove(SignaturePath(dst)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
 	if err := os.Rename(tmp, dst); err != nil {
 		return nil, fmt.Errorf("installing the new database at %s: %w", dst, err)
+	}
+	if sig != nil {
+		if err := os.Rename(SignaturePath(tmp), SignaturePath(dst)); err != nil {
+			return nil, err
+		}
 	}
 	return &Result{Path: dst, Metadata: meta}, nil
 }

@@ -8,20 +8,15 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/bulwark-sec/bulwark/internal/image"
-	"github.com/bulwark-sec/bulwark/internal/sign"
-	"github.com/bulwark-sec/bulwark/internal/testutil"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 	"github.com/bulwark-sec/bulwark/internal/vulndb/build"
 )
@@ -59,7 +54,7 @@ func zipDir(t *testing.T, dirs ...string) []byte {
 	return buf.Bytes()
 }
 
-func file(t *testing.T, p string) []byte {
+func file(t testing.TB, p string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -129,11 +124,11 @@ func sources(base string) Sources {
 }
 
 func testOptions(db, base string) Options {
-	return Options{DB: db, Sources: sources(base), Retries: 2, Backoff: 10 * time.Millisecond, Stall: 500 * time.Millisecond}
+	return Options{DB: db, FromUpstream: true, Sources: sources(base), Retries: 2, Backoff: 10 * time.Millisecond, Stall: 500 * time.Millisecond}
 }
 
 // previous writes an older database at path and returns its bytes.
-func previous(t *testing.T, path string) []byte {
+func previous(t testing.TB, path string) []byte {
 	t.Helper()
 	_, err := build.Build(context.Background(), build.Options{Output: path, OSV: []string{td + "/osv/go/GO-2022-0969.json"}})
 	if err != nil {
@@ -277,145 +272,5 @@ func TestUpdateInterrupted(t *testing.T) {
 	}
 	if !bytes.Equal(file(t, path), before) {
 		t.Error("the previous database changed")
-	}
-}
-
-func TestUpdateOCI(t *testing.T) {
-	reg := testutil.StartRegistry(t, testutil.RegistryOptions{})
-	dir := t.TempDir()
-	src := filepath.Join(dir, "built.bwdb")
-	if _, err := build.Build(context.Background(), build.Options{Output: src, OSV: []string{td + "/osv"}, GHSA: []string{td + "/ghsa"}}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	regOpts := image.Options{Insecure: true}
-	repo := reg.Host + "/security/bulwark-db"
-	digest, err := Push(ctx, src, repo, regOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if digest.Context().String() != repo {
-		t.Errorf("pushed to %s", digest)
-	}
-
-	// Unsigned pull.
-	path := filepath.Join(dir, "cache", "vulndb.bwdb")
-	if _, err := Update(ctx, Options{DB: path, Repository: repo, Registry: regOpts}); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(file(t, path), file(t, src)) {
-		t.Error("the pulled database differs from the pushed one")
-	}
-
-	// A required signature that is missing, then a wrong key, then the right one.
-	privPEM, pubPEM, err := sign.GenerateKeyPair([]byte("pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, otherPub, err := sign.GenerateKeyPair([]byte("pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyFile, pubFile, otherFile := filepath.Join(dir, "cosign.key"), filepath.Join(dir, "cosign.pub"), filepath.Join(dir, "other.pub")
-	os.WriteFile(keyFile, privPEM, 0o600)
-	os.WriteFile(pubFile, pubPEM, 0o644)
-	os.WriteFile(otherFile, otherPub, 0o644)
-	signed := func(pub string) Options {
-		return Options{DB: path, Repository: repo, Registry: regOpts, Retries: -1,
-			Verifier: KeyVerifier{Key: pub, Registry: sign.RegistryOptions{Options: regOpts}}}
-	}
-	before := file(t, path)
-	if _, err := Update(ctx, signed(pubFile)); err == nil || !strings.Contains(err.Error(), "signature check") {
-		t.Fatalf("unsigned artifact: %v", err)
-	}
-	// Sign with the cosign CLI, as a publisher would.
-	cosign := testutil.RequireTool(t, "cosign")
-	cmd := exec.CommandContext(ctx, cosign, "sign", "--key", keyFile, "--tlog-upload=false", "--allow-http-registry", "--allow-insecure-registry", "--yes", digest.String())
-	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=pw", "HOME="+dir)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("cosign sign: %v\n%s", err, out)
-	}
-	if _, err := Update(ctx, signed(otherFile)); err == nil || !strings.Contains(err.Error(), "signature check") {
-		t.Fatalf("wrong key: %v", err)
-	}
-	if !bytes.Equal(file(t, path), before) {
-		t.Error("a failed signature check changed the database")
-	}
-	if _, err := Update(ctx, signed(pubFile)); err != nil {
-		t.Fatalf("signed artifact: %v", err)
-	}
-
-	// A repository that holds something else.
-	if _, err := Update(ctx, Options{DB: path, Repository: reg.Host + "/nothing/here", Registry: regOpts, Retries: -1}); err == nil || !strings.Contains(err.Error(), "oci "+reg.Host+"/nothing/here") {
-		t.Errorf("missing repository: %v", err)
-	}
-}
-
-func TestPrepare(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "vulndb.bwdb")
-	// No database and no network.
-	_, _, err := Prepare(context.Background(), PrepareOptions{Update: Options{DB: path}, Offline: true})
-	if err == nil || !strings.Contains(err.Error(), "db update") {
-		t.Fatalf("offline without database: %v", err)
-	}
-	previous(t, path)
-	built := time.Now()
-	// Offline: old database, a warning, no network (the sources point
-	// at a closed port).
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	dead := "http://" + ln.Addr().String()
-	ln.Close()
-	opts := PrepareOptions{Update: testOptions(path, dead), Offline: true, Now: func() time.Time { return built.Add(30 * 24 * time.Hour) }}
-	db, warnings, err := Prepare(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	if len(warnings) != 1 || !strings.Contains(warnings[0], "30 days ago") {
-		t.Errorf("warnings %q", warnings)
-	}
-	// Online with a failing source: falls back to the old database.
-	opts.Offline = false
-	opts.Update.Retries = -1
-	db, warnings, err = Prepare(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	if len(warnings) != 2 || !strings.Contains(warnings[0], "scanning with the database built") {
-		t.Errorf("warnings %q", warnings)
-	}
-}
-
-func TestExportImport(t *testing.T) {
-	dir := t.TempDir()
-	src := filepath.Join(dir, "a.bwdb")
-	previous(t, src)
-	out := filepath.Join(dir, "usb", "db.bwdb")
-	os.MkdirAll(filepath.Dir(out), 0o755)
-	sum, err := Export(src, out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst := filepath.Join(dir, "airgap", "vulndb.bwdb")
-	if _, err := Import(out, dst, "0000"); err == nil || !strings.Contains(err.Error(), "SHA-256") {
-		t.Errorf("wrong sha: %v", err)
-	}
-	if _, err := os.Stat(dst); !errors.Is(err, os.ErrNotExist) {
-		t.Error("a refused import installed the file")
-	}
-	if _, err := Import(out, dst, sum); err != nil {
-		t.Fatal(err)
-	}
-	// A truncated copy is refused.
-	data := file(t, out)
-	os.WriteFile(out, data[:len(data)/2], 0o644)
-	if _, err := Import(out, dst, ""); !errors.Is(err, vulndb.ErrCorrupt) {
-		t.Errorf("truncated import: %v", err)
-	}
-	if !bytes.Equal(file(t, dst), data) {
-		t.Error("a refused import replaced the database")
 	}
 }
