@@ -14,15 +14,17 @@ import (
 //
 //   - after the identifier and a separator: = : := => , (define('K', 'v'),
 //     tuples, VALUES lists), the end of an XML start tag (<K>v</K>), or, for
-//     values of a strict shape, white space (--aws-secret-access-key v);
+//     values of a strict shape and after command-line flags, white space
+//     (--aws-secret-access-key v, --db-password v);
 //   - when the identifier is itself a quoted string that ends its clause
 //     (SQL "... SET value = 'v' WHERE name = 's3_secret_access_key'"), in
-//     the other string literals of its statement, the lines it continues
-//     included;
+//     the other string literals of its line, and of the lines above when
+//     the line continues a SQL statement (WHERE, AND, SET ...);
 //   - when the identifier is the name of a name/value pair (YAML
 //     "- name: K" then "value: v", JSON {"name": "K", "value": "v"},
 //     ParameterKey/ParameterValue, plist <key>K</key><string>v</string>),
-//     in the value field that follows within a few lines.
+//     in the value field that follows within a few lines (before the name
+//     of another pair).
 
 // contextSpec makes a rule find its values through the context model, in
 // addition to its own regex.
@@ -50,8 +52,13 @@ const (
 	ctxReach = 1 << 10
 )
 
-// valueField finds the value field of a name/value pair.
-var valueField = regexp.MustCompile(`(?i)(?:["']?(?:parameter)?value["']?\s*(?::|=>|=)\s*|<(?:string|value)>)`)
+// pairField finds the next field of a name/value pair: the value field
+// (group 1), or the name field of the next pair, which ends the search.
+var pairField = regexp.MustCompile(`(?i)((?:["']?(?:parameter)?value["']?\s*(?::|=>|=)\s*|<(?:string|value)>))|(?:^|[^a-z0-9])(?:name|key|parametername|parameterkey)["']?\s*(?::|=>|=)|<(?:key|name)>`)
+
+// sqlContinued starts a line that continues a SQL statement begun on the
+// lines above.
+var sqlContinued = regexp.MustCompile(`(?i)^\s*(?:where|and|or|set|values)\b`)
 
 // nameField ends the text before an identifier that is the name of a
 // name/value pair.
@@ -89,6 +96,7 @@ func (e *Engine) contextMatches(s *scanState, ri int, buf []byte, hs, he, from, 
 	for ie < len(buf) && ie-hs < maxIdent && isIdentChar(buf[ie]) {
 		ie++
 	}
+	flag := is+1 < hs && buf[is] == '-' && buf[is+1] == '-'
 	for is < hs && (buf[is] == '-' || buf[is] == '.') {
 		is++
 	}
@@ -116,8 +124,8 @@ func (e *Engine) contextMatches(s *scanState, ri int, buf []byte, hs, he, from, 
 		for n := 0; n < ctxLines && end < hi; n++ {
 			end = end + 1 + lineEnd(buf[end+1:hi], 0)
 		}
-		if loc := valueField.FindIndex(buf[rest:end]); loc != nil {
-			if vs, ve, ok := readValue(buf, rest+loc[1], end); ok && c.value.Match(buf[vs:ve]) {
+		if loc := pairField.FindSubmatchIndex(buf[rest:end]); loc != nil && loc[2] >= 0 {
+			if vs, ve, ok := readValue(buf, rest+loc[3], end); ok && c.value.Match(buf[vs:ve]) {
 				add(vs, ve)
 				return
 			}
@@ -127,6 +135,9 @@ func (e *Engine) contextMatches(s *scanState, ri int, buf []byte, hs, he, from, 
 	p := ie
 	if quote != 0 {
 		p++
+		if p < le && buf[p] == ']' {
+			p++ // an index: env["K"] = v
+		}
 	}
 	for p < le && isSpace(buf[p]) {
 		p++
@@ -139,7 +150,7 @@ func (e *Engine) contextMatches(s *scanState, ri int, buf []byte, hs, he, from, 
 		sepEnd = p + 1
 	case p < le && buf[p] == '>' && is > ls && buf[is-1] == '<':
 		sepEnd = p + 1
-	case c.strict && p > ie && quote == 0:
+	case (c.strict || flag) && p > ie && quote == 0:
 		sepEnd = p
 	}
 	if sepEnd >= 0 {
@@ -153,7 +164,7 @@ func (e *Engine) contextMatches(s *scanState, ri int, buf []byte, hs, he, from, 
 		return
 	}
 	ss := ls
-	for n := 0; n < ctxLines && ss > lo; n++ {
+	for n := 0; n < ctxLines && ss > lo && sqlContinued.Match(buf[ls:is]); n++ {
 		prev := lo + lineStart(buf[lo:ss-1], ss-1-lo)
 		t := bytes.TrimRight(buf[prev:ss-1], " \t\r")
 		if len(t) == 0 || bytes.HasSuffix(t, []byte(";")) || bytes.HasSuffix(t, []byte("{")) || bytes.HasSuffix(t, []byte("}")) {

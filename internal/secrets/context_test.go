@@ -29,6 +29,8 @@ func TestContextForms(t *testing.T) {
 		{"plist", "<key>aws_secret_access_key</key>\n<string>" + sec + "</string>", "aws-secret-access-key", sec},
 		{"xml element", "<AwsSecretKey>" + sec + "</AwsSecretKey>", "aws-secret-access-key", sec},
 		{"cli", "aws configure set aws_secret_access_key " + sec, "aws-secret-access-key", sec},
+		{"env index", `os.environ["AWS_SECRET_ACCESS_KEY"] = "` + sec + `"`, "aws-secret-access-key", sec},
+		{"password flag", "mysqladmin --admin-password Sm7p!Relay#42 status", "generic-password", "Sm7p!Relay#42"},
 		{"cli flag", "deploy --aws-secret-access-key " + sec + " --region eu-west-1", "aws-secret-access-key", sec},
 		{"account dashed yaml", `aws_account_id: "4829-1037-5561"`, "aws-account-id", "4829-1037-5561"},
 		{"account dashed hcl", `aws_account = "4829-1037-5561"`, "aws-account-id", "4829-1037-5561"},

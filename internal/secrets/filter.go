@@ -32,7 +32,7 @@ var placeholderWords = []string{
 	"example", "placeholder", "changeme", "change_me", "change-me", "redacted",
 	"dummy", "sample", "replace_me", "replaceme", "your_", "your-", "yourkey",
 	"yourtoken", "yoursecret", "yourpassword", "${", "$(", "{{", "}}", "%s", "%(",
-	"<", ">", "xxxx", "****", "....", "____", "----", "process.env", "os.environ",
+	"<", ">", "****", "....", "____", "----", "process.env", "os.environ",
 	"getenv", "secretkeyref",
 }
 
@@ -70,6 +70,9 @@ func IsPlaceholder(v string) bool {
 		if strings.HasPrefix(v, root) {
 			return true
 		}
+	}
+	if strings.Contains(v, "xxxx") || strings.Contains(v, "XXXX") {
+		return true // a filler; xXxX in a random string is not one
 	}
 	lower := strings.ToLower(v)
 	if placeholderValues[lower] {
