@@ -55,29 +55,29 @@ func (g *gen) assignment(n name, value string) block {
 	up := strings.ToUpper(strings.Join(n, "_"))
 	ind := strings.Repeat(" ", 2*g.r.IntN(3))
 	forms := []func() block{
-		func() block { return one(ind + id + ` := "` + value + `"`) },                                 // Go
-		func() block { return one(ind + `const ` + id + ` = "` + value + `"`) },                       // Go, JS
-		func() block { return one(ind + id + ` = "` + value + `"`) },                                  // Python, Ruby, HCL, TOML
-		func() block { return one(ind + id + ` = '` + value + `'`) },                                  // Python, Ruby
-		func() block { return one(ind + `const ` + id + ` = '` + value + `';`) },                      // JS/TS
-		func() block { return one(ind + `let ` + id + ` = "` + value + `";`) },                        // Rust, JS
+		func() block { return one(ind + id + ` := "` + value + `"`) },                                  // Go
+		func() block { return one(ind + `const ` + id + ` = "` + value + `"`) },                        // Go, JS
+		func() block { return one(ind + id + ` = "` + value + `"`) },                                   // Python, Ruby, HCL, TOML
+		func() block { return one(ind + id + ` = '` + value + `'`) },                                   // Python, Ruby
+		func() block { return one(ind + `const ` + id + ` = '` + value + `';`) },                       // JS/TS
+		func() block { return one(ind + `let ` + id + ` = "` + value + `";`) },                         // Rust, JS
 		func() block { return one(ind + `private static final String ` + up + ` = "` + value + `";`) }, // Java
-		func() block { return one(ind + `var ` + id + ` = @"` + value + `";`) },                       // C#
-		func() block { return one(ind + `$` + id + ` = '` + value + `';`) },                           // PHP
-		func() block { return one(ind + `'` + id + `' => '` + value + `',`) },                         // PHP array
-		func() block { return one(ind + `:` + id + ` => "` + value + `",`) },                          // Ruby hash
-		func() block { return one(`export ` + up + `=` + value) },                                     // shell
-		func() block { return one(up + `="` + value + `"`) },                                          // .env, shell
-		func() block { return one(up + `=` + value) },                                                 // .env
-		func() block { return one(ind + n.style(g) + `: ` + value) },                                  // YAML
-		func() block { return one(ind + n.style(g) + `: "` + value + `"`) },                           // YAML
-		func() block { return one(ind + `"` + n.style(g) + `": "` + value + `",`) },                   // JSON
-		func() block { return one(strings.Join(n, ".") + `=` + value) },                               // Java properties
-		func() block { return one(`ENV ` + up + `=` + value) },                                        // Dockerfile
-		func() block { return one(ind + id + `: "` + value + `",`) },                                  // JS object, Go struct
-		func() block { return one(ind + `val ` + id + ` = "` + value + `"`) },                         // Kotlin, Scala
-		func() block { return one(ind + `os.environ["` + up + `"] = "` + value + `"`) },               // Python
-		func() block { return one(ind + `process.env.` + up + ` = "` + value + `";`) },                // JS
+		func() block { return one(ind + `var ` + id + ` = @"` + value + `";`) },                        // C#
+		func() block { return one(ind + `$` + id + ` = '` + value + `';`) },                            // PHP
+		func() block { return one(ind + `'` + id + `' => '` + value + `',`) },                          // PHP array
+		func() block { return one(ind + `:` + id + ` => "` + value + `",`) },                           // Ruby hash
+		func() block { return one(`export ` + up + `=` + value) },                                      // shell
+		func() block { return one(up + `="` + value + `"`) },                                           // .env, shell
+		func() block { return one(up + `=` + value) },                                                  // .env
+		func() block { return one(ind + n.style(g) + `: ` + value) },                                   // YAML
+		func() block { return one(ind + n.style(g) + `: "` + value + `"`) },                            // YAML
+		func() block { return one(ind + `"` + n.style(g) + `": "` + value + `",`) },                    // JSON
+		func() block { return one(strings.Join(n, ".") + `=` + value) },                                // Java properties
+		func() block { return one(`ENV ` + up + `=` + value) },                                         // Dockerfile
+		func() block { return one(ind + id + `: "` + value + `",`) },                                   // JS object, Go struct
+		func() block { return one(ind + `val ` + id + ` = "` + value + `"`) },                          // Kotlin, Scala
+		func() block { return one(ind + `os.environ["` + up + `"] = "` + value + `"`) },                // Python
+		func() block { return one(ind + `process.env.` + up + ` = "` + value + `";`) },                 // JS
 	}
 	return forms[g.r.IntN(len(forms))]()
 }

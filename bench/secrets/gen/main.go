@@ -200,4 +200,3 @@ func generate(o options) error {
 	fmt.Fprintf(os.Stderr, "generated %d MB in %s: %d planted secrets (%d kinds), %d planted bait blocks (%d kinds)\n", total>>20, o.out, secretsN, len(kindNames), baitN, len(baitNames))
 	return os.WriteFile(o.truth, b, 0o644)
 }
-
