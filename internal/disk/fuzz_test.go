@@ -1,8 +1,7 @@
 package disk
 
 import (
-	"bytes"
-	"slices"
+	"io"
 	"testing"
 )
 
@@ -11,14 +10,38 @@ import (
 // that inputs stay small and the fuzzer (whose minimizer is slow on large
 // inputs) stays fast while any byte of the image can change.
 
-// patch applies edits to a copy of base.
-func patch(base, edits []byte) []byte {
-	b := slices.Clone(base)
+// patched is base with edits applied, read without copying base.
+type patched struct {
+	base  []byte
+	edits map[int64]byte
+}
+
+// patch applies edits (see above) to base.
+func patch(base, edits []byte) *patched {
+	p := &patched{base: base, edits: map[int64]byte{}}
 	for i := 0; i+4 <= len(edits); i += 4 {
-		off := (int(edits[i])<<16 | int(edits[i+1])<<8 | int(edits[i+2])) % len(b)
-		b[off] = edits[i+3]
+		off := (int(edits[i])<<16 | int(edits[i+1])<<8 | int(edits[i+2])) % len(base)
+		p.edits[int64(off)] = edits[i+3]
 	}
-	return b
+	return p
+}
+
+func (p *patched) size() int64 { return int64(len(p.base)) }
+
+func (p *patched) ReadAt(b []byte, off int64) (int, error) {
+	if off < 0 || off >= p.size() {
+		return 0, io.EOF
+	}
+	n := copy(b, p.base[off:])
+	for o, v := range p.edits {
+		if o >= off && o < off+int64(n) {
+			b[o-off] = v
+		}
+	}
+	if n < len(b) {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 // edit encodes one patch record.
@@ -34,7 +57,7 @@ func FuzzDisk(f *testing.F) {
 	f.Add(append(edit(1<<20+1024+0x28, 1), edit(1, 0)...)) // inodes per group
 	f.Fuzz(func(t *testing.T, edits []byte) {
 		b := patch(base, edits)
-		d, err := New("fuzz", "raw", bytes.NewReader(b), int64(len(b)))
+		d, err := New("fuzz", "raw", b, b.size())
 		if err != nil {
 			return
 		}
@@ -49,12 +72,12 @@ func FuzzExt4(f *testing.F) {
 	f.Add(edit(1024+0x18, 9)) // block size
 	f.Fuzz(func(t *testing.T, edits []byte) {
 		b := patch(base, edits)
-		e, err := openExt4(bytes.NewReader(b), int64(len(b)))
+		e, err := openExt4(b, b.size())
 		if err != nil {
 			return
 		}
-		e.ReadFile("etc/os-release", 1<<20)                                                   //nolint:errcheck // errors are fine
-		walkAll(&Disk{Partitions: []Partition{{Size: int64(len(b))}}, r: bytes.NewReader(b)}) //nolint:errcheck
+		e.ReadFile("etc/os-release", 1<<20)                             //nolint:errcheck // errors are fine
+		walkAll(&Disk{Partitions: []Partition{{Size: b.size()}}, r: b}) //nolint:errcheck
 	})
 }
 
@@ -66,7 +89,52 @@ func FuzzPartitions(f *testing.F) {
 	f.Add(edit(450, 0x05), uint16(0)) // an MBR extended partition
 	f.Fuzz(func(t *testing.T, edits []byte, cut uint16) {
 		b := patch(base, edits)
-		b = b[:len(b)-int(cut)%len(b)]
-		readPartitions(bytes.NewReader(b), int64(len(b)), func(string) {}) //nolint:errcheck
+		b.base = b.base[:len(b.base)-int(cut)%len(b.base)]
+		readPartitions(b, b.size(), func(string) {}) //nolint:errcheck
+	})
+}
+
+// FuzzQcow2 reads a patched compressed qcow2 image of the GPT disk.
+func FuzzQcow2(f *testing.F) {
+	base := convert(f, gptDisk(f), "-c", "-O", "qcow2", "-o", "cluster_size=4096")
+	f.Add([]byte{})
+	f.Add(edit(36, 0xff)) // L1 size
+	f.Fuzz(func(t *testing.T, edits []byte) {
+		b := patch(base, edits)
+		q, err := openQcow2(b, b.size())
+		if err != nil {
+			return
+		}
+		if d, err := New("fuzz", "qcow2", q, q.size); err == nil {
+			walkAll(d) //nolint:errcheck // errors are fine, panics are not
+		}
+	})
+}
+
+// FuzzVMDK reads a patched stream-optimized VMDK image of the GPT disk.
+func FuzzVMDK(f *testing.F) {
+	base := convert(f, gptDisk(f), "-O", "vmdk", "-o", "subformat=streamOptimized")
+	f.Add([]byte{})
+	f.Add(edit(20, 0x80)) // grain size
+	f.Fuzz(func(t *testing.T, edits []byte) {
+		b := patch(base, edits)
+		v, size, err := openVMDK(b, b.size())
+		if err != nil {
+			return
+		}
+		if d, err := New("fuzz", "vmdk", v, size); err == nil {
+			walkAll(d) //nolint:errcheck // errors are fine, panics are not
+		}
+	})
+}
+
+// FuzzXFS reads a patched XFS file system through the XFS library.
+func FuzzXFS(f *testing.F) {
+	base := smallXFS(f)
+	f.Add([]byte{})
+	f.Add(edit(4, 0x40)) // block size
+	f.Fuzz(func(t *testing.T, edits []byte) {
+		b := patch(base, edits)
+		walkAll(&Disk{Partitions: []Partition{{Size: b.size()}}, r: b}) //nolint:errcheck
 	})
 }

@@ -50,25 +50,57 @@ func smallExt4(t testing.TB) []byte {
 	return b
 }
 
+// smallXFS makes a 16 MiB XFS file system with mkfs.xfs and a protofile
+// (the environment lets mkfs.xfs make one below its usual 300 MB floor, as
+// xfstests does).
+func smallXFS(t testing.TB) []byte {
+	t.Helper()
+	testutil.RequireTool(t, "mkfs.xfs")
+	dir := t.TempDir()
+	src := filepath.Join(dir, "hello")
+	if err := os.WriteFile(src, []byte("ID=debian\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	proto := filepath.Join(dir, "proto")
+	if err := os.WriteFile(proto, []byte("/dev/null\n0 0\nd--755 0 0\netc d--755 0 0\nos-release ---644 0 0 "+src+"\nlink l--777 0 0 os-release\n$\n$\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(dir, "fs.img")
+	cmd := exec.Command("mkfs.xfs", "-q", "-f", "-p", proto, "-d", "file=1,name="+img+",size=16m")
+	cmd.Env = append(os.Environ(), "TEST_DIR=1", "TEST_DEV=1", "QA_CHECK_FS=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.xfs: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // walkAll opens every root of a disk and reads every file of it, as the
-// image walker does, returning the paths seen.
-func walkAll(d *Disk) ([]string, error) {
-	var paths []string
+// image walker does, returning the paths seen and the damage met (the
+// disk's warnings, the walk's and unreadable files).
+func walkAll(d *Disk) ([]string, []string, error) {
+	var paths, damage []string
+	warn := func(s string) { damage = append(damage, s) }
 	for _, r := range d.Roots() {
 		for _, m := range append([]Mount{{FS: r.FS}}, d.Mounts(r)...) {
 			err := m.FS.Walk(context.Background(), func(f *File) error {
 				paths = append(paths, f.Path)
 				rd, err := f.Open()
-				if err != nil {
-					return nil
+				if err == nil {
+					_, err = io.Copy(io.Discard, io.LimitReader(rd, f.Size))
 				}
-				io.Copy(io.Discard, io.LimitReader(rd, f.Size)) //nolint:errcheck // damage is allowed here
+				if err != nil {
+					warn(f.Path + ": " + err.Error())
+				}
 				return nil
-			}, func(string) {})
+			}, warn)
 			if err != nil {
-				return paths, err
+				return paths, damage, err
 			}
 		}
 	}
-	return paths, nil
+	return paths, append(damage, d.Warnings...), nil
 }

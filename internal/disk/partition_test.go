@@ -154,3 +154,20 @@ func TestPartitionPastEnd(t *testing.T) {
 		t.Errorf("partitions %+v, warnings %v", d.Partitions, d.Warnings)
 	}
 }
+
+// TestXFS reads a small XFS file system found on a whole disk.
+func TestXFS(t *testing.T) {
+	b := smallXFS(t)
+	d, err := New("xfs", "raw", bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := d.Roots()
+	if len(roots) != 1 || string(roots[0].OSRelease) != "ID=debian\n" || roots[0].FS.Type() != "xfs" {
+		t.Fatalf("roots = %+v, warnings %v", roots, d.Warnings)
+	}
+	paths, damage, err := walkAll(d)
+	if err != nil || len(damage) > 0 || !slices.Equal(paths, []string{"etc", "etc/os-release", "etc/link"}) && !slices.Equal(paths, []string{"etc", "etc/link", "etc/os-release"}) {
+		t.Errorf("paths %v, damage %v, err %v", paths, damage, err)
+	}
+}

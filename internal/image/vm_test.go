@@ -29,6 +29,11 @@ func TestVMPackages(t *testing.T) {
 		{"gpt-ext4-raw", testutil.DiskOptions{Table: "gpt"}},
 		{"mbr-ext4-separate-var", testutil.DiskOptions{Table: "mbr", SeparateVar: true}},
 		{"whole-disk-ext4", testutil.DiskOptions{}},
+		{"gpt-qcow2", testutil.DiskOptions{Table: "gpt", Format: "qcow2"}},
+		{"mbr-qcow2-compressed", testutil.DiskOptions{Table: "mbr", Format: "qcow2-compressed"}},
+		{"gpt-vmdk-stream-optimized", testutil.DiskOptions{Table: "gpt", Format: "vmdk"}},
+		{"gpt-vmdk-monolithic-sparse", testutil.DiskOptions{Table: "gpt", Format: "vmdk-sparse"}},
+		{"gpt-xfs-separate-var", testutil.DiskOptions{Table: "gpt", FS: "xfs", SeparateVar: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := testutil.BuildDisk(t, rootfs, tc.opts)

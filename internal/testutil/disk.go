@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -15,8 +16,9 @@ type DiskOptions struct {
 	Table string
 	// FS is "ext4" (default) or "xfs".
 	FS string
-	// Format is "raw" (default), "qcow2" or "vmdk" (stream-optimized,
-	// as AMI exports are).
+	// Format is "raw" (default), "qcow2", "qcow2-compressed", "vmdk"
+	// (stream-optimized, as AMI exports are) or "vmdk-sparse"
+	// (monolithicSparse).
 	Format string
 	// SeparateVar puts the root filesystem's /var on a second partition
 	// mounted by UUID in /etc/fstab (Table must be set).
@@ -99,22 +101,26 @@ func BuildDisk(t testing.TB, rootfs string, o DiskOptions) string {
 			run(t, "", "mkfs.ext4", "-q", "-F", "-U", uuids[i], "-L", parts[i].label, "-d", src,
 				"-E", fmt.Sprintf("offset=%d", starts[i]), raw, fmt.Sprintf("%dk", sizes[i]/1024))
 		case "xfs":
-			t.Fatalf("xfs: not supported by BuildDisk yet")
+			fsImg := filepath.Join(dir, "xfs.img")
+			run(t, "", "mkfs.xfs", "-q", "-f", "-m", "uuid="+uuids[i], "-L", parts[i].label, "-p", protofile(t, src),
+				"-d", fmt.Sprintf("file=1,name=%s,size=%d", fsImg, sizes[i]))
+			run(t, "", "dd", "if="+fsImg, "of="+raw, "bs=1M", fmt.Sprintf("seek=%d", starts[i]/mib), "conv=notrunc,sparse", "status=none")
+			os.Remove(fsImg)
 		}
 	}
-	switch o.Format {
-	case "", "raw":
+	convert := map[string][]string{
+		"qcow2":            {"-O", "qcow2"},
+		"qcow2-compressed": {"-c", "-O", "qcow2"},
+		"vmdk":             {"-O", "vmdk", "-o", "subformat=streamOptimized"},
+		"vmdk-sparse":      {"-O", "vmdk", "-o", "subformat=monolithicSparse"},
+	}
+	if o.Format == "" || o.Format == "raw" {
 		return raw
-	case "qcow2":
+	}
+	if args, ok := convert[o.Format]; ok {
 		RequireTool(t, "qemu-img")
-		out := filepath.Join(dir, "disk.qcow2")
-		run(t, "", "qemu-img", "convert", "-O", "qcow2", raw, out)
-		os.Remove(raw)
-		return out
-	case "vmdk":
-		RequireTool(t, "qemu-img")
-		out := filepath.Join(dir, "disk.vmdk")
-		run(t, "", "qemu-img", "convert", "-O", "vmdk", "-o", "subformat=streamOptimized", raw, out)
+		out := filepath.Join(dir, "disk."+o.Format)
+		run(t, "", "qemu-img", append(append([]string{"convert"}, args...), raw, out)...)
 		os.Remove(raw)
 		return out
 	}
@@ -136,12 +142,69 @@ func stage(t testing.TB, src, exclude string, uuids []string) string {
 		if err := os.Mkdir(filepath.Join(dst, exclude), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		fstab := fmt.Sprintf("# test disk\nUUID=%s / ext4 defaults 0 1\nUUID=%s /%s ext4 defaults 0 2\n", "0badc0de-0000-4000-8000-000000000001", uuids[0], exclude)
+		fstab := fmt.Sprintf("# test disk\nUUID=%s / auto defaults 0 1\nUUID=%s /%s auto defaults 0 2\n", "0badc0de-0000-4000-8000-000000000001", uuids[0], exclude)
 		if err := os.WriteFile(filepath.Join(dst, "etc/fstab"), []byte(fstab), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return dst
+}
+
+// protofile writes the mkfs.xfs protofile that copies a directory tree
+// (names with white space are left out: the format cannot hold them).
+func protofile(t testing.TB, root string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("/dev/null\n0 0\nd--755 0 0\n")
+	var walk func(dir string)
+	walk = func(dir string) {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			p := filepath.Join(dir, e.Name())
+			if strings.ContainsAny(e.Name(), " \t\n") {
+				continue
+			}
+			info, err := os.Lstat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := info.Sys().(*syscall.Stat_t)
+			m := info.Mode()
+			mode := func(typ byte) string {
+				u, g := byte('-'), byte('-')
+				if m&os.ModeSetuid != 0 {
+					u = 'u'
+				}
+				if m&os.ModeSetgid != 0 {
+					g = 'g'
+				}
+				return fmt.Sprintf("%c%c%c%03o %d %d", typ, u, g, m.Perm(), st.Uid, st.Gid)
+			}
+			switch {
+			case m.IsDir():
+				fmt.Fprintf(&b, "%s %s\n", e.Name(), mode('d'))
+				walk(p)
+				b.WriteString("$\n")
+			case m&os.ModeSymlink != 0:
+				target, _ := os.Readlink(p)
+				fmt.Fprintf(&b, "%s %s %s\n", e.Name(), mode('l'), target)
+			case m.IsRegular():
+				fmt.Fprintf(&b, "%s %s %s\n", e.Name(), mode('-'), p)
+			case m&os.ModeNamedPipe != 0:
+				fmt.Fprintf(&b, "%s %s\n", e.Name(), mode('p'))
+			}
+		}
+	}
+	walk(root)
+	b.WriteString("$\n")
+	out := filepath.Join(t.TempDir(), "proto")
+	if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func dirSize(t testing.TB, dir, exclude string) int64 {
