@@ -224,7 +224,10 @@ func NewHandler() *Handler { return &Handler{owners: map[[2]int][]string{}} }
 // Want implements image.Handler. It also records, for every entry, what
 // the file system inventories need.
 func (h *Handler) Want(e *image.Entry) bool {
-	ww := e.Mode&0o002 != 0 && e.Type != tar.TypeSymlink && !(e.Type == tar.TypeDir && e.Mode&fs.ModeSticky != 0)
+	// CIS 7.1.11 looks at regular files and folders (device nodes such
+	// as /dev/null are world-writable by design); a folder with the
+	// sticky bit is fine.
+	ww := e.Mode&0o002 != 0 && (e.Type == tar.TypeReg || e.Type == tar.TypeDir && e.Mode&fs.ModeSticky == 0)
 	setid := e.Type == tar.TypeReg && e.Mode&(fs.ModeSetuid|fs.ModeSetgid) != 0
 	kernelModule := strings.HasPrefix(e.Path, "lib/modules/") || strings.HasPrefix(e.Path, "usr/lib/modules/")
 	h.mu.Lock()

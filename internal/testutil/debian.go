@@ -19,6 +19,13 @@ import (
 // BULWARK_INTEGRATION=1). Tests must not modify it.
 func DebianRootfs(t testing.TB, include ...string) string {
 	t.Helper()
+	return DebianSuiteRootfs(t, "bookworm", include...)
+}
+
+// DebianSuiteRootfs is DebianRootfs for another Debian release (bullseye,
+// bookworm).
+func DebianSuiteRootfs(t testing.TB, suite string, include ...string) string {
+	t.Helper()
 	RequireTool(t, "debootstrap")
 	if os.Geteuid() != 0 {
 		t.Skip("debootstrap needs root")
@@ -28,7 +35,7 @@ func DebianRootfs(t testing.TB, include ...string) string {
 		t.Fatal(err)
 	}
 	t.Logf("Debian root filesystem (built once into %s)", cache)
-	rootfs, err := BuildDebianRootfs(context.Background(), cache, include...)
+	rootfs, err := BuildDebianSuiteRootfs(context.Background(), cache, suite, include...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,9 +61,14 @@ func CacheDir() (string, error) {
 // file says a build finished. The mirror is BULWARK_DEBIAN_MIRROR
 // (default deb.debian.org, which apt's sources here use).
 func BuildDebianRootfs(ctx context.Context, cache string, include ...string) (string, error) {
+	return BuildDebianSuiteRootfs(ctx, cache, "bookworm", include...)
+}
+
+// BuildDebianSuiteRootfs is BuildDebianRootfs for another Debian release.
+func BuildDebianSuiteRootfs(ctx context.Context, cache, suite string, include ...string) (string, error) {
 	include = append([]string(nil), include...)
 	sort.Strings(include)
-	name := "debian-bookworm-minbase"
+	name := "debian-" + suite + "-minbase"
 	if len(include) > 0 {
 		name += "+" + strings.Join(include, ",")
 	}
@@ -89,7 +101,7 @@ func BuildDebianRootfs(ctx context.Context, cache string, include ...string) (st
 	if len(include) > 0 {
 		args = append(args, "--include="+strings.Join(include, ","))
 	}
-	args = append(args, "bookworm", tmp, mirror)
+	args = append(args, suite, tmp, mirror)
 	out, err := exec.CommandContext(ctx, "debootstrap", args...).CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("debootstrap %s: %v\n%s", strings.Join(args, " "), err, tail(out, 2000))
