@@ -82,7 +82,7 @@ secret; the grammar every gate shares, see docs/policy.md), --exit-code
 	fl.BoolVar(&f.showSecrets, "show-secrets", false, "print whole secrets instead of redacting them")
 	fl.Int64Var(&f.maxFileSize, "max-file-size", 0, "skip files larger than this many bytes (0: no limit; large files are streamed)")
 	fl.BoolVar(&f.listRules, "list-rules", false, "list the rules in effect and exit")
-	fl.BoolVar(&f.osFiles, "include-os-files", false, "images: also report findings in files that OS packages installed (dpkg, apk file lists)")
+	fl.BoolVar(&f.osFiles, "include-os-files", false, "images: also report findings in files that OS packages installed (dpkg, rpm, apk file lists)")
 	return cmd
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/inventory/rpm"
 )
 
 // ImageHandler is the image.Handler that finds secrets in every regular
@@ -60,17 +61,22 @@ func (h *ImageHandler) Want(e *image.Entry) bool {
 
 // Handle scans one file's content.
 func (h *ImageHandler) Handle(e *image.Entry, r io.Reader) error {
+	if rpm.IsDB(e.Path) {
+		// Binary: read for its file lists only.
+		paths, err := rpm.Files(r, e.Size, e.Path)
+		if err != nil {
+			h.c.warn("%s: rpm database not read, the files its packages installed are reported: %v", e.Path, err)
+		}
+		h.own(paths, e.Layer.Index)
+		h.c.skip(e.Path, SkipBinary, "")
+		return nil
+	}
 	if isFileList(e.Path) && e.Size <= maxFileList {
 		data, err := io.ReadAll(r)
 		if err != nil {
 			return err
 		}
-		paths := parseFileList(e.Path, data)
-		h.mu.Lock()
-		for _, p := range paths {
-			h.owned[p] = append(h.owned[p], e.Layer.Index)
-		}
-		h.mu.Unlock()
+		h.own(parseFileList(e.Path, data), e.Layer.Index)
 		r = bytes.NewReader(data)
 	}
 	bp := h.bufs.Get().(*[]byte)
@@ -94,6 +100,15 @@ func (h *ImageHandler) Handle(e *image.Entry, r io.Reader) error {
 		h.mu.Unlock()
 	}
 	return nil
+}
+
+// own records files that OS packages installed in a layer.
+func (h *ImageHandler) own(paths []string, layer int) {
+	h.mu.Lock()
+	for _, p := range paths {
+		h.owned[p] = append(h.owned[p], layer)
+	}
+	h.mu.Unlock()
 }
 
 // ScanConfig scans the image configuration with the same rules: each

@@ -11,7 +11,8 @@ import (
 // usr/share/doc, a test key of a library's own test suite) are the
 // distribution's, not the image author's: their findings are left out of
 // image scans unless Options.IncludeOSFiles. The package managers' file
-// lists say which files those are.
+// lists say which files those are: dpkg's and apk's here, rpm's databases
+// through the inventory's reader.
 
 // maxFileList bounds a package file list read whole.
 const maxFileList = 16 << 20

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"strings"
@@ -53,7 +54,53 @@ func (Analyzer) Want(p string, size int64, _ fs.FileMode) bool {
 
 // Analyze implements inventory.Analyzer.
 func (Analyzer) Analyze(_ context.Context, f *inventory.File) (*inventory.Result, error) {
-	sp, err := inventory.Spool(f.R, f.Size, 0, maxDB, true)
+	res := &inventory.Result{}
+	warnings, err := readHeaders(f.R, f.Size, f.Path, func(h *header) {
+		pkg, warn := toPackage(h)
+		if warn != "" {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %s", f.Path, warn))
+		}
+		if pkg == nil {
+			return
+		}
+		res.Packages = append(res.Packages, *pkg)
+		for _, fn := range h.files() {
+			fn = strings.TrimPrefix(fn, "/")
+			if inventory.LangCandidate(fn) {
+				res.Owned = append(res.Owned, fn)
+			}
+		}
+	})
+	res.Warnings = append(res.Warnings, warnings...)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// IsDB reports whether an image path is an rpm database.
+func IsDB(p string) bool { return Analyzer{}.Want(p, 0, 0) }
+
+// Files reads an rpm database (of size bytes, in any of its three formats)
+// and returns the paths, without a leading slash, of every file its
+// packages installed.
+func Files(r io.Reader, size int64, name string) ([]string, error) {
+	var out []string
+	_, err := readHeaders(r, size, name, func(h *header) {
+		for _, fn := range h.files() {
+			if fn = strings.TrimPrefix(fn, "/"); fn != "" {
+				out = append(out, fn)
+			}
+		}
+	})
+	return out, err
+}
+
+// readHeaders calls fn with the header of each package in a database; a
+// package whose header is damaged is skipped with a warning, the others
+// are kept.
+func readHeaders(r io.Reader, size int64, name string, fn func(*header)) ([]string, error) {
+	sp, err := inventory.Spool(r, size, 0, maxDB, true)
 	if err != nil {
 		return nil, err
 	}
@@ -63,41 +110,27 @@ func (Analyzer) Analyze(_ context.Context, f *inventory.File) (*inventory.Result
 		return nil, err
 	}
 	defer closeDB()
-	res := &inventory.Result{}
+	var warnings []string
 	bad := 0
-	// Read every entry (the reader's goroutine must run to its end); a
-	// package whose header is damaged is skipped, the others are kept.
+	// Read every entry (the reader's goroutine must run to its end).
 	for e := range entries {
 		if e.Err != nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: the database is damaged, packages after this point are missing: %v", f.Path, e.Err))
+			warnings = append(warnings, fmt.Sprintf("%s: the database is damaged, packages after this point are missing: %v", name, e.Err))
 			continue
 		}
 		h, err := parseHeader(e.Value)
 		if err != nil {
 			if bad++; bad <= 10 {
-				res.Warnings = append(res.Warnings, fmt.Sprintf("%s: a package with a damaged header skipped: %v", f.Path, err))
+				warnings = append(warnings, fmt.Sprintf("%s: a package with a damaged header skipped: %v", name, err))
 			}
 			continue
 		}
-		pkg, warn := toPackage(h)
-		if warn != "" {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %s", f.Path, warn))
-		}
-		if pkg == nil {
-			continue
-		}
-		res.Packages = append(res.Packages, *pkg)
-		for _, fn := range h.files() {
-			fn = strings.TrimPrefix(fn, "/")
-			if inventory.LangCandidate(fn) {
-				res.Owned = append(res.Owned, fn)
-			}
-		}
+		fn(h)
 	}
 	if bad > 10 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %d packages with damaged headers skipped in all", f.Path, bad))
+		warnings = append(warnings, fmt.Sprintf("%s: %d packages with damaged headers skipped in all", name, bad))
 	}
-	return res, nil
+	return warnings, nil
 }
 
 // open opens a database in whichever of the three formats it is, as

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -147,4 +148,28 @@ func FuzzHeader(f *testing.F) {
 			h.files()
 		}
 	})
+}
+
+func TestFiles(t *testing.T) {
+	dir := rpmdbDir(t)
+	for _, f := range []string{"centos7-plain/Packages", "sle15-bci/Packages.db", "fedora35/rpmdb.sqlite"} {
+		fh, err := os.Open(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, _ := fh.Stat()
+		files, err := Files(fh, info.Size(), f)
+		fh.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if !slices.Contains(files, "usr/bin/bash") {
+			t.Errorf("%s: %d files, none is usr/bin/bash", f, len(files))
+		}
+		for _, p := range files {
+			if strings.HasPrefix(p, "/") || p == "" {
+				t.Fatalf("%s: path %q", f, p)
+			}
+		}
+	}
 }
