@@ -302,3 +302,40 @@ func TestScanGoBinary(t *testing.T) {
 		}
 	}
 }
+
+// TestScanHost runs the CIS host benchmark on a root file system, alone
+// and with the vulnerability scanner, and gates it by severity and level.
+func TestScanHost(t *testing.T) {
+	t.Chdir(t.TempDir())
+	rootfs := "rootfs:" + testutil.GoldenRootfs(t, nil)
+	code, out, errOut := runCLI(t, "scan", rootfs, "--scanners", "host", "-f", "json")
+	if code != 1 || !strings.Contains(errOut, "host benchmark debian-12") {
+		t.Fatalf("exit %d, want 1 (PermitRootLogin yes is HIGH)\n%s", code, errOut)
+	}
+	r := scanJSON(t, out)
+	f := findID(r, "sshd-permit-root-login")
+	if f == nil || f.Gate != finding.GateHost || f.Host == nil || f.Host.Section != "5.1.20" || f.Location.Path != "etc/ssh/sshd_config" || f.Location.Line != 2 {
+		t.Fatalf("sshd-permit-root-login: %+v", f)
+	}
+	if n := findID(r, "svc-approved-only"); n == nil || n.Severity != finding.Info || n.Host.Status != "notchecked" {
+		t.Errorf("a check that needs a running system must be an INFO not-checked finding: %+v", n)
+	}
+	if code, _, _ := runCLI(t, "scan", rootfs, "--scanners", "host", "--ignore", "sshd-permit-root-login"); code != 0 {
+		t.Errorf("with the HIGH finding ignored: exit %d, want 0", code)
+	}
+	if code, _, _ := runCLI(t, "scan", rootfs, "--scanners", "host", "--ignore", "sshd-permit-root-login", "--fail-on", "level1"); code != 1 {
+		t.Errorf("--fail-on level1: exit %d, want 1", code)
+	}
+	db := scanDB(t)
+	code, out, _ = runCLI(t, "scan", rootfs, "--scanners", "vuln,host", "--db", db, "--offline", "-f", "json", "--fail-on", "never")
+	if r = scanJSON(t, out); code != 0 || len(r.Gates) != 2 || findID(r, "sshd-permit-root-login") == nil {
+		t.Errorf("vuln,host in one pass: exit %d, gates %v", code, r.Gates)
+	}
+	if code, _, errOut := runCLI(t, "scan", rootfs, "--scanners", "host", "--host-profile", "nope"); code != 2 || !strings.Contains(errOut, "debian-12") {
+		t.Errorf("unknown profile: exit %d, %s", code, errOut)
+	}
+	alpine := "rootfs:" + testutil.GoldenRootfs(t, map[string]string{"etc/os-release": "ID=alpine\nVERSION_ID=3.19.1\n"})
+	if code, _, errOut := runCLI(t, "scan", alpine, "--scanners", "host"); code != 2 || !strings.Contains(errOut, "--host-profile") {
+		t.Errorf("no profile for alpine: exit %d, %s", code, errOut)
+	}
+}

@@ -264,6 +264,9 @@ func Plan(w io.Writer, f *File, input string) {
 	if d := f.Deploy; d != nil {
 		line(StageDeploy, "run %q with $BULWARK_IMAGE set to the verified digest", d.Command.String())
 	}
+	if d := f.Publish; d != nil {
+		line(StagePublish, "run %q with $BULWARK_IMAGE_PATH set to the image, once every gate passed", d.Command.String())
+	}
 }
 
 // describeRule says what fails a configured gate, for the plan.

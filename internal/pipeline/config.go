@@ -1,5 +1,5 @@
 // Package pipeline runs bulwark.yaml: source → secrets → build → scan →
-// push → sign → verify → deploy, each stage optional, each gate with its
+// push → sign → verify → deploy (→ publish, for golden images), each stage optional, each gate with its
 // threshold, ignore file and VEX, one summary and one artifacts directory
 // (report.json, report.sarif, junit.xml, sbom.cdx.json, the digest).
 package pipeline
@@ -42,13 +42,16 @@ const (
 	StageVerify  = "verify"
 	StageTag     = "tag"
 	StageDeploy  = "deploy"
+	StagePublish = "publish"
 )
 
 // StageOrder lists every stage in the order it runs.
 // The image is pushed by digest; its tags are set only in the tag stage,
 // after it was signed and verified, so that no tag ever names an image
 // that failed on the way.
-var StageOrder = []string{StageSource, StageSecrets, StageBuild, StageScan, StagePush, StageSign, StageVerify, StageTag, StageDeploy}
+// A golden image (a root file system or disk image) is not pushed: the
+// publish stage runs a command once every gate passed.
+var StageOrder = []string{StageSource, StageSecrets, StageBuild, StageScan, StagePush, StageSign, StageVerify, StageTag, StageDeploy, StagePublish}
 
 // File is a parsed pipeline file.
 type File struct {
@@ -70,6 +73,9 @@ type File struct {
 	Sign    *Sign    `yaml:"sign"`
 	Verify  *Verify  `yaml:"verify"`
 	Deploy  *Deploy  `yaml:"deploy"`
+	// Publish runs a command (the same keys as deploy) once every stage
+	// before it passed: the golden-image flow's "publish the AMI".
+	Publish *Deploy `yaml:"publish"`
 
 	// Path is the file's name, for errors.
 	Path string `yaml:"-"`
@@ -199,6 +205,8 @@ type Scan struct {
 	Vulnerabilities *Gate     `yaml:"vulnerabilities"`
 	Lint            *LintGate `yaml:"lint"`
 	Secrets         *Gate     `yaml:"secrets"`
+	// Host runs the CIS host benchmark (golden images).
+	Host *HostGate `yaml:"host"`
 	// DB is the vulnerability database.
 	DB DB `yaml:"db"`
 }
@@ -212,10 +220,18 @@ type ScanGate struct {
 	Config *Gate
 }
 
-// Gates lists the gates the scan stage runs: those the file names, or all
-// three when it names none.
+// HostGate is the host benchmark gate with its profile.
+type HostGate struct {
+	Gate `yaml:",inline"`
+	// Profile names the benchmark profile (default: the one os-release
+	// names).
+	Profile string `yaml:"profile"`
+}
+
+// Gates lists the gates the scan stage runs: those the file names, or
+// vulnerabilities, lint and secrets when it names none.
 func (s *Scan) Gates() []ScanGate {
-	all := s.Vulnerabilities == nil && s.Lint == nil && s.Secrets == nil
+	all := s.Vulnerabilities == nil && s.Lint == nil && s.Secrets == nil && s.Host == nil
 	var out []ScanGate
 	if all || s.Vulnerabilities != nil {
 		out = append(out, ScanGate{finding.GateVuln, "vulnerabilities", s.Vulnerabilities})
@@ -229,6 +245,9 @@ func (s *Scan) Gates() []ScanGate {
 	}
 	if all || s.Secrets != nil {
 		out = append(out, ScanGate{finding.GateSecrets, "secrets", s.Secrets})
+	}
+	if s.Host != nil {
+		out = append(out, ScanGate{finding.GateHost, "host", &s.Host.Gate})
 	}
 	return out
 }
@@ -315,7 +334,8 @@ type Verify struct {
 	Annotations map[string]string `yaml:"annotations"`
 }
 
-// Deploy runs a command with the verified digest in its environment.
+// Deploy runs a command with the verified digest in its environment; the
+// publish stage takes the same keys.
 type Deploy struct {
 	Timing `yaml:",inline"`
 	// Command is a shell command (string) or an argv list.
@@ -502,6 +522,8 @@ func (f *File) has(stage string) bool {
 		return f.Push != nil
 	case StageDeploy:
 		return f.Deploy != nil
+	case StagePublish:
+		return f.Publish != nil
 	}
 	return false
 }
@@ -590,6 +612,7 @@ func (f *File) validate(vo ValidateOptions) error {
 		}
 	}
 	hasImage := vo.HasInput
+	golden := f.Build != nil && IsGolden(f.Build.Image)
 	if b := f.Build; b != nil {
 		timing("build", b.Timing, false)
 		if b.Image != "" {
@@ -634,6 +657,19 @@ func (f *File) validate(vo ValidateOptions) error {
 		gate("scan.secrets", s.Secrets, finding.GateSecrets)
 		if s.Secrets != nil && len(s.Secrets.VEX) > 0 {
 			bad("scan.secrets.vex", "VEX applies to vulnerabilities only")
+		}
+		if s.Host != nil {
+			gate("scan.host", &s.Host.Gate, finding.GateHost)
+			if len(s.Host.VEX) > 0 {
+				bad("scan.host.vex", "VEX applies to vulnerabilities only")
+			}
+		}
+	}
+	if golden {
+		for _, st := range []string{"push", "sign", "verify", "deploy"} {
+			if f.has(st) {
+				bad(st, "build.image %s is a root file system or disk image, which is not pushed to a registry; use publish: to run the command that publishes it", f.Build.Image)
+			}
 		}
 	}
 	if p := f.Push; p != nil {
@@ -685,11 +721,32 @@ func (f *File) validate(vo ValidateOptions) error {
 			bad("deploy.command", "missing; give the command that deploys $BULWARK_IMAGE (kubectl set image ..., aws ecs update-service ...)")
 		}
 	}
+	if p := f.Publish; p != nil {
+		timing("publish", p.Timing, false)
+		needImage("publish")
+		if p.Command.Empty() {
+			bad("publish.command", "missing; give the command that publishes $BULWARK_IMAGE_PATH (aws ec2 import-image ..., an upload)")
+		}
+		if f.Scan == nil {
+			bad("publish", "needs a scan stage: publish runs only once the gates passed")
+		}
+	}
 	if len(e.Problems) > 0 {
 		sort.SliceStable(e.Problems, func(i, j int) bool { return e.Problems[i].Line < e.Problems[j].Line })
 		return e
 	}
 	return nil
+}
+
+// IsGolden reports whether an image spec names a root file system or a
+// disk image (rootfs:, vm:, ebs:) rather than a container image.
+func IsGolden(spec string) bool {
+	for _, p := range []string{"rootfs:", "vm:", "ebs:"} {
+		if strings.HasPrefix(spec, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *File) tagLine(i int) int {

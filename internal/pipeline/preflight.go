@@ -122,6 +122,9 @@ func (r *runner) preflight(ctx context.Context) []CheckResult {
 	if d := f.Deploy; d != nil && d.Dir != "" {
 		check("deploy.dir "+d.Dir+" is a folder", isDir(abs(base, d.Dir)))
 	}
+	if d := f.Publish; d != nil && d.Dir != "" {
+		check("publish.dir "+d.Dir+" is a folder", isDir(abs(base, d.Dir)))
+	}
 	return res
 }
 
@@ -190,7 +193,10 @@ func isFile(p string) error {
 // outside the work folder.
 func imageExists(spec string) error {
 	p := spec
-	for _, prefix := range []string{"oci:", "docker-archive:", "oci-archive:", "rootfs:"} {
+	if strings.HasPrefix(spec, "ebs:") {
+		return nil
+	}
+	for _, prefix := range []string{"oci:", "docker-archive:", "oci-archive:", "rootfs:", "vm:"} {
 		if rest, ok := strings.CutPrefix(spec, prefix); ok {
 			p = rest
 			if prefix == "oci:" {

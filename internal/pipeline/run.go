@@ -116,8 +116,10 @@ type Run struct {
 	Verified     bool     `json:"verified"`
 	Tagged       bool     `json:"tagged"`
 	Deployed     bool     `json:"deployed"`
-	SignKey      string   `json:"signKey,omitempty"`
-	VerifyKey    string   `json:"verifyKey,omitempty"`
+	// Published is true when the publish command ran and succeeded.
+	Published bool   `json:"published,omitempty"`
+	SignKey   string `json:"signKey,omitempty"`
+	VerifyKey string `json:"verifyKey,omitempty"`
 	// RegistryInsecure is true when plain HTTP or unverified TLS was allowed.
 	RegistryInsecure bool `json:"registryInsecure,omitempty"`
 	// BaseImage is the FROM of the Dockerfile, when built.
@@ -439,6 +441,8 @@ func (r *runner) stageFunc(s string) (Timing, bool, func(context.Context) (strin
 		return f.Push.Timing, true, r.tagImage
 	case StageDeploy:
 		return f.Deploy.Timing, false, r.deploy
+	case StagePublish:
+		return f.Publish.Timing, false, r.publish
 	}
 	return Timing{}, false, func(context.Context) (string, error) { return "", fmt.Errorf("unknown stage %q", s) }
 }
@@ -532,6 +536,17 @@ func (r *runner) build(ctx context.Context) (string, error) {
 		if !strings.Contains(spec, ":") || fileExists(abs(r.o.BaseDir, spec)) {
 			spec = abs(r.o.BaseDir, spec)
 		}
+	}
+	if IsGolden(spec) {
+		// A root file system or disk image: scanned where it is, never
+		// pushed; publish hands it on.
+		kind, p, _ := strings.Cut(spec, ":")
+		if kind != "ebs" && r.o.Input == "" {
+			p = abs(r.o.BaseDir, p)
+		}
+		r.spec = kind + ":" + p
+		r.run.Image, r.run.Builder = r.spec, "prebuilt"
+		return "using the golden image " + r.spec, nil
 	}
 	if spec != "" {
 		img, err := loadImage(ctx, spec, r.reg)

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/host"
 	"github.com/bulwark-sec/bulwark/internal/ignore"
 	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/inventory/sbom"
@@ -152,13 +153,16 @@ func (r *runner) scan(ctx context.Context) (string, error) {
 	for _, g := range gates {
 		on[g.Gate] = true
 	}
-	vulns, doLint, doSecrets := on[finding.GateVuln], on[finding.GateLint], on[finding.GateSecrets]
+	vulns, doLint, doSecrets, doHost := on[finding.GateVuln], on[finding.GateLint], on[finding.GateSecrets], on[finding.GateHost]
 	img, err := image.Open(ctx, r.spec, r.reg)
 	if err != nil {
 		return "", permanent{err}
 	}
 	defer img.Close()
-	o := scan.Options{Vulns: vulns, Lint: doLint, Secrets: doSecrets, SBOM: true, LintOptions: lint.Options{Env: r.o.Env}}
+	o := scan.Options{Vulns: vulns, Lint: doLint, Secrets: doSecrets, Host: doHost, SBOM: true, LintOptions: lint.Options{Env: r.o.Env}}
+	if s.Host != nil {
+		o.HostProfile = s.Host.Profile
+	}
 	if s.Lint != nil {
 		o.LintOptions.AcceptKeys, o.LintOptions.AcceptFiles = s.Lint.AcceptKeys, s.Lint.AcceptFiles
 	}
@@ -236,6 +240,10 @@ func (r *runner) scan(ctx context.Context) (string, error) {
 	if res.SBOM != nil {
 		pk = len(res.SBOM.Packages)
 	}
+	if res.Host != nil {
+		n := res.Host.Count()
+		sums = append(sums, fmt.Sprintf("%s: %d passed, %d failed, %d not checked", res.Host.Profile.ID, n[host.Pass], n[host.Fail], n[host.NotChecked]))
+	}
 	return fmt.Sprintf("%d package(s); %s", pk, strings.Join(sums, "; ")), firstFail
 }
 
@@ -243,6 +251,9 @@ func (r *runner) scan(ctx context.Context) (string, error) {
 // The tags follow in the tag stage, once the image is signed and verified.
 func (r *runner) push(ctx context.Context) (string, error) {
 	p := r.f.Push
+	if r.img == nil {
+		return "", permanent{fmt.Errorf("%s is a root file system or disk image, which is not pushed to a registry; use publish: to hand it on", r.spec)}
+	}
 	repo, err := name.NewRepository(p.Repository, r.nameOpts()...)
 	if err != nil {
 		return "", permanent{fmt.Errorf("push.repository %q: %w", p.Repository, err)}
@@ -425,26 +436,51 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 }
 
 func (r *runner) deploy(ctx context.Context) (string, error) {
-	d := r.f.Deploy
 	if !r.run.Verified {
 		return "", gateFailure{"deploy refused: the image was not verified"}
 	}
-	vars := map[string]string{
+	sum, err := r.runCommand(ctx, "deploy", r.f.Deploy, map[string]string{
 		"BULWARK_IMAGE":      r.digest.String(),
 		"BULWARK_DIGEST":     r.digest.DigestStr(),
 		"BULWARK_REPOSITORY": r.run.Repository,
 		"BULWARK_TAG":        r.run.Tags[0],
 		"BULWARK_TAGS":       strings.Join(r.run.Tags, ","),
 		"BULWARK_VERIFIED":   "true",
+	})
+	r.run.Deployed = err == nil
+	return sum, err
+}
+
+// publish hands on an image that passed every gate: the golden-image
+// flow's last step (register the AMI, upload the disk).
+func (r *runner) publish(ctx context.Context) (string, error) {
+	if r.failure != nil {
+		return "", gateFailure{"publish refused: a stage before it did not pass"}
 	}
-	var env []string
-	for k, v := range d.Env {
-		env = append(env, k+"="+os.Expand(v, func(k string) string {
+	_, p, _ := strings.Cut(r.spec, ":")
+	sum, err := r.runCommand(ctx, "publish", r.f.Publish, map[string]string{
+		"BULWARK_IMAGE":      r.spec,
+		"BULWARK_IMAGE_PATH": p,
+		"BULWARK_GATES":      "passed",
+	})
+	r.run.Published = err == nil
+	return sum, err
+}
+
+// runCommand runs a deploy or publish command with vars (and the file's
+// env, in which $VAR names them) in its environment.
+func (r *runner) runCommand(ctx context.Context, stage string, d *Deploy, vars map[string]string) (string, error) {
+	expand := func(v string) string {
+		return os.Expand(v, func(k string) string {
 			if x, ok := vars[k]; ok {
 				return x
 			}
 			return r.o.Env(k)
-		}))
+		})
+	}
+	var env []string
+	for k, v := range d.Env {
+		env = append(env, k+"="+expand(v))
 	}
 	for k, v := range vars {
 		env = append(env, k+"="+v)
@@ -454,12 +490,7 @@ func (r *runner) deploy(ctx context.Context) (string, error) {
 	if d.Command.Argv != nil {
 		argv = nil
 		for _, a := range d.Command.Argv {
-			argv = append(argv, os.Expand(a, func(k string) string {
-				if x, ok := vars[k]; ok {
-					return x
-				}
-				return r.o.Env(k)
-			}))
+			argv = append(argv, expand(a))
 		}
 	}
 	dir := r.srcDir
@@ -468,8 +499,7 @@ func (r *runner) deploy(ctx context.Context) (string, error) {
 	}
 	start := time.Now()
 	if err := runCmd(ctx, dir, r.o.Log, env, argv...); err != nil {
-		return "", fmt.Errorf("deploy command %q failed: %w; its output is above", d.Command.String(), err)
+		return "", fmt.Errorf("%s command %q failed: %w; its output is above", stage, d.Command.String(), err)
 	}
-	r.run.Deployed = true
 	return fmt.Sprintf("%s (%s)", d.Command.String(), time.Since(start).Round(time.Millisecond)), nil
 }

@@ -15,6 +15,8 @@ import (
 //	           unknown; Dockle's warn and fatal name medium and critical)
 //	kev        a vulnerability in CISA's Known Exploited Vulnerabilities
 //	epss>X     a vulnerability whose EPSS score is above X (0 to 1)
+//	level1     a failed CIS host benchmark check of level 1
+//	level2     a failed CIS host benchmark check of level 1 or 2
 //	any        every finding, whatever its severity
 //	never      nothing: report without failing
 //
@@ -26,6 +28,8 @@ type FailOn struct {
 	kev     bool
 	epss    float64
 	hasEPSS bool
+	// level fails host checks of CIS level 1 up to it (0: none).
+	level int
 }
 
 // Never fails nothing.
@@ -58,6 +62,8 @@ func ParseFailOn(terms ...string) (FailOn, error) {
 				f = f.or(Any)
 			case low == "kev":
 				f.kev = true
+			case low == "level1" || low == "level2":
+				f = f.or(FailOn{level: int(low[5] - '0')})
 			case strings.HasPrefix(low, "epss>"):
 				x, err := strconv.ParseFloat(strings.TrimSpace(low[len("epss>"):]), 64)
 				if err != nil || x < 0 || x > 1 {
@@ -69,14 +75,14 @@ func ParseFailOn(terms ...string) (FailOn, error) {
 			default:
 				s, err := finding.ParseSeverity(part)
 				if err != nil {
-					return FailOn{}, fmt.Errorf("%q: want a severity (unknown, info, low, medium, high, critical; Dockle's warn, fatal), any, never, kev or epss>X", part)
+					return FailOn{}, fmt.Errorf("%q: want a severity (unknown, info, low, medium, high, critical; Dockle's warn, fatal), any, never, kev, epss>X, level1 or level2", part)
 				}
 				f = f.or(AtLeast(s))
 			}
 		}
 	}
 	if !seen {
-		return FailOn{}, fmt.Errorf("empty: want a severity, any, never, kev or epss>X")
+		return FailOn{}, fmt.Errorf("empty: want a severity, any, never, kev, epss>X, level1 or level2")
 	}
 	if never {
 		if f != Never {
@@ -96,6 +102,7 @@ func (f FailOn) or(g FailOn) FailOn {
 	if g.hasEPSS && (!f.hasEPSS || g.epss < f.epss) {
 		f.epss, f.hasEPSS = g.epss, true
 	}
+	f.level = max(f.level, g.level)
 	return f
 }
 
@@ -106,6 +113,9 @@ func (f FailOn) IsNever() bool { return f == Never }
 // image are the Policy's business, not the FailOn's.
 func (f FailOn) Fails(x *finding.Finding) bool {
 	if f.hasMin && x.Severity >= f.min {
+		return true
+	}
+	if f.level > 0 && x.Host != nil && x.Host.Status == "fail" && x.Host.Level <= f.level {
 		return true
 	}
 	if x.Vuln != nil {
@@ -139,6 +149,9 @@ func (f FailOn) String() string {
 	if f.hasEPSS {
 		parts = append(parts, "epss>"+strconv.FormatFloat(f.epss, 'g', -1, 64))
 	}
+	if f.level > 0 {
+		parts = append(parts, "level"+strconv.Itoa(f.level))
+	}
 	return strings.Join(parts, ",")
 }
 
@@ -162,6 +175,9 @@ func (f FailOn) Describe(g finding.Gate) string {
 	}
 	if f.hasEPSS && (g == finding.GateVuln || g == "") {
 		parts = append(parts, "with EPSS above "+strconv.FormatFloat(f.epss, 'g', -1, 64))
+	}
+	if f.level > 0 && (g == finding.GateHost || g == "") {
+		parts = append(parts, []string{"", "a failed CIS level 1 check", "a failed CIS level 1 or 2 check"}[f.level])
 	}
 	if len(parts) == 0 {
 		return "never (no term applies to " + string(g) + " findings)"

@@ -119,6 +119,53 @@ func TestKEVAndEPSS(t *testing.T) {
 	}
 }
 
+func hostF(id string, s finding.Severity, level int, status string) finding.Finding {
+	return finding.Finding{Gate: finding.GateHost, ID: id, Severity: s, Host: &finding.HostDetail{Profile: "debian-12", Section: "1", Level: level, Status: status}}
+}
+
+func TestCISLevels(t *testing.T) {
+	l1 := hostF("sshd-banner", finding.Medium, 1, "fail")
+	l2 := hostF("auditd-installed", finding.Low, 2, "fail")
+	info := hostF("svc-approved-only", finding.Info, 1, "notchecked")
+	cases := []struct {
+		failOn string
+		fails  []bool // l1, l2, info
+		str    string
+	}{
+		{"level1", []bool{true, false, false}, "level1"},
+		{"level2", []bool{true, true, false}, "level2"},
+		{"level1,level2", []bool{true, true, false}, "level2"},
+		{"high,level1", []bool{true, false, false}, "high,level1"},
+		{"low", []bool{true, true, false}, "low"},
+		{"any", []bool{true, true, true}, "any"},
+	}
+	for _, c := range cases {
+		f, err := ParseFailOn(c.failOn)
+		if err != nil {
+			t.Fatalf("%s: %v", c.failOn, err)
+		}
+		if f.String() != c.str {
+			t.Errorf("%s: String() = %q, want %q", c.failOn, f.String(), c.str)
+		}
+		for i, x := range []finding.Finding{l1, l2, info} {
+			if got := f.Fails(&x); got != c.fails[i] {
+				t.Errorf("%s fails %s: %v, want %v", c.failOn, x.ID, got, c.fails[i])
+			}
+		}
+	}
+	// A level term never fails another gate's findings.
+	f, _ := ParseFailOn("level2")
+	if v := vuln("CVE-1", finding.Critical); f.Fails(&v) {
+		t.Error("level2 failed a vulnerability")
+	}
+	if d := f.Describe(finding.GateHost); !strings.Contains(d, "level 1 or 2") {
+		t.Errorf("Describe: %q", d)
+	}
+	if _, err := ParseFailOn("level3"); err == nil {
+		t.Error("level3 accepted")
+	}
+}
+
 func TestApplyVerdict(t *testing.T) {
 	crit := vuln("CVE-1", finding.Critical)
 	high := vuln("CVE-2", finding.High)
