@@ -132,6 +132,7 @@ type dbSourceFlags struct {
 	updateAfter  time.Duration
 
 	fromUpstream bool
+	state        string
 	osvBase      string
 	ecosystems   []string
 	nvd          string
@@ -169,6 +170,7 @@ func (f *dbSourceFlags) register(cmd *cobra.Command, reg *registryFlags, scan bo
 	}
 	d := update.DefaultSources()
 	fl.BoolVar(&f.fromUpstream, "from-upstream", false, "build the database from the upstream advisory sources instead of pulling the published one")
+	fl.StringVar(&f.state, "state", "", "with --from-upstream: keep the downloaded records in this folder between runs, so that the next run asks NVD and OSV only for what changed (and a cut-off run resumes)")
 	fl.StringVar(&f.osvBase, "osv-url", d.OSVBase, "with --from-upstream: OSV bucket, ECOSYSTEM/all.zip is downloaded from here (empty: skip OSV)")
 	fl.StringSliceVar(&f.ecosystems, "ecosystem", d.Ecosystems, "with --from-upstream: OSV ecosystems to download")
 	fl.StringVar(&f.nvd, "nvd-url", d.NVD, "with --from-upstream: NVD CVE API 2.0 endpoint (empty: skip NVD; $NVD_API_KEY raises its rate limit)")
@@ -207,8 +209,11 @@ func (f *dbSourceFlags) options(cmd *cobra.Command) (update.Options, error) {
 		return update.Options{}, err
 	}
 	o := update.Options{
-		DB: p, Registry: reg, Repositories: defaultdb.ResolveRepositories(f.repositories, os.Getenv("BULWARK_DB_REPOSITORY")), FromUpstream: f.fromUpstream,
+		DB: p, Registry: reg, Repositories: defaultdb.ResolveRepositories(f.repositories, os.Getenv("BULWARK_DB_REPOSITORY")), FromUpstream: f.fromUpstream, State: f.state,
 		Retries: f.retries, Stall: f.stall, Log: cmd.ErrOrStderr(),
+	}
+	if f.state != "" && !f.fromUpstream {
+		return o, usageError{fmt.Errorf("--state keeps the records of --from-upstream between runs; give --from-upstream too")}
 	}
 	if f.fromUpstream {
 		o.Sources = update.Sources{

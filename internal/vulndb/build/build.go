@@ -177,8 +177,10 @@ func Load(ctx context.Context, o Options) (*Input, error) {
 			if err != nil {
 				return fmt.Errorf("NVD source %s: %w", p, err)
 			}
-			for _, a := range advs {
-				in.NVD[a.ID] = a
+			for _, a := range advs { // several pages may hold a CVE: the newest wins
+				if old, ok := in.NVD[a.ID]; !ok || !a.Modified.Before(old.Modified) {
+					in.NVD[a.ID] = a
+				}
 			}
 			return nil
 		})

@@ -85,6 +85,10 @@ type Options struct {
 	Registry image.Options
 	// FromUpstream builds the database from Sources instead of pulling it.
 	FromUpstream bool
+	// State, with FromUpstream, is a folder kept between runs that makes
+	// the download incremental: NVD by last-modified window, OSV by
+	// modified time (see State).
+	State string
 	// Sources are used with FromUpstream.
 	Sources Sources
 	// Client is the HTTP client for sources (default: one with a proxy
@@ -130,6 +134,13 @@ func (u *updater) stall() time.Duration {
 		return u.o.Stall
 	}
 	return 60 * time.Second
+}
+
+func (u *updater) now() time.Time {
+	if u.o.Now != nil {
+		return u.o.Now()
+	}
+	return time.Now()
 }
 
 func (u *updater) logf(format string, args ...any) {
@@ -302,6 +313,16 @@ func (u *updater) download(ctx context.Context, work string) (build.Options, err
 	}
 	f := &fetcher{client: client, retries: u.retries(), backoff: u.backoff(), stall: u.stall(), progress: u.o.Progress}
 	var bo build.Options
+	var st *State
+	if u.o.State != "" {
+		var err error
+		if err = os.MkdirAll(u.o.State, 0o755); err != nil {
+			return bo, err
+		}
+		if st, err = loadState(u.o.State); err != nil {
+			return bo, err
+		}
+	}
 	get := func(src, url, name, kind string, validate func(string) error) (string, error) {
 		dst := filepath.Join(work, name)
 		u.logf("downloading %s from %s", src, url)
@@ -309,6 +330,14 @@ func (u *updater) download(ctx context.Context, work string) (build.Options, err
 	}
 	if s.OSVBase != "" {
 		for _, eco := range s.Ecosystems {
+			if st != nil {
+				p, err := u.downloadOSVIncremental(ctx, f, st, u.o.State, eco)
+				if err != nil {
+					return bo, err
+				}
+				bo.OSV = append(bo.OSV, p)
+				continue
+			}
 			p, err := get("osv "+eco, strings.TrimSuffix(s.OSVBase, "/")+"/"+url.PathEscape(eco)+"/all.zip", "osv-"+safe(eco)+".zip", kindZip, validZip)
 			if err != nil {
 				return bo, err
@@ -344,7 +373,16 @@ func (u *updater) download(ctx context.Context, work string) (build.Options, err
 		}
 		bo.EPSS = p
 	}
-	if s.NVD != "" {
+	if s.NVD != "" && st != nil {
+		if s.NVDAPIKey != "" {
+			f.header = http.Header{"apiKey": {s.NVDAPIKey}}
+		}
+		if err := u.downloadNVDIncremental(ctx, f, st, u.o.State); err != nil {
+			return bo, err
+		}
+		f.header = nil
+		bo.NVD = []string{filepath.Join(u.o.State, "nvd")}
+	} else if s.NVD != "" {
 		dir := filepath.Join(work, "nvd")
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			return bo, err
@@ -352,7 +390,7 @@ func (u *updater) download(ctx context.Context, work string) (build.Options, err
 		if s.NVDAPIKey != "" {
 			f.header = http.Header{"apiKey": {s.NVDAPIKey}}
 		}
-		if err := u.downloadNVD(ctx, f, s, dir); err != nil {
+		if err := u.downloadNVD(ctx, f, s.NVD, "", dir, "page", 0, nil); err != nil {
 			return bo, err
 		}
 		f.header = nil
@@ -364,22 +402,29 @@ func (u *updater) download(ctx context.Context, work string) (build.Options, err
 // nvdPageSize is the most results the NVD API returns per page.
 const nvdPageSize = 2000
 
-// downloadNVD pages through the NVD CVE API.
-func (u *updater) downloadNVD(ctx context.Context, f *fetcher, s Sources, dir string) error {
-	for start, total := 0, -1; total < 0 || start < total; start += nvdPageSize {
-		if start > 0 && s.NVDPageDelay > 0 {
+// downloadNVD pages through the NVD CVE API from page index start, with
+// the extra query (a lastModified window, or ""), into dir as
+// PREFIX-INDEX.json. After each page, saved (when not nil) gets the index
+// of the next one, so that a cut-off run can resume.
+func (u *updater) downloadNVD(ctx context.Context, f *fetcher, endpoint, query, dir, prefix string, start int, saved func(next int) error) error {
+	s := u.o.Sources
+	for total := -1; total < 0 || start < total; start += nvdPageSize {
+		if total >= 0 && s.NVDPageDelay > 0 {
 			select {
 			case <-ctx.Done():
-				return &SourceError{"nvd", s.NVD, ctx.Err()}
+				return &SourceError{"nvd", endpoint, ctx.Err()}
 			case <-time.After(s.NVDPageDelay):
 			}
 		}
 		sep := "?"
-		if strings.Contains(s.NVD, "?") {
+		if strings.Contains(endpoint, "?") {
 			sep = "&"
 		}
-		pageURL := s.NVD + sep + "startIndex=" + strconv.Itoa(start) + "&resultsPerPage=" + strconv.Itoa(nvdPageSize)
-		dst := filepath.Join(dir, fmt.Sprintf("page-%07d.json", start))
+		pageURL := endpoint + sep + "startIndex=" + strconv.Itoa(start) + "&resultsPerPage=" + strconv.Itoa(nvdPageSize)
+		if query != "" {
+			pageURL += "&" + query
+		}
+		dst := filepath.Join(dir, fmt.Sprintf("%s-%07d.json", prefix, start))
 		var page source.NVDPage
 		err := f.fetch(ctx, "nvd", pageURL, dst, kindJSON, func(p string) error {
 			data, err := os.ReadFile(p)
@@ -395,6 +440,11 @@ func (u *updater) downloadNVD(ctx context.Context, f *fetcher, s Sources, dir st
 		if total < 0 {
 			total = page.TotalResults
 			u.logf("nvd: %d CVEs in %d pages", total, (total+nvdPageSize-1)/nvdPageSize)
+		}
+		if saved != nil {
+			if err := saved(start + nvdPageSize); err != nil {
+				return err
+			}
 		}
 		if page.ResultsPerPage == 0 {
 			break
