@@ -268,6 +268,7 @@ func interruptible(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 func newDBUpdateCmd() *cobra.Command {
 	var f dbSourceFlags
 	var reg registryFlags
+	var ifOlder ageValue
 	cmd := &cobra.Command{
 		Use:   "update",
 		Short: "Pull the published vulnerability database (or build one from upstream) and install it",
@@ -286,6 +287,7 @@ workflow runs. A failed or interrupted update leaves the previous database
 as it was. With --skip-update or --offline nothing is downloaded: the
 command only checks the database that is there.`,
 		Example: `  bulwark db update
+  bulwark db update --if-older-than 24h        # CI with a cached database
   bulwark db update --db-repository registry.internal/mirror/bulwark-db --db-key mirror.pub
   BULWARK_DB_REPOSITORY=registry-a/bulwark-db,registry-b/bulwark-db bulwark db update`,
 		Args: cobra.NoArgs,
@@ -302,6 +304,16 @@ command only checks the database that is there.`,
 				defer db.Close()
 				fmt.Fprintf(cmd.ErrOrStderr(), "not updating (--skip-update/--offline); %s was built %s ago\n", o.DB, vulndb.HumanDuration(db.Age(time.Now())))
 				return nil
+			}
+			if ifOlder > 0 {
+				if db, err := vulndb.Open(o.DB); err == nil {
+					age := db.Age(time.Now())
+					db.Close()
+					if age < time.Duration(ifOlder) {
+						fmt.Fprintf(cmd.ErrOrStderr(), "%s was built %s ago, less than --if-older-than %s: not updating\n", o.DB, vulndb.HumanDuration(age), ifOlder.String())
+						return nil
+					}
+				}
 			}
 			ctx, stop := interruptible(cmd)
 			defer stop()
@@ -327,6 +339,7 @@ command only checks the database that is there.`,
 	}
 	reg.register(cmd)
 	f.register(cmd, &reg, false)
+	cmd.Flags().Var(&ifOlder, "if-older-than", "update only when the database is missing or older than this, e.g. 24h (for CI with a cached database)")
 	return cmd
 }
 
