@@ -22,6 +22,7 @@ const (
 	KindOCILayout     = "oci-layout"
 	KindRootfs        = "rootfs"
 	KindVM            = "vm"
+	KindEBS           = "ebs"
 )
 
 // Image is an opened image: its configuration, its layers and how to read
@@ -134,8 +135,11 @@ func (img *Image) attachHistory() {
 }
 
 // IsFilesystem reports whether the image is a bare file system (a root
-// filesystem directory or a disk image) with no image configuration.
-func (img *Image) IsFilesystem() bool { return img.Kind == KindRootfs || img.Kind == KindVM }
+// filesystem directory, a disk image or snapshot) with no image
+// configuration.
+func (img *Image) IsFilesystem() bool {
+	return img.Kind == KindRootfs || img.Kind == KindVM || img.Kind == KindEBS
+}
 
 // StoredSize is the total stored size of the layers, -1 when unknown (a
 // root filesystem), for progress bars.

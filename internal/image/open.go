@@ -48,6 +48,8 @@ type Options struct {
 //	rootfs:DIR                            a root filesystem directory
 //	vm:FILE, vm:FILE#N                    a VM disk image (raw, qcow2, VMDK): its
 //	                                      Linux root, or partition N
+//	ebs:SNAPSHOT-ID[#N]                   an EBS snapshot, read through the EBS
+//	                                      direct APIs (AWS SDK configuration)
 //	oci:DIR[:TAG|@DIGEST], or a DIR       an OCI image layout directory
 //	docker-archive:FILE, oci-archive:FILE an archive (or use Options.Input)
 //	FILE                                  an archive, detected by content
@@ -78,7 +80,10 @@ func open(ctx context.Context, spec string, opts Options) (*Image, error) {
 		return openRootfs(spec, dir)
 	}
 	if rest, ok := strings.CutPrefix(spec, "vm:"); ok {
-		return openVM(spec, rest)
+		return openVM(ctx, spec, KindVM, rest)
+	}
+	if rest, ok := strings.CutPrefix(spec, "ebs:"); ok {
+		return openVM(ctx, spec, KindEBS, rest)
 	}
 	if rest, ok := strings.CutPrefix(spec, "oci:"); ok {
 		dir, sel := splitSelector(rest)

@@ -12,20 +12,26 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/disk"
 )
 
-// openVM opens vm:FILE (the partition holding a Linux root) or vm:FILE#N
-// (partition N).
-func openVM(spec, arg string) (*Image, error) {
-	file, part := arg, -1
+// openVM opens vm:FILE or ebs:SNAPSHOT-ID (the partition holding a Linux
+// root), or with #N partition N.
+func openVM(ctx context.Context, spec, kind, arg string) (*Image, error) {
+	name, part := arg, -1
 	if i := strings.LastIndex(arg, "#"); i >= 0 {
 		if n, err := strconv.Atoi(arg[i+1:]); err == nil && n >= 0 {
-			file, part = arg[:i], n
+			name, part = arg[:i], n
 		}
 	}
-	d, err := disk.Open(file)
+	var d *disk.Disk
+	var err error
+	if kind == KindEBS {
+		d, err = disk.OpenEBS(ctx, name)
+	} else {
+		d, err = disk.Open(name)
+	}
 	if err != nil {
 		return nil, err
 	}
-	img, err := fromDisk(spec, KindVM, d, part)
+	img, err := fromDisk(spec, kind, d, part)
 	if err != nil {
 		d.Close()
 		return nil, err

@@ -25,19 +25,27 @@ func TestVMPackages(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		opts testutil.DiskOptions
+		ebs  bool // served as an EBS snapshot
 	}{
-		{"gpt-ext4-raw", testutil.DiskOptions{Table: "gpt"}},
-		{"mbr-ext4-separate-var", testutil.DiskOptions{Table: "mbr", SeparateVar: true}},
-		{"whole-disk-ext4", testutil.DiskOptions{}},
-		{"gpt-qcow2", testutil.DiskOptions{Table: "gpt", Format: "qcow2"}},
-		{"mbr-qcow2-compressed", testutil.DiskOptions{Table: "mbr", Format: "qcow2-compressed"}},
-		{"gpt-vmdk-stream-optimized", testutil.DiskOptions{Table: "gpt", Format: "vmdk"}},
-		{"gpt-vmdk-monolithic-sparse", testutil.DiskOptions{Table: "gpt", Format: "vmdk-sparse"}},
-		{"gpt-xfs-separate-var", testutil.DiskOptions{Table: "gpt", FS: "xfs", SeparateVar: true}},
+		{"gpt-ext4-raw", testutil.DiskOptions{Table: "gpt"}, false},
+		{"mbr-ext4-separate-var", testutil.DiskOptions{Table: "mbr", SeparateVar: true}, false},
+		{"whole-disk-ext4", testutil.DiskOptions{}, false},
+		{"gpt-qcow2", testutil.DiskOptions{Table: "gpt", Format: "qcow2"}, false},
+		{"mbr-qcow2-compressed", testutil.DiskOptions{Table: "mbr", Format: "qcow2-compressed"}, false},
+		{"gpt-vmdk-stream-optimized", testutil.DiskOptions{Table: "gpt", Format: "vmdk"}, false},
+		{"gpt-vmdk-monolithic-sparse", testutil.DiskOptions{Table: "gpt", Format: "vmdk-sparse"}, false},
+		{"gpt-xfs-separate-var", testutil.DiskOptions{Table: "gpt", FS: "xfs", SeparateVar: true}, false},
+		{"ebs-snapshot", testutil.DiskOptions{Table: "gpt"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := testutil.BuildDisk(t, rootfs, tc.opts)
-			img, err := image.Open(context.Background(), "vm:"+file, image.Options{})
+			spec := "vm:" + file
+			var ebs *testutil.EBS
+			if tc.ebs {
+				ebs = testutil.StartEBS(t, map[string]string{"snap-0123456789abcdef0": file})
+				spec = "ebs:snap-0123456789abcdef0"
+			}
+			img, err := image.Open(context.Background(), spec, image.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,6 +72,14 @@ func TestVMPackages(t *testing.T) {
 			}
 			for _, w := range sb.Warnings {
 				t.Errorf("warning: %s", w)
+			}
+			if ebs != nil {
+				// Only the blocks the file system reads are fetched.
+				gets, listed := ebs.Gets.Load(), ebs.Listed["snap-0123456789abcdef0"]
+				t.Logf("EBS: %d of %d blocks fetched", gets, listed)
+				if gets == 0 || gets >= int64(listed)*3/4 {
+					t.Errorf("fetched %d of the %d blocks the snapshot lists; want some but far from all", gets, listed)
+				}
 			}
 		})
 	}
