@@ -10,10 +10,12 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/bulwark-sec/bulwark/internal/progress"
@@ -52,6 +54,14 @@ var (
 	errStalled = errors.New("download stalled")
 	errDigest  = errors.New("digest mismatch")
 )
+
+// unreachable says whether err means the host cannot be reached at all
+// (its name does not resolve, or nothing listens): on a machine without
+// network, retrying only makes the user wait.
+func unreachable(err error) bool {
+	var dns *net.DNSError
+	return errors.As(err, &dns) && dns.IsNotFound || errors.Is(err, syscall.ECONNREFUSED)
+}
 
 // permanentError is a failure that retrying will not fix.
 type permanentError struct {
@@ -103,7 +113,7 @@ func (f *fetcher) fetch(ctx context.Context, source, url, dst, kind string, vali
 			}
 		}
 		var pe *permanentError
-		if err == nil || errors.As(err, &pe) || ctx.Err() != nil {
+		if err == nil || errors.As(err, &pe) || unreachable(err) || ctx.Err() != nil {
 			break
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -272,5 +273,24 @@ func TestUpdateInterrupted(t *testing.T) {
 	}
 	if !bytes.Equal(file(t, path), before) {
 		t.Error("the previous database changed")
+	}
+}
+
+// TestUpdateUnreachableNotRetried: a host nobody listens on is not tried
+// again (the backoff here is an hour; the test is bounded by its context).
+func TestUpdateUnreachableNotRetried(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	o := testOptions(filepath.Join(t.TempDir(), "vulndb.bwdb"), dead)
+	o.Retries, o.Backoff = 3, time.Hour
+	_, err = Update(ctx, o)
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("error %v, want the refused connection at once", err)
 	}
 }
