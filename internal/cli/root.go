@@ -49,7 +49,7 @@ Exit codes: 0 every gate passed, 1 (or --exit-code) a gate failed,
 		newDBCmd(),
 		newPipelineCmd(), newDemoCmd(), newReportCmd(),
 		newScanCmd(),
-		newAdmissionCmd(),
+		newAdmissionCmd(), newECSHookCmd(),
 	)
 	return root
 }
