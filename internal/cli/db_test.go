@@ -167,6 +167,9 @@ func TestDBDefaultPath(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Database.SchemaVersion == 0 || rep.Database.BuiltAt.IsZero() {
 		t.Errorf("the report does not record the database: %v %+v", err, rep.Database)
 	}
+	if code, out, _ = run(t, "scan", "rootfs:"+root, "-f", "sarif"); code != 0 || !strings.Contains(out, `"bulwarkDatabase"`) {
+		t.Errorf("the SARIF report does not record the database: %d", code)
+	}
 	cached := filepath.Join(dir, "ci", "db", "vulndb.bwdb")
 	data, err := os.ReadFile(cached)
 	if err != nil {

@@ -79,6 +79,9 @@ func sarifDocument(r *finding.Report) *sarif.Report {
 			res.AddSuppression(sarif.NewSuppression().WithKind("external").WithStatus("accepted").WithJustification(why))
 		}
 	}
+	if r.Database != nil {
+		run.WithProperties(sarif.NewPropertyBag().Add("bulwarkDatabase", r.Database))
+	}
 	doc.AddRun(run)
 	return doc
 }
