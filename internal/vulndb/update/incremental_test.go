@@ -220,3 +220,49 @@ func FuzzModifiedIDs(f *testing.F) {
 		}
 	})
 }
+
+// TestNVDFullResumes cuts the first, full NVD download off after its first
+// page: the next run asks for the second page only, then switches to
+// windows.
+func TestNVDFullResumes(t *testing.T) {
+	page := edit(t, file(t, td+"/nvd/page-0.json"), func(m map[string]any) { m["totalResults"] = 4000 })
+	debian := file(t, td+"/distro/debian-tracker.json")
+	var mu sync.Mutex
+	var asked []string
+	fail := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.URL.Path == "/debian" {
+			w.Write(debian)
+			return
+		}
+		asked = append(asked, r.URL.Query().Get("startIndex")+" "+r.URL.Query().Get("lastModStartDate"))
+		if r.URL.Query().Get("startIndex") == "2000" && fail {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write(page)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	o := Options{DB: filepath.Join(dir, "vulndb.bwdb"), FromUpstream: true, State: filepath.Join(dir, "state"),
+		Sources: Sources{NVD: srv.URL + "/nvd", DebianTracker: srv.URL + "/debian"}, Retries: -1, Now: func() time.Time { return now }}
+	if _, err := Update(context.Background(), o); err == nil {
+		t.Fatal("a cut-off NVD download succeeded")
+	}
+	fail = false
+	now = now.Add(time.Hour)
+	if _, err := Update(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"0 ", "2000 ", "2000 "}
+	if strings.Join(asked, ",") != strings.Join(want, ",") {
+		t.Errorf("asked for %q, want %q", asked, want)
+	}
+	st, err := loadState(o.State)
+	if err != nil || !st.NVDModified.Equal(now.Add(-time.Hour)) || st.NVDFullNext != 0 {
+		t.Errorf("state %+v %v: the window starts when the full download started", st, err)
+	}
+}
