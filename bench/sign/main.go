@@ -120,7 +120,7 @@ func run(n, runs int) error {
 	}
 	// Sign the batch (with bulwark's library, not timed), then verify all
 	// of it in one invocation of each tool.
-	reg, err := sign.NewRegistry(ctx, sign.RegistryOptions{})
+	reg, err := sign.NewRegistry(ctx, nil)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/bulwark-sec/bulwark/internal/registry"
 	"github.com/bulwark-sec/bulwark/internal/sign"
 )
 
@@ -73,8 +74,8 @@ func (d *Decision) Message() string {
 
 // Options configures a Decider.
 type Options struct {
-	// Registry configures registry access.
-	Registry sign.RegistryOptions
+	// Registry is the registry access (nil: the defaults).
+	Registry *registry.Client
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Warn receives warnings (a KMS key that could not be loaded yet).

@@ -12,14 +12,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
-	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/registry"
 )
 
 // Builder names accepted by Options.Builder.
@@ -48,7 +47,7 @@ type Options struct {
 	WorkDir string
 	// Registry configures how FROM images are fetched (native builder)
 	// and whether drivers may use plain HTTP (Insecure).
-	Registry image.Options
+	Registry *registry.Client
 	// Log receives the builder's output; nil discards it.
 	Log io.Writer
 	// LookPath finds executables (default exec.LookPath); tests replace it.
@@ -129,7 +128,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 // RemoteBase resolves FROM references for the native builder: oci:DIR
 // layouts, docker-archive files, and registry references (with the
 // registry options: credentials, --insecure, CA).
-func RemoteBase(reg image.Options) BaseFunc {
+func RemoteBase(reg *registry.Client) BaseFunc {
 	return func(ctx context.Context, ref string) (v1.Image, error) {
 		if dir, ok := strings.CutPrefix(ref, "oci:"); ok {
 			p, err := layout.FromPath(dir)
@@ -152,19 +151,12 @@ func RemoteBase(reg image.Options) BaseFunc {
 		if p, ok := strings.CutPrefix(ref, "docker-archive:"); ok {
 			return tarball.ImageFromPath(p, nil)
 		}
-		var nopts []name.Option
-		if reg.Insecure {
-			nopts = append(nopts, name.Insecure)
-		}
-		r, err := name.ParseReference(ref, nopts...)
+		r, err := reg.Reference(ref)
 		if err != nil {
 			return nil, err
 		}
-		ro, err := reg.WithTransport()
-		if err != nil {
-			return nil, err
-		}
-		return remote.Image(r, image.RemoteOptions(ctx, ro)...)
+		img, err := remote.Image(r, reg.Remote(ctx)...)
+		return img, registry.Explain(err)
 	}
 }
 
@@ -256,7 +248,7 @@ func buildArgs(o Options) []string {
 func buildahCommands(o Options, bin, archive, store string) [][]string {
 	global := []string{bin, "--root", filepath.Join(store, "root"), "--runroot", filepath.Join(store, "run"), "--storage-driver", "vfs"}
 	bud := append(append([]string{}, global...), "bud", "--isolation", "chroot", "--format", "docker", "-f", o.Dockerfile, "-t", o.Tag)
-	if o.Registry.Insecure {
+	if o.Registry.Insecure() {
 		bud = append(bud, "--tls-verify=false")
 	}
 	bud = append(append(bud, buildArgs(o)...), o.Context)
@@ -266,7 +258,7 @@ func buildahCommands(o Options, bin, archive, store string) [][]string {
 
 func podmanCommands(o Options, bin, archive, _ string) [][]string {
 	b := []string{bin, "build", "--format", "docker", "-f", o.Dockerfile, "-t", o.Tag}
-	if o.Registry.Insecure {
+	if o.Registry.Insecure() {
 		b = append(b, "--tls-verify=false")
 	}
 	b = append(append(b, buildArgs(o)...), o.Context)
@@ -292,7 +284,7 @@ func buildctlCommands(o Options, bin, archive, _ string) [][]string {
 
 func kanikoCommands(o Options, bin, archive, _ string) [][]string {
 	b := []string{bin, "--context", "dir://" + o.Context, "--dockerfile", o.Dockerfile, "--no-push", "--destination", o.Tag, "--tar-path", archive}
-	if o.Registry.Insecure {
+	if o.Registry.Insecure() {
 		b = append(b, "--insecure-pull")
 	}
 	return [][]string{append(b, buildArgs(o)...)}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/bulwark-sec/bulwark/internal/admission"
 	"github.com/bulwark-sec/bulwark/internal/admission/k8s"
-	"github.com/bulwark-sec/bulwark/internal/sign"
 )
 
 // admissionFlags are the flags bulwark admission and ecs-hook share: the
@@ -59,12 +58,12 @@ func (f *admissionFlags) decider(cmd *cobra.Command, log *slog.Logger) (*admissi
 	if err != nil {
 		return nil, err
 	}
-	o, err := f.reg.options()
+	c, err := f.reg.client()
 	if err != nil {
 		return nil, err
 	}
 	return admission.New(cmd.Context(), p, admission.Options{
-		Registry: sign.RegistryOptions{Options: o},
+		Registry: c,
 		Warn:     func(s string) { log.Warn(s) },
 	})
 }

@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
@@ -16,10 +15,12 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/progress"
+	"github.com/bulwark-sec/bulwark/internal/registry"
 )
 
 // registryFlags are the registry flags of every command that talks to a
-// registry: TLS and credentials beyond the docker config.
+// registry: TLS and credentials beyond the docker config. They become one
+// registry.Settings.
 type registryFlags struct {
 	insecure bool
 	caCert   string
@@ -31,29 +32,34 @@ func (f *registryFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.BoolVar(&f.insecure, "insecure", false, "allow plain HTTP and unverified TLS to the registry")
 	fl.StringVar(&f.caCert, "registry-cacert", "", "PEM file of a CA to trust for registry TLS, in addition to the system's")
-	fl.StringVar(&f.username, "registry-username", "", "registry user name (default: the docker config and credential helpers)")
+	fl.StringVar(&f.username, "registry-username", "", "registry user name (or set BULWARK_REGISTRY_USERNAME; default: the docker config and credential helpers)")
 	fl.StringVar(&f.password, "registry-password", "", "registry password or token (or set BULWARK_REGISTRY_PASSWORD)")
 }
 
-// options turns the flags into the shared image options.
-func (f *registryFlags) options() (image.Options, error) {
-	o := image.Options{Insecure: f.insecure, CACert: f.caCert}
-	pw := f.password
-	if pw == "" {
-		pw = os.Getenv("BULWARK_REGISTRY_PASSWORD")
+// settings turns the flags (and the BULWARK_REGISTRY_USERNAME and
+// BULWARK_REGISTRY_PASSWORD variables) into registry settings.
+func (f *registryFlags) settings() (registry.Settings, error) {
+	s := registry.Settings{Insecure: f.insecure, CACert: f.caCert, Username: f.username, Password: f.password}
+	if s.Username == "" {
+		s.Username = os.Getenv("BULWARK_REGISTRY_USERNAME")
 	}
-	if f.username != "" {
-		o.Keychain = staticKeychain{authn.FromConfig(authn.AuthConfig{Username: f.username, Password: pw})}
-	} else if f.password != "" {
-		return o, usageError{errors.New("--registry-password needs --registry-username")}
+	if s.Username == "" && s.Password != "" {
+		return s, usageError{errors.New("--registry-password needs --registry-username (or BULWARK_REGISTRY_USERNAME)")}
 	}
-	return o, nil
+	if s.Username != "" && s.Password == "" {
+		s.Password = os.Getenv("BULWARK_REGISTRY_PASSWORD")
+	}
+	return s, nil
 }
 
-// staticKeychain gives the same credentials for every registry.
-type staticKeychain struct{ a authn.Authenticator }
-
-func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { return k.a, nil }
+// client builds the registry client the flags describe.
+func (f *registryFlags) client() (*registry.Client, error) {
+	s, err := f.settings()
+	if err != nil {
+		return nil, err
+	}
+	return s.Client()
+}
 
 // imageFlags are the flags every command that reads an image takes.
 type imageFlags struct {
@@ -78,19 +84,30 @@ func (f *imageFlags) open(ctx context.Context, args []string) (*image.Image, err
 	if spec == "" && f.input == "" {
 		return nil, usageError{fmt.Errorf("no image given: name one (registry reference, rootfs:DIR, oci:DIR, an archive file) or use --input FILE")}
 	}
-	opts, err := f.reg.options()
+	opts, err := f.options()
 	if err != nil {
 		return nil, err
 	}
 	opts.Input = f.input
+	return image.Open(ctx, spec, opts)
+}
+
+// options are the image options of the flags: the registry client,
+// with the --platform.
+func (f *imageFlags) options() (image.Options, error) {
+	s, err := f.reg.settings()
+	if err != nil {
+		return image.Options{}, err
+	}
 	if f.platform != "" {
 		p, err := v1.ParsePlatform(f.platform)
 		if err != nil {
-			return nil, usageError{fmt.Errorf("--platform %q: %w", f.platform, err)}
+			return image.Options{}, usageError{fmt.Errorf("--platform %q: %w", f.platform, err)}
 		}
-		opts.Platform = p
+		s.Platform = p
 	}
-	return image.Open(ctx, spec, opts)
+	c, err := s.Client()
+	return image.Options{Registry: c}, err
 }
 
 // readProgress returns a progress bar for reading the image's layers, drawn

@@ -130,6 +130,7 @@ type dbSourceFlags struct {
 	maxAge       ageValue
 	stale        string
 	updateAfter  time.Duration
+	insecure     bool
 
 	fromUpstream bool
 	state        string
@@ -150,6 +151,7 @@ func (f *dbSourceFlags) register(cmd *cobra.Command, reg *registryFlags, scan bo
 	fl := cmd.Flags()
 	fl.StringVar(&f.path, "db", "", "vulnerability database file (default: the one 'db update' maintains in the user cache directory)")
 	fl.StringArrayVar(&f.repositories, "db-repository", nil, "pull the database from this OCI repository; repeatable, tried in order ($BULWARK_DB_REPOSITORY, comma-separated; default: "+strings.Join(defaultdb.Repositories, ", ")+")")
+	fl.BoolVar(&f.insecure, "db-insecure", false, "allow plain HTTP and unverified TLS to the database registry (the other registry flags apply to it too)")
 	fl.StringVar(&f.key, "db-key", "", "public key (file, env://VAR or KMS reference) the database's signature must verify with ($BULWARK_DB_KEY; default: the key embedded in bulwark)")
 	fl.IntVar(&f.retries, "retries", 3, "how often a failed download is tried again (an unknown host or a refused connection is not retried)")
 	// scan's --timeout is the limit of the whole run, as Trivy's is.
@@ -204,7 +206,12 @@ func (f *dbSourceFlags) options(cmd *cobra.Command) (update.Options, error) {
 	if err != nil {
 		return update.Options{}, err
 	}
-	reg, err := f.reg.options()
+	rs, err := f.reg.settings()
+	if err != nil {
+		return update.Options{}, err
+	}
+	rs.Insecure = rs.Insecure || f.insecure
+	reg, err := rs.Client()
 	if err != nil {
 		return update.Options{}, err
 	}
@@ -444,7 +451,7 @@ key for the published database, or --db-key for your own.`,
 			if err != nil {
 				return err
 			}
-			ro, err := reg.options()
+			ro, err := reg.client()
 			if err != nil {
 				return err
 			}
@@ -466,5 +473,6 @@ key for the published database, or --db-key for your own.`,
 	reg.register(cmd)
 	cmd.Flags().StringVar(&path, "db", "", "database file to push (default: the one in the user cache directory)")
 	cmd.Flags().StringVar(&key, "key", "", "sign the pushed artifact with this private key (file, env://VAR or KMS reference)")
+	cmd.Flags().BoolVar(&reg.insecure, "db-insecure", false, "the same as --insecure")
 	return cmd
 }

@@ -137,12 +137,11 @@ func (f *lintFlags) contentTrust(ctx context.Context, img *image.Image) (string,
 		return "", err
 	}
 	byDigest := ref.Context().Digest(img.Digest).String()
-	o, err := f.img.reg.options()
+	o, err := f.img.options()
 	if err != nil {
 		return "", err
 	}
-	ro := sign.RegistryOptions{Options: o}
-	_, err = sign.VerifyImage(ctx, byDigest, f.verifyKey, sign.VerifyOptions{Registry: ro})
+	_, err = sign.VerifyImage(ctx, byDigest, f.verifyKey, sign.VerifyOptions{Registry: o.Registry})
 	if sign.IsVerificationFailure(err) {
 		return err.Error(), nil
 	}

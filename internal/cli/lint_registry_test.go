@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/registry"
 	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/testutil"
 	"github.com/bulwark-sec/bulwark/internal/testutil/fixtures"
@@ -64,11 +64,11 @@ func TestLintPrivateRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	auth := &authn.Basic{Username: "ci", Password: "s3cret"}
-	opts, err := image.Options{CACert: reg.CACert}.WithTransport()
+	c, err := registry.Settings{CACert: reg.CACert}.Client()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(ref, fixtures.CleanImage(t), remote.WithAuth(auth), remote.WithTransport(opts.Transport)); err != nil {
+	if err := remote.Write(ref, fixtures.CleanImage(t), remote.WithAuth(auth), remote.WithTransport(c.Transport())); err != nil {
 		t.Fatalf("push: %v", err)
 	}
 
@@ -125,7 +125,7 @@ func TestLintVerifyKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sr, err := sign.NewRegistry(ctx, sign.RegistryOptions{})
+	sr, err := sign.NewRegistry(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

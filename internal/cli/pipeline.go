@@ -24,7 +24,7 @@ type pipelineFlags struct {
 	input     string
 	artifacts string
 	dryRun    bool
-	insecure  bool
+	reg       registryFlags
 }
 
 func loadPipeline(f *pipelineFlags) (*pipeline.File, error) {
@@ -41,7 +41,10 @@ func loadPipeline(f *pipelineFlags) (*pipeline.File, error) {
 // file's folder.
 func (f *pipelineFlags) options(cmd *cobra.Command, pf *pipeline.File) (pipeline.Options, error) {
 	o := pipeline.Options{File: pf, Out: cmd.OutOrStdout(), Log: cmd.ErrOrStderr(), Password: keyPassword(cmd)}
-	o.Registry.Insecure = f.insecure
+	var err error
+	if o.Registry, err = f.reg.settings(); err != nil {
+		return o, err
+	}
 	if f.input != "" {
 		o.Input = f.input
 		if _, err := os.Stat(f.input); err == nil {
@@ -94,7 +97,7 @@ func (f *pipelineFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.file, "file", "f", "bulwark.yaml", "pipeline file")
 	fl.StringVar(&f.input, "input", "", "use this already-built image (archive, OCI layout, reference; a path is relative to the current directory) instead of the build stage")
-	fl.BoolVar(&f.insecure, "insecure", false, "allow plain HTTP and unverified TLS to registries")
+	f.reg.register(cmd)
 }
 
 func newPipelineRunCmd() *cobra.Command {

@@ -151,7 +151,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 		defer db.Close()
 	}
 
-	baseOpts, err := f.img.reg.options()
+	baseOpts, err := f.img.options()
 	if err != nil {
 		return err
 	}

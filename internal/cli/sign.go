@@ -19,11 +19,11 @@ import (
 
 // registry opens the registry the signing commands talk to.
 func (f *registryFlags) registry(cmd *cobra.Command) (*sign.Registry, error) {
-	o, err := f.options()
+	c, err := f.client()
 	if err != nil {
 		return nil, err
 	}
-	return sign.NewRegistry(cmd.Context(), sign.RegistryOptions{Options: o})
+	return sign.NewRegistry(cmd.Context(), c)
 }
 
 // cosignAliases accepts cosign's registry flags: --allow-insecure-registry

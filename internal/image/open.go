@@ -3,23 +3,20 @@ package image
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path"
 	"runtime"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/bulwark-sec/bulwark/internal/registry"
 )
 
 // Options configures how an image is opened.
@@ -27,19 +24,9 @@ type Options struct {
 	// Input is an archive file (docker save or OCI archive) given with
 	// --input; when set the spec must be empty.
 	Input string
-	// Insecure allows plain HTTP and unverified TLS to the registry.
-	Insecure bool
-	// Platform selects the image of a multi-platform index
-	// (default: linux and this machine's architecture).
-	Platform *v1.Platform
-	// Keychain provides registry credentials (default: the docker config
-	// and its credential helpers).
-	Keychain authn.Keychain
-	// Transport is the HTTP transport for registries (default: Go's).
-	Transport http.RoundTripper
-	// CACert is a PEM file of extra certificate authorities to trust for
-	// registry TLS, added to the system's.
-	CACert string
+	// Registry is the registry access (credentials, TLS, platform) for
+	// registry references; nil means the defaults.
+	Registry *registry.Client
 }
 
 // Open opens the image a spec names. The spec is one of:
@@ -87,7 +74,7 @@ func open(ctx context.Context, spec string, opts Options) (*Image, error) {
 	}
 	if rest, ok := strings.CutPrefix(spec, "oci:"); ok {
 		dir, sel := splitSelector(rest)
-		return openLayout(spec, dir, sel, opts)
+		return openLayout(spec, dir, sel, opts.Registry.Platform())
 	}
 	for _, p := range []string{"docker-archive:", "oci-archive:"} {
 		if file, ok := strings.CutPrefix(spec, p); ok {
@@ -99,7 +86,7 @@ func open(ctx context.Context, spec string, opts Options) (*Image, error) {
 	}
 	if st, err := os.Stat(spec); err == nil {
 		if st.IsDir() {
-			return openLayout(spec, spec, "", opts)
+			return openLayout(spec, spec, "", opts.Registry.Platform())
 		}
 		return openArchive(spec, spec, "")
 	}
@@ -255,11 +242,11 @@ type readCloser struct {
 	io.Closer
 }
 
-func openLayout(spec, dir, sel string, opts Options) (*Image, error) {
+func openLayout(spec, dir, sel string, platform *v1.Platform) (*Image, error) {
 	if _, err := os.Stat(path.Join(dir, "oci-layout")); err != nil {
 		return nil, fmt.Errorf("%s is not an OCI layout directory (no oci-layout file)", dir)
 	}
-	img, err := ociImage(dirStore{root: dir}, sel, opts.Platform)
+	img, err := ociImage(dirStore{root: dir}, sel, platform)
 	if err != nil {
 		return nil, err
 	}
@@ -425,21 +412,17 @@ func pickManifest(cands []v1.Descriptor, sel string, platform *v1.Platform) (v1.
 }
 
 func openRemote(ctx context.Context, spec string, opts Options) (*Image, error) {
-	var nameOpts []name.Option
-	if opts.Insecure {
-		nameOpts = append(nameOpts, name.Insecure)
+	ref, err := opts.Registry.Reference(spec)
+	var re *registry.ReferenceError
+	if errors.As(err, &re) {
+		return nil, fmt.Errorf("not a file or directory, and not an image reference: %s", re.Reason)
 	}
-	ref, err := name.ParseReference(spec, nameOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("not a file, a directory or a valid image reference: %w", err)
-	}
-	opts, err = opts.WithTransport()
 	if err != nil {
 		return nil, err
 	}
-	img, err := remote.Image(ref, RemoteOptions(ctx, opts)...)
+	img, err := remote.Image(ref, opts.Registry.Remote(ctx)...)
 	if err != nil {
-		return nil, fmt.Errorf("fetching from the registry: %w", err)
+		return nil, fmt.Errorf("fetching from the registry: %w", registry.Explain(err))
 	}
 	digest, err := img.Digest()
 	if err != nil {
@@ -479,67 +462,4 @@ func openRemote(ctx context.Context, spec string, opts Options) (*Image, error) 
 func isLayerMediaType(mt types.MediaType) bool {
 	s := string(mt)
 	return strings.Contains(s, "layer") || strings.Contains(s, "diff.tar")
-}
-
-// RemoteOptions returns the go-containerregistry options every command uses
-// to talk to registries: credentials from the keychain, the context, the
-// platform, and opts.Transport, or with Insecure one that skips TLS
-// verification. Call Options.WithTransport first to honour CACert.
-func RemoteOptions(ctx context.Context, opts Options) []remote.Option {
-	kc := opts.Keychain
-	if kc == nil {
-		kc = authn.DefaultKeychain
-	}
-	ro := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}
-	if opts.Platform != nil {
-		ro = append(ro, remote.WithPlatform(*opts.Platform))
-	}
-	tr := opts.Transport
-	if tr == nil && opts.Insecure {
-		tr, _ = transport(Options{Insecure: true}) // cannot fail without a CA file
-	}
-	if tr != nil {
-		ro = append(ro, remote.WithTransport(tr))
-	}
-	return ro
-}
-
-// transport builds the registry transport the options ask for: the
-// default, or one with extra CAs or (with Insecure) no TLS verification.
-func transport(opts Options) (http.RoundTripper, error) {
-	if opts.Transport != nil || (!opts.Insecure && opts.CACert == "") {
-		return opts.Transport, nil
-	}
-	t := remote.DefaultTransport.(*http.Transport).Clone()
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if opts.Insecure {
-		cfg.InsecureSkipVerify = true //nolint:gosec // the user asked for --insecure
-	}
-	if opts.CACert != "" {
-		pem, err := os.ReadFile(opts.CACert)
-		if err != nil {
-			return nil, fmt.Errorf("registry CA certificate: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("registry CA certificate %s holds no PEM certificate", opts.CACert)
-		}
-		cfg.RootCAs = pool
-	}
-	t.TLSClientConfig = cfg
-	return t, nil
-}
-
-// WithTransport returns the options with Transport set as Insecure and
-// CACert ask, so that every later registry call shares one transport.
-func (o Options) WithTransport() (Options, error) {
-	tr, err := transport(o)
-	if err != nil {
-		return o, err
-	}
-	o.Transport = tr
-	return o, nil
 }

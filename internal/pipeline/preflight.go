@@ -8,12 +8,10 @@ import (
 	"os"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/bulwark-sec/bulwark/internal/ignore"
-	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/vex"
 )
@@ -144,11 +142,11 @@ func (r *runner) checkGateFiles(check func(string, error), key string, g *Gate) 
 // credentials: it answers, and takes them (a new repository answers "not
 // found", which is fine). Nothing is written.
 func (r *runner) checkPush(ctx context.Context) error {
-	repo, err := name.NewRepository(r.f.Push.Repository, r.nameOpts()...)
+	repo, err := r.reg.Repository(r.f.Push.Repository)
 	if err != nil {
 		return err
 	}
-	_, err = remote.List(repo, image.RemoteOptions(ctx, r.reg)...)
+	_, err = remote.List(repo, r.reg.Remote(ctx)...)
 	var te *transport.Error
 	if err == nil || errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
 		return nil

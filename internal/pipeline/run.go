@@ -22,9 +22,9 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/build"
 	"github.com/bulwark-sec/bulwark/internal/buildinfo"
 	"github.com/bulwark-sec/bulwark/internal/finding"
-	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/inventory"
 	"github.com/bulwark-sec/bulwark/internal/policy"
+	"github.com/bulwark-sec/bulwark/internal/registry"
 	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 )
@@ -67,8 +67,9 @@ type Options struct {
 	// Password returns the password of an encrypted signing key (default:
 	// $COSIGN_PASSWORD).
 	Password sign.PassFunc
-	// Keychain provides registry credentials (default: docker config).
-	Registry image.Options
+	// Registry are the registry settings from the command line; the
+	// file's registry: section adds to them.
+	Registry registry.Settings
 }
 
 // StageResult is the outcome of one stage.
@@ -150,7 +151,7 @@ type runner struct {
 	run     *Run
 	report  *finding.Report
 	sbom    *inventory.SBOM
-	reg     image.Options
+	reg     *registry.Client
 	work    string
 	srcDir  string
 	tag     TagData
@@ -204,12 +205,12 @@ func newRunner(o Options) (*runner, error) {
 	if art == "" {
 		art = abs(o.BaseDir, firstNonEmpty(f.Artifacts, DefaultArtifacts))
 	}
-	reg := o.Registry
-	reg.Insecure = reg.Insecure || f.Registry.Insecure
-	if f.Registry.CACert != "" {
-		reg.CACert = abs(o.BaseDir, f.Registry.CACert)
+	settings := o.Registry
+	settings.Insecure = settings.Insecure || f.Registry.Insecure
+	if f.Registry.CACert != "" && settings.CACert == "" {
+		settings.CACert = abs(o.BaseDir, f.Registry.CACert)
 	}
-	reg, err := reg.WithTransport()
+	reg, err := settings.Client()
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
 	}
@@ -219,7 +220,7 @@ func newRunner(o Options) (*runner, error) {
 	}
 	r := &runner{o: o, f: f, reg: reg, srcDir: o.BaseDir, run: &Run{
 		Tool: "bulwark", Version: buildinfo.Version, Pipeline: name, File: f.Path,
-		Started: o.Now().UTC(), Artifacts: art, RegistryInsecure: reg.Insecure,
+		Started: o.Now().UTC(), Artifacts: art, RegistryInsecure: reg.Insecure(),
 	}}
 	r.report = &finding.Report{Tool: "bulwark", Version: buildinfo.Version, CreatedAt: r.run.Started}
 	return r, nil
@@ -613,7 +614,7 @@ func baseOf(dockerfile string) (string, error) {
 
 // loadImage opens an image to push: an OCI layout (oci:DIR or a
 // directory), a docker archive file, or a registry reference.
-func loadImage(ctx context.Context, spec string, reg image.Options) (v1.Image, error) {
+func loadImage(ctx context.Context, spec string, reg *registry.Client) (v1.Image, error) {
 	if st, err := os.Stat(spec); err == nil {
 		if st.IsDir() {
 			spec = "oci:" + spec

@@ -21,6 +21,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/inventory/sbom"
 	"github.com/bulwark-sec/bulwark/internal/lint"
 	"github.com/bulwark-sec/bulwark/internal/policy"
+	"github.com/bulwark-sec/bulwark/internal/registry"
 	"github.com/bulwark-sec/bulwark/internal/report"
 	"github.com/bulwark-sec/bulwark/internal/scan"
 	"github.com/bulwark-sec/bulwark/internal/secrets"
@@ -154,7 +155,7 @@ func (r *runner) scan(ctx context.Context) (string, error) {
 		on[g.Gate] = true
 	}
 	vulns, doLint, doSecrets, doHost := on[finding.GateVuln], on[finding.GateLint], on[finding.GateSecrets], on[finding.GateHost]
-	img, err := image.Open(ctx, r.spec, r.reg)
+	img, err := image.Open(ctx, r.spec, image.Options{Registry: r.reg})
 	if err != nil {
 		return "", permanent{err}
 	}
@@ -208,7 +209,7 @@ func (r *runner) scan(ctx context.Context) (string, error) {
 		r.run.DBBuilt = db.Metadata().BuiltAt
 		r.report.Database = db.Metadata().Describe()
 	}
-	base, baseWarn := scan.BaseLayers(ctx, img, "", r.reg, false)
+	base, baseWarn := scan.BaseLayers(ctx, img, "", image.Options{Registry: r.reg}, false)
 	if baseWarn != "" {
 		r.report.Warnings = append(r.report.Warnings, baseWarn)
 	}
@@ -254,9 +255,9 @@ func (r *runner) push(ctx context.Context) (string, error) {
 	if r.img == nil {
 		return "", permanent{fmt.Errorf("%s is a root file system or disk image, which is not pushed to a registry; use publish: to hand it on", r.spec)}
 	}
-	repo, err := name.NewRepository(p.Repository, r.nameOpts()...)
+	repo, err := r.reg.Repository(p.Repository)
 	if err != nil {
-		return "", permanent{fmt.Errorf("push.repository %q: %w", p.Repository, err)}
+		return "", permanent{fmt.Errorf("push.repository: %w", err)}
 	}
 	if r.refs, err = r.tagRefs(repo); err != nil {
 		return "", err
@@ -269,7 +270,7 @@ func (r *runner) push(ctx context.Context) (string, error) {
 		return "", err
 	}
 	r.digest = repo.Digest(d.String())
-	if err := remote.Write(r.digest, r.img, image.RemoteOptions(ctx, r.reg)...); err != nil {
+	if err := remote.Write(r.digest, r.img, r.reg.Remote(ctx)...); err != nil {
 		return "", pushError(p.Repository, err)
 	}
 	r.report.Target.Name, r.report.Target.Digest = r.refs[0].String(), d.String()
@@ -319,7 +320,7 @@ func (r *runner) checkImmutable(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := image.RemoteOptions(ctx, r.reg)
+	opts := r.reg.Remote(ctx)
 	for _, t := range r.refs {
 		desc, err := remote.Head(t, opts...)
 		if err == nil && desc.Digest != d {
@@ -339,7 +340,7 @@ func (r *runner) tagImage(ctx context.Context) (string, error) {
 	if err := r.checkImmutable(ctx); err != nil {
 		return "", err
 	}
-	opts := image.RemoteOptions(ctx, r.reg)
+	opts := r.reg.Remote(ctx)
 	for _, t := range r.refs {
 		if err := remote.Tag(t, r.img, opts...); err != nil {
 			return "", pushError(r.f.Push.Repository, err)
@@ -352,20 +353,13 @@ func (r *runner) tagImage(ctx context.Context) (string, error) {
 func pushError(repo string, err error) error {
 	var te *transport.Error
 	if errors.As(err, &te) && (te.StatusCode == 401 || te.StatusCode == 403) {
-		return permanent{fmt.Errorf("pushing to %s: %w; log in (docker login, or credentials in $DOCKER_CONFIG/config.json) with push rights", repo, err)}
+		return permanent{fmt.Errorf("pushing to %s: %w", repo, registry.Explain(err))}
 	}
-	return fmt.Errorf("pushing to %s: %w; check that the registry is up and reachable, then run the pipeline again", repo, err)
-}
-
-func (r *runner) nameOpts() []name.Option {
-	if r.reg.Insecure {
-		return []name.Option{name.Insecure}
-	}
-	return nil
+	return fmt.Errorf("pushing to %s: %w; check that the registry is up and reachable, then run the pipeline again", repo, registry.Explain(err))
 }
 
 func (r *runner) signRegistry(ctx context.Context) (*sign.Registry, error) {
-	return sign.NewRegistry(ctx, sign.RegistryOptions{Options: r.reg})
+	return sign.NewRegistry(ctx, r.reg)
 }
 
 func (r *runner) sign(ctx context.Context) (string, error) {
@@ -424,7 +418,7 @@ func (r *runner) sign(ctx context.Context) (string, error) {
 func (r *runner) verify(ctx context.Context) (string, error) {
 	v := r.f.Verify
 	r.run.VerifyKey = v.Key
-	res, err := sign.VerifyImage(ctx, r.digest.String(), r.keyPath(v.Key), sign.VerifyOptions{Registry: sign.RegistryOptions{Options: r.reg}, Annotations: v.Annotations})
+	res, err := sign.VerifyImage(ctx, r.digest.String(), r.keyPath(v.Key), sign.VerifyOptions{Registry: r.reg, Annotations: v.Annotations})
 	if err != nil {
 		if sign.IsVerificationFailure(err) {
 			return "", gateFailure{fmt.Sprintf("verify: %v (key %s); deploy will not run", err, v.Key)}

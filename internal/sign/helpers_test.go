@@ -96,9 +96,9 @@ func keyPair(t *testing.T, dir, prefix string) (keyFile, pubFile string) {
 	return keyFile, pubFile
 }
 
-func newReg(t *testing.T, o sign.RegistryOptions) *sign.Registry {
+func newReg(t *testing.T) *sign.Registry {
 	t.Helper()
-	r, err := sign.NewRegistry(ctxT(t), o)
+	r, err := sign.NewRegistry(ctxT(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/registry"
 )
 
 // Limits on what is read from a registry for verification: a signature
@@ -43,22 +43,10 @@ type Registry struct {
 	pusher   *remote.Pusher
 }
 
-// RegistryOptions configures registry access: the options every command
-// shares (Insecure, CACert, Keychain, Transport).
-type RegistryOptions struct {
-	image.Options
-}
-
-// NewRegistry prepares registry access with image.RemoteOptions.
-func NewRegistry(ctx context.Context, o RegistryOptions) (*Registry, error) {
-	imgOpts, err := o.Options.WithTransport()
-	if err != nil {
-		return nil, err
-	}
-	r := &Registry{opts: image.RemoteOptions(ctx, imgOpts)}
-	if imgOpts.Insecure {
-		r.nameOpts = append(r.nameOpts, name.Insecure)
-	}
+// NewRegistry prepares registry access through c (nil: the defaults).
+func NewRegistry(ctx context.Context, c *registry.Client) (*Registry, error) {
+	r := &Registry{opts: c.Remote(ctx), nameOpts: c.NameOptions()}
+	var err error
 	if r.puller, err = remote.NewPuller(r.opts...); err != nil {
 		return nil, err
 	}
@@ -72,16 +60,16 @@ func NewRegistry(ctx context.Context, o RegistryOptions) (*Registry, error) {
 // Resolve parses an image reference (tag or digest) and returns the digest
 // it names: a digest as is, a tag by asking the registry once.
 func (r *Registry) Resolve(ctx context.Context, imageRef string) (name.Digest, error) {
-	ref, err := name.ParseReference(imageRef, r.nameOpts...)
+	ref, err := registry.ParseReference(imageRef, r.nameOpts...)
 	if err != nil {
-		return name.Digest{}, fmt.Errorf("%q is not a valid image reference (registry/repository:tag or @sha256:...): %w", imageRef, err)
+		return name.Digest{}, err
 	}
 	if d, ok := ref.(name.Digest); ok {
 		return d, nil
 	}
 	desc, err := r.puller.Head(ctx, ref)
 	if err != nil {
-		return name.Digest{}, fmt.Errorf("image %s: resolving the tag: %w", ref, describeRegistryErr(err))
+		return name.Digest{}, fmt.Errorf("image %s: resolving the tag: %w", ref, registry.Explain(err))
 	}
 	return ref.Context().Digest(desc.Digest.String()), nil
 }
@@ -109,7 +97,7 @@ func (r *Registry) readArtifacts(ctx context.Context, d name.Digest, suffix stri
 func (r *Registry) descriptor(ctx context.Context, d name.Digest) (*v1.Descriptor, error) {
 	desc, err := r.puller.Head(ctx, d)
 	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", d, describeRegistryErr(err))
+		return nil, fmt.Errorf("image %s: %w", d, registry.Explain(err))
 	}
 	return desc, nil
 }
@@ -154,7 +142,7 @@ func (r *Registry) readTag(ctx context.Context, tag name.Tag, maxBlob int64) ([]
 		if isNotFound(err) {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("reading %s: %w", tag, describeRegistryErr(err))
+		return nil, fmt.Errorf("reading %s: %w", tag, registry.Explain(err))
 	}
 	m, err := parseSigManifest(got.Manifest)
 	if err != nil {
@@ -181,7 +169,7 @@ func parseSigManifest(raw []byte) (*v1.Manifest, error) {
 func (r *Registry) fetchManifest(ctx context.Context, d name.Digest) (*v1.Manifest, error) {
 	got, err := r.puller.Get(ctx, d)
 	if err != nil {
-		return nil, describeRegistryErr(err)
+		return nil, registry.Explain(err)
 	}
 	if h := sha256.Sum256(got.Manifest); "sha256:"+hex.EncodeToString(h[:]) != d.DigestStr() {
 		return nil, malformedf("the registry returned a manifest whose digest is not %s", d.DigestStr())
@@ -216,16 +204,16 @@ func (r *Registry) fetchBlob(ctx context.Context, repo name.Repository, desc v1.
 	}
 	l, err := r.puller.Layer(ctx, repo.Digest(desc.Digest.String()))
 	if err != nil {
-		return nil, describeRegistryErr(err)
+		return nil, registry.Explain(err)
 	}
 	rc, err := l.Compressed()
 	if err != nil {
-		return nil, describeRegistryErr(err)
+		return nil, registry.Explain(err)
 	}
 	defer rc.Close()
 	data, err := io.ReadAll(io.LimitReader(rc, desc.Size+1))
 	if err != nil {
-		return nil, describeRegistryErr(err)
+		return nil, registry.Explain(err)
 	}
 	if int64(len(data)) != desc.Size {
 		return nil, malformedf("blob %s is %d bytes, the manifest says %d", desc.Digest, len(data), desc.Size)
@@ -260,7 +248,7 @@ func (r *Registry) appendToTag(ctx context.Context, tag name.Tag, a artifact, ma
 		return err
 	}
 	if err := r.pusher.Push(ctx, tag, img); err != nil {
-		return fmt.Errorf("pushing %s: %w", tag, describeRegistryErr(err))
+		return fmt.Errorf("pushing %s: %w", tag, registry.Explain(err))
 	}
 	return nil
 }
@@ -294,7 +282,7 @@ func (r *Registry) writeReferrer(ctx context.Context, subject name.Digest, artif
 	cfg := static.NewLayer(emptyJSON, emptyMediaType)
 	for _, l := range []v1.Layer{layer, cfg} {
 		if err := r.pusher.Upload(ctx, repo, l); err != nil {
-			return name.Digest{}, fmt.Errorf("uploading to %s: %w", repo, describeRegistryErr(err))
+			return name.Digest{}, fmt.Errorf("uploading to %s: %w", repo, registry.Explain(err))
 		}
 	}
 	ld, _ := layer.Digest()
@@ -315,7 +303,7 @@ func (r *Registry) writeReferrer(ctx context.Context, subject name.Digest, artif
 	h := sha256.Sum256(raw)
 	target := repo.Digest("sha256:" + hex.EncodeToString(h[:]))
 	if err := r.pusher.Put(ctx, target, rawManifest{raw: raw, mt: types.OCIManifestSchema1}); err != nil {
-		return name.Digest{}, fmt.Errorf("pushing the referrer to %s: %w", repo, describeRegistryErr(err))
+		return name.Digest{}, fmt.Errorf("pushing the referrer to %s: %w", repo, registry.Explain(err))
 	}
 	return target, nil
 }
@@ -332,7 +320,7 @@ func (r *Registry) readReferrers(ctx context.Context, subject name.Digest, artif
 		if isNotFound(err) {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("listing referrers of %s: %w", subject, describeRegistryErr(err))
+		return nil, fmt.Errorf("listing referrers of %s: %w", subject, registry.Explain(err))
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
@@ -380,27 +368,6 @@ func isNotFound(err error) bool {
 		}
 	}
 	return false
-}
-
-// describeRegistryErr adds what to do to the common registry failures.
-func describeRegistryErr(err error) error {
-	var te *transport.Error
-	if errors.As(err, &te) {
-		switch te.StatusCode {
-		case http.StatusUnauthorized, http.StatusForbidden:
-			return fmt.Errorf("%w (log in with 'docker login' or give --registry-username/--registry-password)", err)
-		}
-	}
-	s := err.Error()
-	switch {
-	case strings.Contains(s, "certificate signed by unknown authority"), strings.Contains(s, "x509:"):
-		return fmt.Errorf("%w (trust the registry's CA with --registry-cacert FILE, or use --insecure)", err)
-	case strings.Contains(s, "connection refused"), strings.Contains(s, "no such host"), strings.Contains(s, "i/o timeout"):
-		return fmt.Errorf("%w (is the registry running and reachable?)", err)
-	case strings.Contains(s, "server gave HTTP response to HTTPS client"):
-		return fmt.Errorf("%w (a plain-HTTP registry needs --insecure unless it is on localhost/127.0.0.1)", err)
-	}
-	return err
 }
 
 // malformedError marks stored data that is not a well-formed signature

@@ -25,7 +25,7 @@ func TestSignVerifyFileKey(t *testing.T) {
 	_, otherPub := keyPair(t, dir, "b")
 	d := pushImage(t, host+"/demo/app:v1")
 	unsigned := pushImage(t, host+"/demo/other:v1")
-	reg := newReg(t, sign.RegistryOptions{})
+	reg := newReg(t)
 	ctx := ctxT(t)
 
 	res, err := sign.SignImage(ctx, reg, host+"/demo/app:v1", loadSigner(t, keyFile), sign.SignOptions{Annotations: map[string]string{"env": "prod"}})
@@ -74,7 +74,7 @@ func TestSignVerifyFileKey(t *testing.T) {
 func TestTagMovedAndCopiedSignature(t *testing.T) {
 	host := realRegistry(t)
 	keyFile, pubFile := keyPair(t, t.TempDir(), "k")
-	reg := newReg(t, sign.RegistryOptions{})
+	reg := newReg(t)
 	ctx := ctxT(t)
 	first := pushImage(t, host+"/demo/app:v1")
 	if _, err := sign.SignImage(ctx, reg, host+"/demo/app:v1", loadSigner(t, keyFile), sign.SignOptions{}); err != nil {
@@ -121,7 +121,7 @@ func pushSigLayers(t *testing.T, tag name.Tag, layers ...mutate.Addendum) {
 func TestTamperedAndMalformedSignatures(t *testing.T) {
 	host := memRegistry(t, false)
 	keyFile, pubFile := keyPair(t, t.TempDir(), "k")
-	reg := newReg(t, sign.RegistryOptions{})
+	reg := newReg(t)
 	ctx := ctxT(t)
 	s := loadSigner(t, keyFile)
 	v := loadVerifier(t, pubFile)
@@ -191,7 +191,7 @@ func TestReferrersBundleLayout(t *testing.T) {
 	host := memRegistry(t, true)
 	keyFile, pubFile := keyPair(t, t.TempDir(), "k")
 	_, otherPub := keyPair(t, t.TempDir(), "o")
-	reg := newReg(t, sign.RegistryOptions{})
+	reg := newReg(t)
 	ctx := ctxT(t)
 	d := pushImage(t, host+"/demo/ref:v1")
 	res, err := sign.SignImage(ctx, reg, d.String(), loadSigner(t, keyFile), sign.SignOptions{Bundle: true, Annotations: map[string]string{"team": "a"}})

@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore/pkg/signature/options"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
+
+	"github.com/bulwark-sec/bulwark/internal/registry"
 )
 
 // Reason classifies a failed verification.
@@ -58,8 +60,8 @@ func IsVerificationFailure(err error) bool {
 
 // VerifyOptions configures VerifyImage.
 type VerifyOptions struct {
-	// Registry configures registry access.
-	Registry RegistryOptions
+	// Registry is the registry access (nil: the defaults).
+	Registry *registry.Client
 	// Annotations must all be present, with these values, in the signature.
 	Annotations map[string]string
 }

@@ -62,7 +62,7 @@ func New(t testing.TB) *Fixture {
 	f.Key, f.Pub = keyPair(t, f.Dir, "cosign")
 	otherKey, otherPub := keyPair(t, f.Dir, "other")
 	f.OtherPub = otherPub
-	r, err := sign.NewRegistry(ctx, sign.RegistryOptions{})
+	r, err := sign.NewRegistry(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

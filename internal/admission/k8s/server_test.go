@@ -21,8 +21,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/admission"
 	"github.com/bulwark-sec/bulwark/internal/admission/admtest"
 	"github.com/bulwark-sec/bulwark/internal/admission/k8s"
-	"github.com/bulwark-sec/bulwark/internal/image"
-	"github.com/bulwark-sec/bulwark/internal/sign"
+	"github.com/bulwark-sec/bulwark/internal/registry"
 )
 
 // webhook is a running bulwark admission server and a client that trusts
@@ -41,7 +40,11 @@ func startWebhook(t *testing.T, policy string) *webhook {
 	}
 	calls := &admtest.Counter{}
 	ctx, cancel := context.WithCancel(context.Background())
-	dec, err := admission.New(ctx, pol, admission.Options{Registry: sign.RegistryOptions{Options: image.Options{Transport: calls}}})
+	c, err := registry.Settings{Transport: calls}.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := admission.New(ctx, pol, admission.Options{Registry: c})
 	if err != nil {
 		t.Fatal(err)
 	}

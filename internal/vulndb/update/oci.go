@@ -21,8 +21,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/progress"
+	"github.com/bulwark-sec/bulwark/internal/registry"
 	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 )
@@ -42,15 +42,10 @@ const (
 // share one repository.
 var DefaultTag = strconv.Itoa(vulndb.SchemaVersion)
 
-func parseRepoRef(ref string, reg image.Options) (name.Reference, error) {
-	var opts []name.Option
-	if reg.Insecure {
-		opts = append(opts, name.Insecure)
-	}
-	opts = append(opts, name.WithDefaultTag(DefaultTag))
-	r, err := name.ParseReference(ref, opts...)
+func parseRepoRef(ref string, reg *registry.Client) (name.Reference, error) {
+	r, err := reg.Reference(ref, name.WithDefaultTag(DefaultTag))
 	if err != nil {
-		return nil, fmt.Errorf("database repository %q is not a valid reference (registry/repository[:tag]): %w", ref, err)
+		return nil, fmt.Errorf("database repository: %w", err)
 	}
 	return r, nil
 }
@@ -95,12 +90,12 @@ func readDB(file string) ([]byte, vulndb.Metadata, error) {
 // defaults to the schema version) and returns the manifest digest. With a
 // signer it also signs that digest where cosign does (the .sig tag), which
 // is what 'db update' checks before it downloads the database.
-func Push(ctx context.Context, file, ref string, reg image.Options, signer *sign.Signer) (name.Digest, error) {
-	data, meta, err := readDB(file)
+func Push(ctx context.Context, file, ref string, reg *registry.Client, signer *sign.Signer) (name.Digest, error) {
+	r, err := parseRepoRef(ref, reg)
 	if err != nil {
 		return name.Digest{}, err
 	}
-	r, err := parseRepoRef(ref, reg)
+	data, meta, err := readDB(file)
 	if err != nil {
 		return name.Digest{}, err
 	}
@@ -108,8 +103,8 @@ func Push(ctx context.Context, file, ref string, reg image.Options, signer *sign
 	if err != nil {
 		return name.Digest{}, err
 	}
-	if err := remote.Write(r, img, image.RemoteOptions(ctx, reg)...); err != nil {
-		return name.Digest{}, fmt.Errorf("pushing the database to %s: %w", r, err)
+	if err := remote.Write(r, img, reg.Remote(ctx)...); err != nil {
+		return name.Digest{}, fmt.Errorf("pushing the database to %s: %w", r, registry.Explain(err))
 	}
 	d, err := img.Digest()
 	if err != nil {
@@ -117,7 +112,7 @@ func Push(ctx context.Context, file, ref string, reg image.Options, signer *sign
 	}
 	digest := r.Context().Digest(d.String())
 	if signer != nil {
-		sreg, err := sign.NewRegistry(ctx, sign.RegistryOptions{Options: reg})
+		sreg, err := sign.NewRegistry(ctx, reg)
 		if err != nil {
 			return name.Digest{}, err
 		}
@@ -137,10 +132,10 @@ func (u *updater) pullOCI(ctx context.Context, ref, dst string) (*Signature, err
 		return nil, err
 	}
 	fail := func(err error) error { return &SourceError{Source: r.Name(), Err: err} }
-	ropts := append(image.RemoteOptions(ctx, u.o.Registry), remote.WithRetryBackoff(remote.Backoff{Duration: u.backoff(), Factor: 2, Steps: u.retries() + 1}))
+	ropts := append(u.o.Registry.Remote(ctx), remote.WithRetryBackoff(remote.Backoff{Duration: u.backoff(), Factor: 2, Steps: u.retries() + 1}))
 	desc, err := remote.Get(r, ropts...)
 	if err != nil {
-		return nil, fail(err)
+		return nil, fail(registry.Explain(err))
 	}
 	if sum := sha256.Sum256(desc.Manifest); "sha256:"+hex.EncodeToString(sum[:]) != desc.Digest.String() {
 		return nil, fail(&permanentError{fmt.Errorf("%w: the manifest's digest is not %s", errDigest, desc.Digest), "the registry or a proxy altered the artifact"})
@@ -203,7 +198,7 @@ func (u *updater) verify(ctx context.Context, digest name.Digest, manifest []byt
 	if u.o.Key == nil {
 		return nil, &permanentError{errors.New("no key to verify the database with"), "give one with --db-key"}
 	}
-	sreg, err := sign.NewRegistry(ctx, sign.RegistryOptions{Options: u.o.Registry})
+	sreg, err := sign.NewRegistry(ctx, u.o.Registry)
 	if err != nil {
 		return nil, err
 	}

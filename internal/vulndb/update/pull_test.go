@@ -23,7 +23,7 @@ import (
 
 	"github.com/sigstore/sigstore/pkg/signature"
 
-	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/registry"
 	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/testutil"
 	"github.com/bulwark-sec/bulwark/internal/vulndb/build"
@@ -107,7 +107,7 @@ func TestPull(t *testing.T) {
 	sum := sha256.Sum256(data)
 	blob := "/blobs/sha256:" + hex.EncodeToString(sum[:])
 	publisher, stranger := newTestKey(t, dir, "publisher"), newTestKey(t, dir, "stranger")
-	regOpts := image.Options{Insecure: true}
+	regOpts := insecureClient(t)
 	good := reg.Host + "/bulwark-sec/bulwark-db"
 	for repo, signer := range map[string]*sign.Signer{good: publisher.signer, reg.Host + "/other/bulwark-db": stranger.signer, reg.Host + "/unsigned/bulwark-db": nil} {
 		if _, err := Push(ctx, src, repo, regOpts, signer); err != nil {
@@ -307,7 +307,7 @@ func TestPrepareWithoutDatabase(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "vulndb.bwdb")
 	k := newTestKey(t, dir, "k")
-	o := PrepareOptions{Update: Options{DB: path, Key: k.verifier, Repositories: []string{closedPort(t) + "/bulwark-db"}, Registry: image.Options{Insecure: true}}}
+	o := PrepareOptions{Update: Options{DB: path, Key: k.verifier, Repositories: []string{closedPort(t) + "/bulwark-db"}, Registry: insecureClient(t)}}
 	for _, offline := range []bool{false, true} {
 		o.Offline = offline
 		_, _, err := Prepare(context.Background(), o)
@@ -343,4 +343,14 @@ func TestPrepareWithoutDatabase(t *testing.T) {
 	if _, _, err := Prepare(context.Background(), o); err == nil || !strings.Contains(err.Error(), "stale policy is fail") || !strings.Contains(err.Error(), "db import") {
 		t.Errorf("stale fail: %v", err)
 	}
+}
+
+// insecureClient is registry access with plain HTTP allowed.
+func insecureClient(t *testing.T) *registry.Client {
+	t.Helper()
+	c, err := registry.Settings{Insecure: true}.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

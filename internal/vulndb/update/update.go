@@ -21,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/registry"
 	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 	"github.com/bulwark-sec/bulwark/internal/vulndb/build"
@@ -81,8 +81,8 @@ type Options struct {
 	// Key must verify the artifact's cosign signature before the database
 	// is downloaded.
 	Key *sign.Verifier
-	// Registry configures registry access (credentials, --insecure).
-	Registry image.Options
+	// Registry is the registry access: credentials, TLS (nil: the defaults).
+	Registry *registry.Client
 	// FromUpstream builds the database from Sources instead of pulling it.
 	FromUpstream bool
 	// State, with FromUpstream, is a folder kept between runs that makes
