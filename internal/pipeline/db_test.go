@@ -13,7 +13,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/bulwark-sec/bulwark/internal/demo"
-	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/pipeline"
 	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/testutil"
@@ -46,7 +45,7 @@ func TestScanStageFreshCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	repo := reg.Host + "/bulwark-sec/bulwark-db"
-	if _, err := update.Push(ctx, built, repo, image.Options{}, signer); err != nil {
+	if _, err := update.Push(ctx, built, repo, nil, signer); err != nil {
 		t.Fatal(err)
 	}
 	img, err := demo.BaseImage("1.2.5")
