@@ -12,7 +12,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/bulwark-sec/bulwark/bench/benchkit"
 	"github.com/bulwark-sec/bulwark/internal/sign"
 )
 
@@ -39,20 +39,12 @@ func main() {
 func run(n, runs int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	cosign, err := exec.LookPath("cosign")
-	if err != nil {
-		return fmt.Errorf("cosign is not installed: go install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5")
-	}
-	dir, err := os.MkdirTemp("", "bulwark-bench-sign-")
+	dir, bulwark, cosign, err := benchkit.Setup("sign")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bulwark := filepath.Join(dir, "bulwark")
-	if out, err := exec.Command("go", "build", "-o", bulwark, "./cmd/bulwark").CombinedOutput(); err != nil {
-		return fmt.Errorf("building bulwark: %v\n%s", err, out)
-	}
-	host, stop, err := startRegistry(ctx, dir)
+	host, stop, err := benchkit.StartRegistry(ctx, dir)
 	if err != nil {
 		return err
 	}
@@ -153,36 +145,4 @@ func median(ds []time.Duration) time.Duration {
 	s := append([]time.Duration(nil), ds...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[len(s)/2].Round(time.Millisecond)
-}
-
-// startRegistry runs Debian's docker-registry on a free loopback port.
-func startRegistry(ctx context.Context, dir string) (string, func(), error) {
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
-		return "", nil, fmt.Errorf("docker-registry is not installed: apt-get install docker-registry")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	host := l.Addr().String()
-	l.Close()
-	cfg := filepath.Join(dir, "reg.yml")
-	body := fmt.Sprintf("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n  secret: bench\n", filepath.Join(dir, "data"), host)
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
-		return "", nil, err
-	}
-	cmd := exec.CommandContext(ctx, bin, "serve", cfg)
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if c, err := net.DialTimeout("tcp", host, 200*time.Millisecond); err == nil {
-			c.Close()
-			return host, stop, nil
-		}
-	}
-	stop()
-	return "", nil, fmt.Errorf("docker-registry did not start on %s", host)
 }

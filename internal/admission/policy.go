@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -121,6 +122,7 @@ type attestationFile struct {
 }
 
 // LoadPolicy reads and checks a policy file; errors name the file and line.
+// Relative key file names are relative to the policy file's folder.
 func LoadPolicy(file string) (*Policy, error) {
 	st, err := os.Stat(file)
 	if err != nil {
@@ -136,6 +138,12 @@ func LoadPolicy(file string) (*Policy, error) {
 	p, err := ParsePolicy(b)
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: %w", file, err)
+	}
+	// A relative key file is next to the policy, wherever bulwark runs.
+	for i, k := range p.Keys {
+		if !strings.Contains(k, "://") && !filepath.IsAbs(k) {
+			p.Keys[i] = filepath.Join(filepath.Dir(file), k)
+		}
 	}
 	return p, nil
 }

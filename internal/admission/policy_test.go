@@ -1,6 +1,8 @@
 package admission
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +49,25 @@ cacheTTL: 1m
 	}
 	if d.Version == p.Version {
 		t.Fatal("two policies share a version")
+	}
+}
+
+func TestLoadPolicyRelativeKeys(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(file, []byte("keys: [cosign.pub, /abs/k.pub, env://K, awskms:///alias/x]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := LoadPolicy(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(dir, "cosign.pub"), "/abs/k.pub", "env://K", "awskms:///alias/x"}
+	if strings.Join(p.Keys, " ") != strings.Join(want, " ") {
+		t.Fatalf("keys %q, want %q", p.Keys, want)
+	}
+	if _, err := LoadPolicy(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Fatalf("missing file: %v", err)
 	}
 }
 

@@ -73,11 +73,11 @@ func New(t testing.TB) *Fixture {
 	critical := fmt.Sprintf(`{"tool":"bulwark","version":"test","createdAt":%q,"findings":[{"gate":"vuln","id":"CVE-9","severity":"CRITICAL"}]}`, now.Format(time.RFC3339))
 
 	f.SignedTag = f.Host + "/team/app:v1"
-	f.Signed = push(t, f.SignedTag)
-	f.Unsigned = push(t, f.Host+"/team/unsigned:v1")
-	f.WrongKey = push(t, f.Host+"/team/wrongkey:v1")
-	f.Critical = push(t, f.Host+"/team/critical:v1")
-	f.NoAttestation = push(t, f.Host+"/team/noatt:v1")
+	f.Signed = Push(t, f.SignedTag)
+	f.Unsigned = Push(t, f.Host+"/team/unsigned:v1")
+	f.WrongKey = Push(t, f.Host+"/team/wrongkey:v1")
+	f.Critical = Push(t, f.Host+"/team/critical:v1")
+	f.NoAttestation = Push(t, f.Host+"/team/noatt:v1")
 	for _, st := range []struct {
 		img  string
 		s    *sign.Signer
@@ -117,7 +117,8 @@ registries: [%s]
 `, f.Pub, f.Host)
 }
 
-func push(t testing.TB, ref string) string {
+// Push pushes a small random image and returns it by digest.
+func Push(t testing.TB, ref string) string {
 	t.Helper()
 	img, err := random.Image(512, 1)
 	if err != nil {
