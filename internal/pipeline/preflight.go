@@ -14,6 +14,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/ignore"
 	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/vex"
+	"github.com/bulwark-sec/bulwark/internal/vulndb/defaultdb"
 )
 
 // CheckResult is one thing a run needs, checked before its first stage.
@@ -99,6 +100,10 @@ func (r *runner) preflight(ctx context.Context) []CheckResult {
 		}
 	}
 	if s := f.Scan; s != nil {
+		if s.DB.Key != "" {
+			_, err := defaultdb.LoadKey(ctx, r.keyPath(s.DB.Key), "")
+			check("scan.db.key "+s.DB.Key+" loads", err)
+		}
 		for _, g := range s.Gates() {
 			if g.Config != nil {
 				r.checkGateFiles(check, "scan."+g.Key, g.Config)
