@@ -88,3 +88,24 @@ func TestScanStageFreshCache(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestCheckDBKey: a scan.db.key that does not load fails the checks a run
+// starts with.
+func TestCheckDBKey(t *testing.T) {
+	dir := t.TempDir()
+	yaml := "version: 1\nscan:\n  vulnerabilities: {failOn: critical}\n  db: {key: missing.pub, maxAge: 3d, stale: fail}\n"
+	f, err := pipeline.Parse(strings.NewReader(yaml), filepath.Join(dir, "bulwark.yaml"), pipeline.ValidateOptions{HasInput: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = pipeline.Check(context.Background(), pipeline.Options{File: f, Input: filepath.Join(dir, "app.tar"), Env: func(string) string { return "" }})
+	if err == nil || !strings.Contains(err.Error(), "scan.db.key missing.pub loads") {
+		t.Errorf("checks: %v", err)
+	}
+	for _, bad := range []string{"maxAge: 2 days", "stale: sometimes"} {
+		y := "version: 1\nscan:\n  db: {" + bad + "}\n"
+		if _, err := pipeline.Parse(strings.NewReader(y), filepath.Join(dir, "bulwark.yaml"), pipeline.ValidateOptions{HasInput: true}); err == nil || !strings.Contains(err.Error(), "scan.db.") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}
