@@ -8,9 +8,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulwark-sec/bulwark/internal/buildinfo"
+	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/inventory"
 	"github.com/bulwark-sec/bulwark/internal/inventory/analyzers"
 	"github.com/bulwark-sec/bulwark/internal/output"
+	"github.com/bulwark-sec/bulwark/internal/policy"
 )
 
 // cacheFlags choose the inventory layer cache.
@@ -89,11 +91,26 @@ Results are cached per layer (--cache-dir, --no-cache; 'bulwark cache clean').`,
 			if err != nil {
 				return err
 			}
-			return out.write(cmd, s)
+			if err := out.write(cmd, s); err != nil {
+				return err
+			}
+			return escapesErr(cmd, s.Escapes)
 		},
 	}
 	img.register(cmd)
 	out.register(cmd, output.SBOM)
 	cache.register(cmd)
 	return cmd
+}
+
+// escapesErr fails the command (exit 1, the report already written) when
+// the image has entries that leave its root, naming each on stderr.
+func escapesErr(cmd *cobra.Command, escapes []finding.Finding) error {
+	if len(escapes) == 0 {
+		return nil
+	}
+	for _, f := range escapes {
+		fmt.Fprintf(cmd.ErrOrStderr(), "bulwark: %s %s: %s\n", f.Severity, f.ID, f.Message)
+	}
+	return &policy.GateError{Code: policy.ExitFailed, Msg: fmt.Sprintf("the image is hostile: layer entries that leave the image root: %d (skipped; listed above)", len(escapes))}
 }

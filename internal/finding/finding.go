@@ -17,6 +17,9 @@ const (
 	GateVuln    Gate = "vuln"
 	GateSign    Gate = "sign"
 	GateHost    Gate = "host"
+	// GateImage is the integrity of the image itself: entries that leave
+	// its root. Its findings fail every command that reads the image.
+	GateImage Gate = "image"
 )
 
 // LayerRef says which image layer a finding comes from.

@@ -17,7 +17,11 @@ import (
 
 // Limits on metadata read from untrusted sources.
 const (
-	maxMetadataSize = 8 << 20 // manifest, index and config documents
+	// maxMetadataSize bounds a manifest, index or config document, each
+	// read into memory and parsed once. A config with 100,000 history
+	// entries (a generated Dockerfile of ENV lines) is about 11 MB: such
+	// an image is read, and every later step is linear in its history.
+	maxMetadataSize = 64 << 20
 	maxArchiveFiles = 1 << 20 // entries in an archive's top-level tar
 	maxLayers       = 4096
 )

@@ -34,6 +34,10 @@ func pathHash(p string) uint64 { return maphash.String(treeSeed, p) &^ (1<<pathK
 // layerPaths holds one layer's paths as hashes with the kind in the low bits.
 type layerPaths struct {
 	hashes []uint64
+	// escapes are the entries that leave the root (see Escape), up to
+	// maxEscapes; moreEscapes counts the rest.
+	escapes     []Escape
+	moreEscapes int
 }
 
 func (lp *layerPaths) add(p string, kind uint64) { lp.hashes = append(lp.hashes, pathHash(p)|kind) }

@@ -150,10 +150,11 @@ func walkLayer(ctx context.Context, l *Layer, handlers []Handler, progress io.Wr
 		if err != nil {
 			return lp, nil, fmt.Errorf("reading entry %d: %w", count, describeReadErr(err))
 		}
-		p, err := cleanEntryPath(hdr.Name)
-		if err != nil {
-			return lp, nil, err
+		if reason := escapeReason(hdr); reason != "" {
+			lp.recordEscape(l, hdr.Name, reason)
+			continue
 		}
+		p := cleanEntryPath(hdr.Name)
 		if p == "" {
 			continue // the root directory itself
 		}
@@ -207,22 +208,14 @@ const (
 	readAheadBuffers = 4
 )
 
-// cleanEntryPath normalises a tar entry name and refuses names that would
-// leave the image root.
-func cleanEntryPath(name string) (string, error) {
-	if strings.HasPrefix(name, "/") {
-		return "", fmt.Errorf("entry %q has an absolute path; image layers hold relative paths only", name)
-	}
-	for _, part := range strings.Split(name, "/") {
-		if part == ".." {
-			return "", fmt.Errorf("entry %q contains \"..\"; refusing an entry that could leave the image root", name)
-		}
-	}
+// cleanEntryPath normalises a tar entry name (one escapeReason accepted)
+// to a path relative to the image root, "" for the root itself.
+func cleanEntryPath(name string) string {
 	p := path.Clean(name)
 	if p == "." {
-		return "", nil
+		return ""
 	}
-	return p, nil
+	return p
 }
 
 // wanting returns the handlers that want e, in buf's storage.

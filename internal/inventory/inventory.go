@@ -186,6 +186,9 @@ type SBOM struct {
 	Packages []Package `json:"packages"`
 	// Warnings name the files or entries that were skipped and why.
 	Warnings []string `json:"warnings,omitempty"`
+	// Escapes are the layer entries that leave the image root, skipped
+	// (see image.Escape): the image is hostile.
+	Escapes []finding.Finding `json:"escapes,omitempty"`
 }
 
 // Base returns the last element of a slash path.

@@ -171,10 +171,12 @@ func finish(img *image.Image, opts Options, results []*fileResult, tree *image.T
 		}
 	}
 	attribute(results)
-	if store != nil {
+	sb := &SBOM{Tool: opts.Tool, ToolVersion: opts.ToolVersion, CreatedAt: time.Now().UTC(), Target: img.Target()}
+	sb.Escapes = tree.EscapeFindings()
+	// A hostile image is never cached: each run reports its escapes.
+	if store != nil && len(sb.Escapes) == 0 {
 		store(results)
 	}
-	sb := &SBOM{Tool: opts.Tool, ToolVersion: opts.ToolVersion, CreatedAt: time.Now().UTC(), Target: img.Target()}
 	if img.Kind == image.KindRootfs && opts.Mode == ModeTree {
 		sb.Target.Kind = "dir"
 	}

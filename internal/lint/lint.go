@@ -155,6 +155,7 @@ func Run(ctx context.Context, img *image.Image, opts Options) ([]finding.Finding
 		return nil, nil, err
 	}
 	fs, err := h.Findings(ctx, img, tree)
+	fs = append(fs, tree.EscapeFindings()...)
 	return fs, append(tree.Warnings, h.warns...), err
 }
 

@@ -99,7 +99,7 @@ func Run(ctx context.Context, img *image.Image, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image %q: %w", img.Name, err)
 	}
-	res := &Result{Target: img.Target(), Warnings: tree.Warnings}
+	res := &Result{Target: img.Target(), Warnings: tree.Warnings, Findings: tree.EscapeFindings()}
 	if inv != nil {
 		res.SBOM = inv.Finish(tree)
 		res.Target = res.SBOM.Target

@@ -191,5 +191,7 @@ func ScanImage(ctx context.Context, img *image.Image, opts Options) (*Result, er
 		return nil, fmt.Errorf("image %q: %w", img.Name, err)
 	}
 	h.ScanConfig(img)
-	return h.Finish(tree), nil
+	res := h.Finish(tree)
+	res.Findings = append(res.Findings, tree.EscapeFindings()...)
+	return res, nil
 }

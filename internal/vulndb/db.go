@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"sort"
 	"sync"
 	"time"
@@ -61,8 +62,11 @@ const maxCache = 64 << 20
 // wrapping ErrCorrupt, a newer file a *SchemaError; both tell the user to
 // run 'bulwark db update'.
 func Open(path string) (*DB, error) {
-	f, err := os.Open(path)
+	f, err := OpenRegular(path)
 	if err != nil {
+		if errors.Is(err, ErrNotRegular) {
+			return nil, fmt.Errorf("vulnerability database %w: give the database file itself", err)
+		}
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("no vulnerability database at %s: run 'bulwark db update' (or 'bulwark db import FILE' on an air-gapped machine)", path)
 		}
@@ -84,6 +88,30 @@ func Open(path string) (*DB, error) {
 	}
 	db.unmap = unmap
 	return db, nil
+}
+
+// ErrNotRegular says a path names a FIFO, a device, a socket or a
+// directory where a database file was expected.
+var ErrNotRegular = errors.New("not a regular file")
+
+// OpenRegular opens a file for reading only if it is a regular file. It
+// never waits: a FIFO is opened without blocking and then refused, as is
+// anything else that is not a regular file (ErrNotRegular).
+func OpenRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is %w (%s)", path, ErrNotRegular, st.Mode().Type())
+	}
+	return f, nil
 }
 
 // OpenBytes opens a database held in memory (name is used in errors).

@@ -104,6 +104,9 @@ func Prepare(ctx context.Context, o PrepareOptions) (*vulndb.DB, []string, error
 	path := o.Update.DB
 	var warnings []string
 	db, openErr := vulndb.Open(path)
+	if errors.Is(openErr, vulndb.ErrNotRegular) {
+		return nil, nil, openErr // never replaced by an update
+	}
 	missing := false
 	if openErr != nil {
 		_, statErr := os.Stat(path)
