@@ -136,8 +136,9 @@ func TestHugeHistory(t *testing.T) {
 	}
 }
 
-// TestDBFIFO: a FIFO (or a directory) given as the database is refused at
-// once, never waited on, and never replaced by an update.
+// TestDBFIFO: a FIFO (or a directory) given as the database, or as a
+// disk image, is refused at once, never waited on, and never replaced by
+// an update.
 func TestDBFIFO(t *testing.T) {
 	t.Chdir(t.TempDir())
 	fifo := filepath.Join(t.TempDir(), "db.fifo")
@@ -151,6 +152,7 @@ func TestDBFIFO(t *testing.T) {
 		{"scan", "--input", img, "--db", t.TempDir(), "--offline"},
 		{"db", "info", "--db", fifo},
 		{"db", "import", fifo, "--db", filepath.Join(t.TempDir(), "db.bwdb")},
+		{"sbom", "vm:" + fifo}, // a disk image: the same rule
 	} {
 		code, _, stderr := runCLI(t, args...)
 		if code != 2 || !strings.Contains(stderr, "not a regular file") {

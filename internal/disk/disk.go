@@ -11,6 +11,8 @@ import (
 	"os"
 	"path"
 	"strings"
+
+	"github.com/bulwark-sec/bulwark/internal/regular"
 )
 
 // Disk is an opened disk image: a byte-addressable device and its
@@ -42,18 +44,9 @@ func (d *Disk) Close() error {
 
 // Open opens a disk image file, detecting its format from its content.
 func Open(file string) (*Disk, error) {
-	f, err := os.Open(file)
+	f, st, err := regular.Open(file)
 	if err != nil {
 		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("not a regular file")
 	}
 	dev, format, size, err := openImage(f, st.Size())
 	if err != nil {

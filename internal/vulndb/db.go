@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/bulwark-sec/bulwark/internal/regular"
 )
 
 // ErrCorrupt is wrapped by the errors Open and Lookup return for a file
@@ -62,9 +63,9 @@ const maxCache = 64 << 20
 // wrapping ErrCorrupt, a newer file a *SchemaError; both tell the user to
 // run 'bulwark db update'.
 func Open(path string) (*DB, error) {
-	f, err := OpenRegular(path)
+	f, st, err := regular.Open(path)
 	if err != nil {
-		if errors.Is(err, ErrNotRegular) {
+		if errors.Is(err, regular.ErrNotRegular) {
 			return nil, fmt.Errorf("vulnerability database %w: give the database file itself", err)
 		}
 		if errors.Is(err, os.ErrNotExist) {
@@ -73,10 +74,6 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("opening the vulnerability database: %w", err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("opening the vulnerability database: %w", err)
-	}
 	data, unmap, err := mapFile(f, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("reading the vulnerability database %s: %w", path, err)
@@ -88,30 +85,6 @@ func Open(path string) (*DB, error) {
 	}
 	db.unmap = unmap
 	return db, nil
-}
-
-// ErrNotRegular says a path names a FIFO, a device, a socket or a
-// directory where a database file was expected.
-var ErrNotRegular = errors.New("not a regular file")
-
-// OpenRegular opens a file for reading only if it is a regular file. It
-// never waits: a FIFO is opened without blocking and then refused, as is
-// anything else that is not a regular file (ErrNotRegular).
-func OpenRegular(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s is %w (%s)", path, ErrNotRegular, st.Mode().Type())
-	}
-	return f, nil
 }
 
 // OpenBytes opens a database held in memory (name is used in errors).

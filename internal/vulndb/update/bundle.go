@@ -19,6 +19,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature/options"
 
 	"github.com/bulwark-sec/bulwark/internal/atomicfile"
+	"github.com/bulwark-sec/bulwark/internal/regular"
 	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 )
@@ -140,7 +141,7 @@ func Import(file, dst string, key *sign.Verifier, wantSHA256 string) (vulndb.Met
 }
 
 func importFile(file, dst string, key *sign.Verifier, wantSHA256 string) (vulndb.Metadata, error) {
-	f, err := os.Open(file)
+	f, _, err := regular.Open(file)
 	if err != nil {
 		return vulndb.Metadata{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulwark-sec/bulwark/internal/regular"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 )
 
@@ -104,7 +105,7 @@ func Prepare(ctx context.Context, o PrepareOptions) (*vulndb.DB, []string, error
 	path := o.Update.DB
 	var warnings []string
 	db, openErr := vulndb.Open(path)
-	if errors.Is(openErr, vulndb.ErrNotRegular) {
+	if errors.Is(openErr, regular.ErrNotRegular) {
 		return nil, nil, openErr // never replaced by an update
 	}
 	missing := false
