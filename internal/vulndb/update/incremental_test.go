@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -264,5 +265,30 @@ func TestNVDFullResumes(t *testing.T) {
 	st, err := loadState(o.State)
 	if err != nil || !st.NVDModified.Equal(now.Add(-time.Hour)) || st.NVDFullNext != 0 {
 		t.Errorf("state %+v %v: the window starts when the full download started", st, err)
+	}
+}
+
+// TestOSVManyChanges: above maxOSVChanges changed records, the
+// ecosystem's all.zip is downloaded again instead of each record.
+func TestOSVManyChanges(t *testing.T) {
+	u := &upstream{osvZip: osvZip(t, td+"/osv/go", "2024-06-01T00:00:00Z"), records: map[string][]byte{}}
+	srv := u.start(t)
+	dir := t.TempDir()
+	o := Options{DB: filepath.Join(dir, "vulndb.bwdb"), FromUpstream: true, State: filepath.Join(dir, "state"),
+		Sources: Sources{OSVBase: srv.URL + "/osv", Ecosystems: []string{"Go"}}, Retries: -1}
+	if _, err := Update(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	var csv strings.Builder
+	for i := 0; i <= maxOSVChanges; i++ {
+		fmt.Fprintf(&csv, "2026-12-01T09:00:00Z,GO-2026-%05d\n", i)
+	}
+	u.csv = csv.String()
+	u.take()
+	if _, err := Update(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(u.take(), " "); got != "/osv/Go/modified_id.csv /osv/Go/all.zip" {
+		t.Errorf("asked for %q", got)
 	}
 }
