@@ -261,3 +261,28 @@ func TestAssessFindings(t *testing.T) {
 }
 
 func fsMode(m uint32) fs.FileMode { return fs.FileMode(m) }
+
+func TestDerivedProfiles(t *testing.T) {
+	for _, c := range []struct{ os, version, want string }{{"debian", "11", "debian-11"}, {"ubuntu", "22.04", "ubuntu-22.04"}, {"debian", "12.5", "debian-12"}} {
+		p, err := Select(c.os, c.version)
+		if err != nil || p == nil || p.ID != c.want {
+			t.Fatalf("Select(%s, %s) = %v, %v; want %s", c.os, c.version, p, err, c.want)
+		}
+	}
+	deb, _ := Lookup("debian-12")
+	ubu, _ := Lookup("ubuntu-22.04")
+	if len(ubu.Checks) != len(deb.Checks) {
+		t.Fatalf("ubuntu-22.04 has %d checks, debian-12 %d", len(ubu.Checks), len(deb.Checks))
+	}
+	files := base()
+	files["etc/issue"] = "Ubuntu 22.04.4 LTS \\n \\l\n"
+	s := fsOf(files, nil)
+	for _, r := range Evaluate(ubu, s) {
+		if r.Check.ID == "issue-no-os-info" && r.Status != Fail {
+			t.Errorf("ubuntu /etc/issue naming Ubuntu: %s", r.Status)
+		}
+		if r.Check.ID == "apport-disabled" && r.Status != Pass {
+			t.Errorf("apport without /etc/default/apport: %s %s", r.Status, r.Detail)
+		}
+	}
+}

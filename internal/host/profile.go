@@ -10,6 +10,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -98,8 +99,20 @@ func (c *Check) SeverityValue() finding.Severity {
 	return finding.Medium
 }
 
-// Profiles returns every embedded profile, by ID.
+// Profiles returns every embedded profile, sorted by ID. They are parsed
+// once; callers must not change them.
 func Profiles() ([]*Profile, error) {
+	loadOnce.Do(func() { loaded, loadErr = loadProfiles() })
+	return loaded, loadErr
+}
+
+var (
+	loadOnce sync.Once
+	loaded   []*Profile
+	loadErr  error
+)
+
+func loadProfiles() ([]*Profile, error) {
 	ents, err := profileFiles.ReadDir("profiles")
 	if err != nil {
 		return nil, err

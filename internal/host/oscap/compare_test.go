@@ -2,6 +2,7 @@ package oscap
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -171,5 +172,29 @@ func TestAgreement(t *testing.T) {
 	}
 	if compared < 100 {
 		t.Errorf("only %d checks compared", compared)
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite bench/host/tailoring.xml")
+
+// TestTailoringFileCurrent keeps bench/host/tailoring.xml (what the bench
+// script gives oscap) equal to what the mapping makes.
+func TestTailoringFileCurrent(t *testing.T) {
+	m, err := LoadMapping()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join("..", "..", "..", "bench", "host", "tailoring.xml")
+	if *update {
+		if err := os.WriteFile(p, m.Tailoring(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != string(m.Tailoring()) {
+		t.Fatalf("%s is not what mapping.yaml makes; run go test ./internal/host/oscap -run TestTailoringFileCurrent -update", p)
 	}
 }

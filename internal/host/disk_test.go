@@ -1,0 +1,62 @@
+package host_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/bulwark-sec/bulwark/internal/host"
+	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/testutil"
+)
+
+func assess(t *testing.T, spec string) map[string]host.Result {
+	t.Helper()
+	ctx := context.Background()
+	img, err := image.Open(ctx, spec, image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	a, err := host.Run(ctx, img, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Profile.ID != "debian-12" {
+		t.Fatalf("%s: profile %s, want debian-12 from os-release", spec, a.Profile.ID)
+	}
+	out := map[string]host.Result{}
+	for _, r := range a.Results {
+		out[r.Check.ID] = r
+	}
+	return out
+}
+
+// TestDiskImageSameAsRootfs assesses a real debootstrap root file system
+// and a GPT qcow2 disk image made from it (ext4, /var on its own partition
+// mounted through /etc/fstab): the checks plug into the walker, so the
+// disk gets the same results, except that /var now is a separate partition.
+func TestDiskImageSameAsRootfs(t *testing.T) {
+	rootfs := testutil.DebianRootfs(t, "cron", "openssh-server", "rsyslog", "sudo", "systemd-sysv")
+	disk := testutil.BuildDisk(t, rootfs, testutil.DiskOptions{Table: "gpt", Format: "qcow2", SeparateVar: true})
+	fromDir := assess(t, "rootfs:"+rootfs)
+	fromDisk := assess(t, "vm:"+disk)
+	if len(fromDir) != len(fromDisk) {
+		t.Fatalf("%d results from the folder, %d from the disk", len(fromDir), len(fromDisk))
+	}
+	changed := map[string]bool{"mount-var": true, "mount-var-nodev": true, "mount-var-nosuid": true}
+	for id, d := range fromDir {
+		k := fromDisk[id]
+		if changed[id] {
+			continue
+		}
+		if d.Status != k.Status {
+			t.Errorf("%s: %s from the folder (%s), %s from the disk (%s)", id, d.Status, d.Detail, k.Status, k.Detail)
+		}
+	}
+	if fromDir["mount-var"].Status != host.Fail || fromDisk["mount-var"].Status != host.Pass {
+		t.Errorf("mount-var: folder %s, disk %s (%s); want fail, then pass", fromDir["mount-var"].Status, fromDisk["mount-var"].Status, fromDisk["mount-var"].Detail)
+	}
+	if fromDir["sshd-permit-root-login"].Status != host.Fail || fromDir["perms-shadow"].Status != host.Pass || fromDir["uid0-only-root"].Status != host.Pass {
+		t.Errorf("debootstrap defaults: root login %s, shadow %s, uid0 %s", fromDir["sshd-permit-root-login"].Status, fromDir["perms-shadow"].Status, fromDir["uid0-only-root"].Status)
+	}
+}
