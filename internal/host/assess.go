@@ -21,7 +21,7 @@ type Assessment struct {
 // Assess picks the profile (profileID, or the one os-release names) and
 // runs it on the file system. It fails when no profile applies.
 func Assess(s *FS, profileID string) (*Assessment, error) {
-	a := &Assessment{Warnings: s.Warnings}
+	a := &Assessment{}
 	for _, p := range []string{"etc/os-release", "usr/lib/os-release"} {
 		if b, ok := s.Read(p); ok {
 			if os, err := osrelease.Parse(p, string(b)); err == nil && os != nil {
@@ -45,6 +45,7 @@ func Assess(s *FS, profileID string) (*Assessment, error) {
 		return nil, err
 	}
 	a.Results = Evaluate(a.Profile, s)
+	a.Warnings = s.Warnings
 	return a, nil
 }
 

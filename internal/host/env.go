@@ -90,6 +90,9 @@ func (e *env) sshd() *SSHDConfig {
 			return nil
 		}
 		e.sshdCfg = ParseSSHD(e.fs, "etc/ssh/sshd_config")
+		for _, w := range e.sshdCfg.Warnings {
+			e.fs.Warnings = append(e.fs.Warnings, "host: "+w)
+		}
 	}
 	return e.sshdCfg
 }

@@ -2,6 +2,7 @@ package host
 
 import (
 	"archive/tar"
+	"fmt"
 	"io/fs"
 	"strings"
 	"testing"
@@ -284,5 +285,24 @@ func TestDerivedProfiles(t *testing.T) {
 		if r.Check.ID == "apport-disabled" && r.Status != Pass {
 			t.Errorf("apport without /etc/default/apport: %s %s", r.Status, r.Detail)
 		}
+	}
+}
+
+// TestIncludeExplosion: files that include each other many times must not
+// make the work grow without bound.
+func TestIncludeExplosion(t *testing.T) {
+	files := base()
+	many := strings.Repeat("Include /etc/ssh/sshd_config.d/*.conf\n", 50)
+	for i := 0; i < 10; i++ {
+		files[fmt.Sprintf("etc/ssh/sshd_config.d/%d.conf", i)] = many
+	}
+	files["etc/ssh/sshd_config"] = many
+	files["etc/pam.d/common-auth"] = strings.Repeat("@include common-auth\n", 1000)
+	s := fsOf(files, nil)
+	if c := ParseSSHD(s, "etc/ssh/sshd_config"); len(c.Warnings) == 0 {
+		t.Error("no warning for runaway Includes")
+	}
+	if n := len(ParsePAM(s, "etc/pam.d/common-auth")); n != 0 {
+		t.Errorf("%d PAM lines from a file that only includes itself", n)
 	}
 }

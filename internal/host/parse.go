@@ -81,10 +81,16 @@ func ParseKeyValue(name string, content []byte, format string) []Setting {
 type SSHDConfig struct {
 	Values   map[string]Setting
 	Warnings []string
+	reads    int
 }
 
-// maxInclude bounds Include nesting, as sshd does.
-const maxInclude = 16
+// maxInclude bounds Include nesting, as sshd does; maxReads bounds how
+// many files one configuration reads in all, so that files that include
+// each other cannot make the work grow without bound.
+const (
+	maxInclude = 16
+	maxReads   = 256
+)
 
 // ParseSSHD reads the sshd_config at p from fs with its Includes.
 func ParseSSHD(s *FS, p string) *SSHDConfig {
@@ -94,8 +100,9 @@ func ParseSSHD(s *FS, p string) *SSHDConfig {
 }
 
 func (c *SSHDConfig) read(s *FS, p string, depth int) bool {
-	if depth > maxInclude {
-		c.Warnings = append(c.Warnings, "/"+p+": Include nested too deep")
+	c.reads++
+	if depth > maxInclude || c.reads > maxReads {
+		c.Warnings = append(c.Warnings, "/"+p+": Include nested too deep or too many included files; the rest was not read")
 		return false
 	}
 	content, _ := s.Read(p)
@@ -186,11 +193,13 @@ type PAMLine struct {
 // ParsePAM reads a PAM service file, following @include lines (relative
 // to /etc/pam.d) up to a small depth.
 func ParsePAM(s *FS, p string) []PAMLine {
-	return parsePAM(s, p, 0)
+	reads := 0
+	return parsePAM(s, p, 0, &reads)
 }
 
-func parsePAM(s *FS, p string, depth int) []PAMLine {
-	if depth > 8 {
+func parsePAM(s *FS, p string, depth int, reads *int) []PAMLine {
+	*reads++
+	if depth > 8 || *reads > maxReads {
 		return nil
 	}
 	content, _ := s.Read(p)
@@ -198,7 +207,7 @@ func parsePAM(s *FS, p string, depth int) []PAMLine {
 	lines(content, func(n int, l string) {
 		f := pamFields(l)
 		if len(f) >= 2 && f[0] == "@include" {
-			out = append(out, parsePAM(s, "etc/pam.d/"+path.Base(f[1]), depth+1)...)
+			out = append(out, parsePAM(s, "etc/pam.d/"+path.Base(f[1]), depth+1, reads)...)
 			return
 		}
 		if len(f) < 3 {
