@@ -87,7 +87,7 @@ class BulwarkPipelineStack extends Stack {
             commands: [
               'aws ecr get-login-password | docker login -u AWS --password-stdin "${REPOSITORY_URI%%/*}"',
               // The vulnerability database comes from the cache, else from bulwark's default repository.
-              'bulwark db update',
+              'bulwark db update --if-older-than 24h',
             ],
           },
           build: {
