@@ -152,7 +152,7 @@ func fixture(ctx context.Context, dir, host string, n int) ([]string, string, er
 	if err := os.WriteFile(pubFile, pub, 0o644); err != nil {
 		return nil, "", err
 	}
-	reg, err := sign.NewRegistry(ctx, sign.RegistryOptions{})
+	reg, err := sign.NewRegistry(ctx, nil)
 	if err != nil {
 		return nil, "", err
 	}

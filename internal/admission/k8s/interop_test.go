@@ -34,7 +34,7 @@ func TestCosignAndKMSSignatures(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("cosign sign: %v\n%s", err, out)
 	}
-	reg, err := sign.NewRegistry(ctx, sign.RegistryOptions{})
+	reg, err := sign.NewRegistry(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
