@@ -60,19 +60,17 @@ func startWebhook(t *testing.T, policy string) *webhook {
 	go func() {
 		done <- k8s.Serve(ctx, l, k8s.NewHandler(dec, slog.New(slog.NewTextHandler(io.Discard, nil))), func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil })
 	}()
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemBytes)
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	t.Cleanup(func() {
+		client.CloseIdleConnections()
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pemBytes)
-	return &webhook{
-		url:    "https://" + l.Addr().String(),
-		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}},
-		calls:  calls,
-	}
+	return &webhook{url: "https://" + l.Addr().String(), client: client, calls: calls}
 }
 
 // review is an AdmissionReview as the API server sends it.
