@@ -15,9 +15,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/registry"
 )
 
@@ -74,6 +74,9 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if o.Dockerfile == "" {
 		o.Dockerfile = filepath.Join(o.Context, "Dockerfile")
 	}
+	// The layout carries only a name the caller gave; the builder's own
+	// name stays in the builder, so it never reaches a lint finding.
+	layoutTag := o.Tag
 	if o.Tag == "" {
 		o.Tag = "localhost/bulwark-build:latest"
 	}
@@ -109,11 +112,13 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		if nativeErr != nil {
 			return nil, fmt.Errorf("%w; set build.builder to auto or to an installed builder (%s)", nativeErr, strings.Join(DriverNames(), ", "))
 		}
-		img, err := BuildNative(ctx, df, NativeOptions{Context: o.Context, BuildArgs: o.BuildArgs, Base: RemoteBase(o.Registry)})
+		base, closeBases := openBase(o.Registry)
+		defer closeBases()
+		img, err := BuildNative(ctx, df, NativeOptions{Context: o.Context, BuildArgs: o.BuildArgs, Base: base})
 		if err != nil {
 			return nil, err
 		}
-		return writeLayout(img, o.Out, o.Tag, BuilderNative)
+		return writeLayout(img, o.Out, layoutTag, BuilderNative)
 	}
 	d, ok := driverByName(builder)
 	if !ok {
@@ -122,41 +127,28 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if _, err := o.LookPath(d.Binary); err != nil {
 		return nil, fmt.Errorf("build.builder %q: %s not found on PATH; %s", builder, d.Binary, d.Install)
 	}
-	return runDriver(ctx, d, o)
+	return runDriver(ctx, d, o, layoutTag)
 }
 
-// RemoteBase resolves FROM references for the native builder: oci:DIR
-// layouts, docker-archive files, and registry references (with the
-// registry options: credentials, --insecure, CA).
-func RemoteBase(reg *registry.Client) BaseFunc {
-	return func(ctx context.Context, ref string) (v1.Image, error) {
-		if dir, ok := strings.CutPrefix(ref, "oci:"); ok {
-			p, err := layout.FromPath(dir)
-			if err != nil {
-				return nil, err
-			}
-			idx, err := p.ImageIndex()
-			if err != nil {
-				return nil, err
-			}
-			m, err := idx.IndexManifest()
-			if err != nil {
-				return nil, err
-			}
-			if len(m.Manifests) == 0 {
-				return nil, fmt.Errorf("layout %s holds no image", dir)
-			}
-			return idx.Image(m.Manifests[0].Digest)
-		}
-		if p, ok := strings.CutPrefix(ref, "docker-archive:"); ok {
-			return tarball.ImageFromPath(p, nil)
-		}
-		r, err := reg.Reference(ref)
+// openBase resolves FROM references for the native builder with
+// image.Open in its refs-only mode: oci:DIR[:TAG|@DIGEST] layouts,
+// docker-archive: and oci-archive: files, and otherwise registry
+// references (with the registry settings), never a bare local path. close
+// releases what was opened.
+func openBase(reg *registry.Client) (base BaseFunc, close func()) {
+	var opened []*image.Image
+	base = func(ctx context.Context, ref string) (v1.Image, error) {
+		img, err := image.Open(ctx, ref, image.Options{Registry: reg, RefsOnly: true})
 		if err != nil {
 			return nil, err
 		}
-		img, err := remote.Image(r, reg.Remote(ctx)...)
-		return img, registry.Explain(err)
+		opened = append(opened, img)
+		return img.V1()
+	}
+	return base, func() {
+		for _, img := range opened {
+			img.Close()
+		}
 	}
 }
 
@@ -171,11 +163,20 @@ func writeLayout(img v1.Image, out, tag, builder string) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("writing the image to %s: %w", out, err)
 	}
-	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tag})); err != nil {
+	var opts []layout.Option
+	if tag != "" {
+		opts = append(opts, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tag}))
+	}
+	if err := p.AppendImage(img, opts...); err != nil {
 		return nil, fmt.Errorf("writing the image to %s: %w", out, err)
 	}
 	d, err := img.Digest()
 	if err != nil {
+		return nil, err
+	}
+	// The result reads the layout, not the base images or the builder's
+	// files, which are released when Build returns.
+	if img, err = p.Image(d); err != nil {
 		return nil, err
 	}
 	return &Result{Builder: builder, Layout: out, Image: img, Digest: d.String()}, nil
@@ -290,7 +291,7 @@ func kanikoCommands(o Options, bin, archive, _ string) [][]string {
 	return [][]string{append(b, buildArgs(o)...)}
 }
 
-func runDriver(ctx context.Context, d Driver, o Options) (*Result, error) {
+func runDriver(ctx context.Context, d Driver, o Options, layoutTag string) (*Result, error) {
 	bin, _ := o.LookPath(d.Binary)
 	work := o.WorkDir
 	if work == "" {
@@ -324,20 +325,5 @@ func runDriver(ctx context.Context, d Driver, o Options) (*Result, error) {
 		return nil, fmt.Errorf("reading what %s built (%s): %w", d.Name, archive, err)
 	}
 	// The archive is removed with the work directory: copy the image out.
-	res, err := writeLayout(img, o.Out, o.Tag, d.Name)
-	if err != nil {
-		return nil, err
-	}
-	p, err := layout.FromPath(o.Out)
-	if err != nil {
-		return nil, err
-	}
-	h, err := v1.NewHash(res.Digest)
-	if err != nil {
-		return nil, err
-	}
-	if res.Image, err = p.Image(h); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return writeLayout(img, o.Out, layoutTag, d.Name)
 }

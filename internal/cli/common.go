@@ -63,6 +63,9 @@ func (f *registryFlags) client() (*registry.Client, error) {
 
 // imageFlags are the flags every command that reads an image takes.
 type imageFlags struct {
+	// trees opens a directory that is not an OCI layout as a source tree
+	// (image.KindDir) rather than refusing it.
+	trees    bool
 	reg      registryFlags
 	input    string
 	platform string
@@ -89,6 +92,7 @@ func (f *imageFlags) open(ctx context.Context, args []string) (*image.Image, err
 		return nil, err
 	}
 	opts.Input = f.input
+	opts.Trees = f.trees
 	return image.Open(ctx, spec, opts)
 }
 

@@ -3,12 +3,12 @@ package cli
 import (
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bulwark-sec/bulwark/internal/buildinfo"
 	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/inventory"
 	"github.com/bulwark-sec/bulwark/internal/inventory/analyzers"
 	"github.com/bulwark-sec/bulwark/internal/output"
@@ -65,12 +65,6 @@ Results are cached per layer (--cache-dir, --no-cache; 'bulwark cache clean').`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := inventory.Options{Analyzers: analyzers.All(), Mode: inventory.ModeImage,
 				Tool: "bulwark", ToolVersion: buildinfo.Version}
-			if len(args) == 1 && img.input == "" {
-				if spec, ok := inventory.TreeSpec(args[0]); ok {
-					args = []string{spec}
-					opts.Mode = inventory.ModeTree
-				}
-			}
 			c, err := cache.cache(cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -81,8 +75,8 @@ Results are cached per layer (--cache-dir, --no-cache; 'bulwark cache clean').`,
 				return err
 			}
 			defer im.Close()
-			if opts.Mode == inventory.ModeTree {
-				im.Name = strings.TrimPrefix(im.Name, "rootfs:")
+			if im.Kind == image.KindDir {
+				opts.Mode = inventory.ModeTree
 			}
 			bar := readProgress(cmd, im)
 			opts.Progress = bar
@@ -98,6 +92,7 @@ Results are cached per layer (--cache-dir, --no-cache; 'bulwark cache clean').`,
 		},
 	}
 	img.register(cmd)
+	img.trees = true
 	out.register(cmd, output.SBOM)
 	cache.register(cmd)
 	return cmd

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/inventory"
 	"github.com/bulwark-sec/bulwark/internal/lint"
 	"github.com/bulwark-sec/bulwark/internal/output"
@@ -60,6 +61,7 @@ Exit codes: 0 passed, --exit-code (default 1) the gate failed, 2 error.`,
 		RunE:    func(cmd *cobra.Command, args []string) error { return runScan(cmd, args, &f) },
 	}
 	f.img.register(cmd)
+	f.img.trees = true
 	f.out.register(cmd, output.Scan)
 	f.db.register(cmd, &f.img.reg, true)
 	f.gate.register(cmd, scanIgnoreFiles...)
@@ -125,18 +127,15 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	}
 
 	ctx := cmd.Context()
-	mode := inventory.ModeImage
-	if len(args) == 1 && f.img.input == "" {
-		if spec, tree := inventory.TreeSpec(args[0]); tree {
-			args = []string{spec}
-			mode = inventory.ModeTree
-		}
-	}
 	// The input first: a missing file is reported as such, not as a
 	// database problem.
 	img, err := f.img.open(ctx, args)
 	if err != nil {
 		return err
+	}
+	mode := inventory.ModeImage
+	if img.Kind == image.KindDir {
+		mode = inventory.ModeTree
 	}
 	defer img.Close()
 	var dbw []string

@@ -23,6 +23,9 @@ const (
 	KindRootfs        = "rootfs"
 	KindVM            = "vm"
 	KindEBS           = "ebs"
+	// KindDir is a directory that is not an OCI layout, opened with
+	// Options.Trees: a source tree, read as a root filesystem.
+	KindDir = "dir"
 )
 
 // Image is an opened image: its configuration, its layers and how to read
@@ -49,6 +52,9 @@ type Image struct {
 	Layers []*Layer
 
 	closer io.Closer
+	// asV1 returns the image for go-containerregistry (nil where there is
+	// none: root filesystems, disk images).
+	asV1 func() (v1.Image, error)
 }
 
 // Layer is one filesystem layer of an image.
@@ -138,7 +144,7 @@ func (img *Image) attachHistory() {
 // filesystem directory, a disk image or snapshot) with no image
 // configuration.
 func (img *Image) IsFilesystem() bool {
-	return img.Kind == KindRootfs || img.Kind == KindVM || img.Kind == KindEBS
+	return img.Kind == KindRootfs || img.Kind == KindDir || img.Kind == KindVM || img.Kind == KindEBS
 }
 
 // StoredSize is the total stored size of the layers, -1 when unknown (a

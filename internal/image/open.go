@@ -13,7 +13,9 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/bulwark-sec/bulwark/internal/registry"
@@ -27,6 +29,13 @@ type Options struct {
 	// Registry is the registry access (credentials, TLS, platform) for
 	// registry references; nil means the defaults.
 	Registry *registry.Client
+	// Trees opens a directory that is not an OCI layout as KindDir (a
+	// source tree) instead of refusing it.
+	Trees bool
+	// RefsOnly takes a spec without a scheme prefix (oci:, rootfs:,
+	// docker-archive:, oci-archive:) as a registry reference, never as a
+	// local path: for FROM lines, which must not read files by accident.
+	RefsOnly bool
 }
 
 // Open opens the image a spec names. The spec is one of:
@@ -81,8 +90,18 @@ func open(ctx context.Context, spec string, opts Options) (*Image, error) {
 			return openArchive(spec, file, strings.TrimSuffix(p, ":"))
 		}
 	}
+	if opts.RefsOnly {
+		return openRemote(ctx, spec, opts)
+	}
 	if IsTree(spec) {
-		return nil, fmt.Errorf("is a directory but not an OCI layout (no oci-layout file); for a root filesystem use rootfs:%s", spec)
+		if !opts.Trees {
+			return nil, fmt.Errorf("is a directory but not an OCI layout (no oci-layout file); for a root filesystem use rootfs:%s", spec)
+		}
+		img, err := openRootfs(spec, spec)
+		if img != nil {
+			img.Kind = KindDir
+		}
+		return img, err
 	}
 	if st, err := os.Stat(spec); err == nil {
 		if st.IsDir() {
@@ -145,6 +164,9 @@ func openArchive(spec, file, kind string) (*Image, error) {
 	}
 	img.Name = spec
 	img.closer = ts
+	if img.Kind == KindDockerArchive {
+		img.asV1 = func() (v1.Image, error) { return tarball.ImageFromPath(file, nil) }
+	}
 	return img, nil
 }
 
@@ -297,30 +319,37 @@ func ociImage(s store, sel string, platform *v1.Platform) (*Image, error) {
 		return nil, fmt.Errorf("the manifest lists %d layers but the config has %d diff_ids", len(m.Layers), len(cfg.RootFS.DiffIDs))
 	}
 	img := &Image{Digest: desc.Digest.String(), Config: cfg, Annotations: m.Annotations}
+	img.asV1 = func() (v1.Image, error) {
+		return partial.CompressedToImage(&storeImage{s: s, manifest: m, rawManifest: mraw, rawConfig: cfgRaw, mediaType: desc.MediaType})
+	}
 	if ref := desc.Annotations[refNameAnnotation]; ref != "" {
 		img.Tags = []string{ref}
 	}
 	for i, ld := range m.Layers {
 		l := &Layer{Index: i, Digest: ld.Digest.String(), DiffID: cfg.RootFS.DiffIDs[i].String(), Size: ld.Size, HistoryIndex: -1}
 		ld := ld
-		l.open = func() (io.ReadCloser, error) {
-			rc, _, err := s.open(blobPath(ld.Digest))
-			if err != nil {
-				return nil, err
-			}
-			v, err := newVerifier(rc, ld.Digest.String(), ld.Size, l.String())
-			if err != nil {
-				rc.Close()
-				return nil, err
-			}
-			return readCloser{v, rc}, nil
-		}
+		l.open = func() (io.ReadCloser, error) { return openBlob(s, ld, l.String()) }
 		img.Layers = append(img.Layers, l)
 	}
 	return img, nil
 }
 
 func blobPath(h v1.Hash) string { return "blobs/" + h.Algorithm + "/" + h.Hex }
+
+// openBlob opens a blob of a store, checked against its descriptor's
+// digest and size as it is read; what names it in errors.
+func openBlob(s store, d v1.Descriptor, what string) (io.ReadCloser, error) {
+	rc, _, err := s.open(blobPath(d.Digest))
+	if err != nil {
+		return nil, err
+	}
+	v, err := newVerifier(rc, d.Digest.String(), d.Size, what)
+	if err != nil {
+		rc.Close()
+		return nil, err
+	}
+	return readCloser{v, rc}, nil
+}
 
 // readBlob reads a small blob and checks it against its descriptor.
 func readBlob(s store, d v1.Descriptor) ([]byte, error) {
@@ -447,6 +476,7 @@ func openRemote(ctx context.Context, spec string, opts Options) (*Image, error) 
 		return nil, fmt.Errorf("the manifest lists %d layers but the config has %d diff_ids", len(layers), len(cfg.RootFS.DiffIDs))
 	}
 	out := &Image{Kind: KindRegistry, Name: spec, Reference: ref.String(), Digest: digest.String(), Config: cfg, Annotations: m.Annotations}
+	out.asV1 = func() (v1.Image, error) { return img, nil }
 	for i, rl := range layers {
 		// The registry layer verifies its digest as it is read.
 		l := &Layer{Index: i, Digest: m.Layers[i].Digest.String(), DiffID: cfg.RootFS.DiffIDs[i].String(), Size: m.Layers[i].Size, HistoryIndex: -1}

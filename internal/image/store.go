@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Limits on metadata read from untrusted sources.
@@ -65,7 +66,9 @@ type section struct{ off, size int64 }
 var errNotTar = errors.New("not a tar archive")
 
 func openTarStore(file string) (*tarStore, error) {
-	f, err := os.Open(file)
+	// Non-blocking, so that a FIFO without a writer cannot hang the open;
+	// anything but a regular file is refused before it is read.
+	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -74,9 +77,13 @@ func openTarStore(file string) (*tarStore, error) {
 		f.Close()
 		return nil, err
 	}
-	if st.IsDir() {
+	switch m := st.Mode(); {
+	case m.IsDir():
 		f.Close()
-		return nil, fmt.Errorf("is a directory (give an OCI layout directory without --input, or rootfs:%s for a root filesystem)", file)
+		return nil, fmt.Errorf("is a directory, not an archive file (name an OCI layout directory as the image, without --input, or rootfs:%s for a root filesystem)", file)
+	case !m.IsRegular():
+		f.Close()
+		return nil, fmt.Errorf("is not a regular file but a %s; bulwark reads image archives from regular files (save the stream to a file first)", fileType(m))
 	}
 	magic := make([]byte, 4)
 	if n, _ := io.ReadFull(f, magic); n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -212,3 +219,18 @@ func (v *verifier) Read(p []byte) (int, error) {
 
 // peekReader lets the decompressor look at the magic bytes.
 func peekReader(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, 256<<10) }
+
+// fileType names a file mode that is not a regular file or a directory.
+func fileType(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "named pipe (FIFO)"
+	case m&os.ModeCharDevice != 0:
+		return "character device"
+	case m&os.ModeDevice != 0:
+		return "block device"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	}
+	return "special file"
+}

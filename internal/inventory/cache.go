@@ -83,7 +83,7 @@ func chainKeys(img *image.Image, analyzers []Analyzer, mode Mode) []string {
 		if id == "" {
 			id = l.Digest
 		}
-		if id == "" || img.Kind == image.KindRootfs {
+		if id == "" || img.Kind == image.KindRootfs || img.Kind == image.KindDir {
 			return nil
 		}
 		h := sha256.New()

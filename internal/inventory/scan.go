@@ -177,7 +177,7 @@ func finish(img *image.Image, opts Options, results []*fileResult, tree *image.T
 	if store != nil && len(sb.Escapes) == 0 {
 		store(results)
 	}
-	if img.Kind == image.KindRootfs && opts.Mode == ModeTree {
+	if (img.Kind == image.KindRootfs || img.Kind == image.KindDir) && opts.Mode == ModeTree {
 		sb.Target.Kind = "dir"
 	}
 	if tree != nil {
@@ -376,13 +376,4 @@ func dedupeStrings(ss []string) []string {
 		return nil
 	}
 	return out
-}
-
-// TreeSpec says how to open a command-line argument: a directory that is
-// not an OCI layout is a source tree, scanned as rootfs:DIR in ModeTree.
-func TreeSpec(arg string) (string, bool) {
-	if !image.IsTree(arg) {
-		return arg, false
-	}
-	return "rootfs:" + arg, true
 }

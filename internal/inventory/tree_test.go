@@ -41,13 +41,12 @@ func TestTree(t *testing.T) {
 		"java/pom.xml":                         "<project><dependencies><dependency><groupId>junit</groupId><artifactId>junit</artifactId><version>4.13.2</version></dependency></dependencies></project>",
 		"net/packages.lock.json":               `{"dependencies":{"net8.0":{"Serilog":{"type":"Direct","resolved":"3.1.1"}}}}`,
 	})
-	spec, tree := inventory.TreeSpec(dir)
-	if !tree {
-		t.Fatalf("TreeSpec(%s) did not take a plain directory as a source tree", dir)
-	}
-	img, err := image.Open(context.Background(), spec, image.Options{})
+	img, err := image.Open(context.Background(), dir, image.Options{Trees: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if img.Kind != image.KindDir || img.Name != dir {
+		t.Fatalf("image.Open(%s, Trees) = %s %q, want a source tree under its own name", dir, img.Kind, img.Name)
 	}
 	s, err := inventory.Scan(context.Background(), img, inventory.Options{Analyzers: analyzers.All(), Mode: inventory.ModeTree})
 	if err != nil {

@@ -15,13 +15,12 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/bulwark-sec/bulwark/internal/build"
 	"github.com/bulwark-sec/bulwark/internal/buildinfo"
 	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/image"
 	"github.com/bulwark-sec/bulwark/internal/inventory"
 	"github.com/bulwark-sec/bulwark/internal/policy"
 	"github.com/bulwark-sec/bulwark/internal/registry"
@@ -152,6 +151,7 @@ type runner struct {
 	report  *finding.Report
 	sbom    *inventory.SBOM
 	reg     *registry.Client
+	opened  []*image.Image // closed when the run ends
 	work    string
 	srcDir  string
 	tag     TagData
@@ -242,6 +242,11 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(r.work)
+	defer func() {
+		for _, img := range r.opened {
+			img.Close()
+		}
+	}()
 
 	r.run.Checks = r.preflight(ctx)
 	if err := failedChecks(r.run.Checks); err != nil {
@@ -550,9 +555,9 @@ func (r *runner) build(ctx context.Context) (string, error) {
 		return "using the golden image " + r.spec, nil
 	}
 	if spec != "" {
-		img, err := loadImage(ctx, spec, r.reg)
+		img, err := r.loadImage(ctx, spec)
 		if err != nil {
-			return "", permanent{fmt.Errorf("image %q: %w", spec, err)}
+			return "", permanent{err}
 		}
 		r.spec, r.img = spec, img
 		r.run.Image, r.run.Builder = spec, "prebuilt"
@@ -612,22 +617,15 @@ func baseOf(dockerfile string) (string, error) {
 	return "", errors.New("no FROM")
 }
 
-// loadImage opens an image to push: an OCI layout (oci:DIR or a
-// directory), a docker archive file, or a registry reference.
-func loadImage(ctx context.Context, spec string, reg *registry.Client) (v1.Image, error) {
-	if st, err := os.Stat(spec); err == nil {
-		if st.IsDir() {
-			spec = "oci:" + spec
-		} else {
-			return tarball.ImageFromPath(spec, nil)
-		}
+// loadImage opens an image to push with image.Open (an OCI layout, an
+// archive, a registry reference) and keeps it open until the run ends.
+func (r *runner) loadImage(ctx context.Context, spec string) (v1.Image, error) {
+	img, err := image.Open(ctx, spec, image.Options{Registry: r.reg})
+	if err != nil {
+		return nil, err
 	}
-	if rest, ok := strings.CutPrefix(spec, "oci:"); ok {
-		if _, err := layout.FromPath(rest); err != nil {
-			return nil, err
-		}
-	}
-	return build.RemoteBase(reg)(ctx, spec)
+	r.opened = append(r.opened, img)
+	return img.V1()
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
