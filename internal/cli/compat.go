@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -56,7 +57,11 @@ func hide(f *pflag.Flag, note string) {
 func printNotes(cmd *cobra.Command) {
 	cmd.Flags().Visit(func(f *pflag.Flag) {
 		if n := f.Annotations[noteAnnotation]; len(n) > 0 && !quiet(cmd) {
-			fmt.Fprintf(cmd.ErrOrStderr(), "bulwark: note: --%s: %s\n", f.Name, n[0])
+			name := "--" + f.Name
+			if f.Shorthand != "" && strings.HasSuffix(f.Name, "-"+f.Shorthand) {
+				name = "-" + f.Shorthand // a placeholder name for a shorthand alone
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "bulwark: note: %s: %s\n", name, n[0])
 		}
 	})
 }

@@ -13,9 +13,9 @@ func TestFormatCheckedAtParse(t *testing.T) {
 		args []string
 		list string
 	}{
-		{[]string{"lint", "--input", "/nonexistent/x.tar", "-f", "cyclonedx"}, "want one of table, json, sarif"},
-		{[]string{"secrets", "/nonexistent", "--format", "spdx-json"}, "want one of table, json, sarif"},
-		{[]string{"scan", "--input", "/nonexistent/x.tar", "-f", "xml"}, "want one of table, json, sarif, cyclonedx"},
+		{[]string{"lint", "--input", "/nonexistent/x.tar", "-f", "cyclonedx"}, "want one of table, json, sarif, junit"},
+		{[]string{"secrets", "/nonexistent", "--format", "spdx-json"}, "want one of table, json, sarif, junit"},
+		{[]string{"scan", "--input", "/nonexistent/x.tar", "-f", "xml"}, "want one of table, json, sarif, junit, cyclonedx"},
 		{[]string{"sbom", "/nonexistent", "-f", "sarif"}, "want one of table, json, cyclonedx, spdx-json"},
 		{[]string{"report", "nist-800-190", "--from", "/nonexistent/report.json", "-f", "sarif"}, "want one of table, json"},
 		{[]string{"verify", "--key", "/nonexistent/cosign.pub", "-f", "table", "127.0.0.1:1/x:1"}, "want one of text, json"},

@@ -95,7 +95,10 @@ func (f *pipelineFlags) plan(cmd *cobra.Command, pf *pipeline.File) error {
 
 func (f *pipelineFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVarP(&f.file, "file", "f", "bulwark.yaml", "pipeline file")
+	fl.StringVar(&f.file, "file", "bulwark.yaml", "pipeline file")
+	// -f means --format in every other command; here it still names the
+	// file, with a note.
+	alias(cmd, "file", "file-f", "f", "deprecated: use --file (-f means --format in every other command)")
 	fl.StringVar(&f.input, "input", "", "use this already-built image (archive, OCI layout, reference; a path is relative to the current directory) instead of the build stage")
 	f.reg.register(cmd)
 }

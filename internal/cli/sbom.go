@@ -94,6 +94,7 @@ Results are cached per layer (--cache-dir, --no-cache; 'bulwark cache clean').`,
 	img.register(cmd)
 	img.trees = true
 	out.register(cmd, output.SBOM)
+	out.format.alias("spdx", "spdx-json") // Trivy's and syft's name for SPDX JSON here
 	cache.register(cmd)
 	return cmd
 }

@@ -124,6 +124,8 @@ type Finding struct {
 	// and allowlists.
 	Fingerprint string       `json:"fingerprint,omitempty"`
 	Suppressed  *Suppression `json:"suppressed,omitempty"`
+	// Failing is set by the policy on a finding that fails its gate.
+	Failing bool `json:"failing,omitempty"`
 
 	// Secret holds the details of a secrets finding.
 	Secret *SecretDetail `json:"secret,omitempty"`

@@ -52,10 +52,10 @@ func (t Table[T]) Lookup(name string) (Writer[T], error) {
 // The formats of every command that writes a document.
 var (
 	// Findings is the report of lint and secrets.
-	Findings = Table[*finding.Report]{{"table", report.Table}, {"json", report.JSON}, {"sarif", report.SARIF}}
+	Findings = Table[*finding.Report]{{"table", report.Table}, {"json", report.JSON}, {"sarif", report.SARIF}, {"junit", report.JUnit}}
 	// Scan is the report of scan: the gates' formats and a CycloneDX
 	// document of the vulnerabilities.
-	Scan = Table[*finding.Report]{{"table", report.Table}, {"json", report.JSON}, {"sarif", report.SARIF}, {"cyclonedx", report.CycloneDX}}
+	Scan = Table[*finding.Report]{{"table", report.Table}, {"json", report.JSON}, {"sarif", report.SARIF}, {"junit", report.JUnit}, {"cyclonedx", report.CycloneDX}}
 	// SBOM is the inventory sbom writes.
 	SBOM = Table[*inventory.SBOM]{{"table", sbom.Table}, {"json", sbom.JSON}, {"cyclonedx", sbom.CycloneDX}, {"spdx-json", sbom.SPDX}}
 	// NIST is the assessment of report nist-800-190.

@@ -11,8 +11,8 @@ import (
 
 func TestTables(t *testing.T) {
 	for name, tt := range map[string]struct{ got, want []string }{
-		"findings": {Findings.Names(), []string{"table", "json", "sarif"}},
-		"scan":     {Scan.Names(), []string{"table", "json", "sarif", "cyclonedx"}},
+		"findings": {Findings.Names(), []string{"table", "json", "sarif", "junit"}},
+		"scan":     {Scan.Names(), []string{"table", "json", "sarif", "junit", "cyclonedx"}},
 		"sbom":     {SBOM.Names(), []string{"table", "json", "cyclonedx", "spdx-json"}},
 		"nist":     {NIST.Names(), []string{"table", "json"}},
 	} {

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"bytes"
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"os"
@@ -108,55 +107,20 @@ func WriteArtifacts(dir string, run *Run, r *finding.Report, sb *inventory.SBOM)
 	return nil
 }
 
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Time     float64      `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Time     float64     `xml:"time,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Time      float64       `xml:"time,attr"`
-	Failure   *junitProblem `xml:"failure,omitempty"`
-	Error     *junitProblem `xml:"error,omitempty"`
-	Skipped   *struct{}     `xml:"skipped,omitempty"`
-}
-
-type junitProblem struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
-}
-
 // JUnit writes the run as JUnit XML: one test case per stage, and one per
 // gate with a failure for each finding that fails it, so that any CI's
 // test view shows the verdict.
 func JUnit(w io.Writer, run *Run, r *finding.Report) error {
-	stages := junitSuite{Name: "bulwark pipeline " + run.Pipeline}
+	stages := report.JUnitSuite{Name: "bulwark pipeline " + run.Pipeline}
 	for _, s := range run.Stages {
-		c := junitCase{Name: s.Name, Classname: "bulwark.stage", Time: s.Duration.Seconds()}
+		c := report.JUnitCase{Name: s.Name, Classname: "bulwark.stage", Time: s.Duration.Seconds()}
 		stages.Time += c.Time
 		switch s.Verdict {
 		case Failed:
-			c.Failure = &junitProblem{Message: s.Summary, Type: "gate", Text: s.Summary}
+			c.Failure = &report.JUnitProblem{Message: s.Summary, Type: "gate", Text: s.Summary}
 			stages.Failures++
 		case Errored, Interrupted:
-			c.Error = &junitProblem{Message: s.Error, Type: s.Verdict, Text: s.Error}
+			c.Error = &report.JUnitProblem{Message: s.Error, Type: s.Verdict, Text: s.Error}
 			stages.Errors++
 		case NotRun:
 			c.Skipped = &struct{}{}
@@ -165,47 +129,11 @@ func JUnit(w io.Writer, run *Run, r *finding.Report) error {
 		stages.Cases = append(stages.Cases, c)
 	}
 	stages.Tests = len(stages.Cases)
-	out := junitSuites{Name: "bulwark", Suites: []junitSuite{stages}}
+	doc := report.JUnitSuites{Name: "bulwark", Suites: []report.JUnitSuite{stages}}
 	for _, g := range run.Gates {
-		suite := junitSuite{Name: fmt.Sprintf("bulwark %s gate (%s)", g.Gate, g.Stage)}
-		failing := g.Failures()
-		if len(failing) == 0 {
-			suite.Cases = append(suite.Cases, junitCase{Name: fmt.Sprintf("no %s finding fails on %s", g.Gate, g.FailOn), Classname: "bulwark." + string(g.Gate)})
-		}
-		for _, f := range failing {
-			where := f.Location.String()
-			text := f.Title
-			if f.Message != "" {
-				text += "\n" + f.Message
-			}
-			if f.Fix != "" {
-				text += "\nFix: " + f.Fix
-			}
-			suite.Cases = append(suite.Cases, junitCase{
-				Name: strings.TrimSpace(f.ID + " " + where), Classname: "bulwark." + string(f.Gate),
-				Failure: &junitProblem{Message: fmt.Sprintf("%s %s: %s", f.Level(), f.ID, f.Title), Type: f.Level(), Text: text},
-			})
-			suite.Failures++
-		}
-		suite.Tests = len(suite.Cases)
-		out.Suites = append(out.Suites, suite)
+		doc.Suites = append(doc.Suites, report.GateSuite(fmt.Sprintf("bulwark %s gate (%s)", g.Gate, g.Stage), g.Gate, g.FailOn, g.Failures()))
 	}
-	for _, s := range out.Suites {
-		out.Tests += s.Tests
-		out.Failures += s.Failures
-		out.Errors += s.Errors
-		out.Time += s.Time
-	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	e := xml.NewEncoder(w)
-	e.Indent("", "  ")
-	if err := e.Encode(out); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return report.WriteJUnit(w, doc)
 }
 
 // Plan writes what a run would do, stage by stage, for --dry-run.

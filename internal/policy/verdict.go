@@ -187,6 +187,7 @@ func (p *Policy) Apply(r *finding.Report) *Verdict {
 			case p.IgnoreBase && finding.FromBase(f, p.BaseLayers):
 				gv.FromBase++
 			case gv.rule.Fails(f):
+				f.Failing = true
 				gv.failing = append(gv.failing, *f)
 			}
 		}
