@@ -76,3 +76,28 @@ func TestGoldenImageValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestGoldenExample keeps examples/golden/bulwark.yaml valid and its plan
+// the golden-image flow.
+func TestGoldenExample(t *testing.T) {
+	path := filepath.Join("..", "..", "examples", "golden", "bulwark.yaml")
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	f, err := pipeline.Parse(fh, path, pipeline.ValidateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(f.Stages(), ","); got != "build,scan,publish" {
+		t.Errorf("stages %s", got)
+	}
+	var plan bytes.Buffer
+	pipeline.Plan(&plan, f, "")
+	for _, want := range []string{"rootfs:rootfs", "host: findings at or above HIGH, or a failed CIS level 1 check fail", "publish"} {
+		if !strings.Contains(plan.String(), want) {
+			t.Errorf("plan lacks %q:\n%s", want, plan.String())
+		}
+	}
+}
