@@ -9,8 +9,8 @@ import (
 // ID, a password) are secrets only when a keyword names them, and code
 // names a value in more ways than "key = value". Starting from a keyword
 // hit, the identifier around it (s3_secret_access_key, awsAccountId,
-// SMTP_PASSWORD) must match the rule's key pattern; then the value is
-// looked for where that kind of statement puts it:
+// SMTP_PASSWORD) is found, then the value is looked for where that kind
+// of statement puts it:
 //
 //   - after the identifier and a separator: = : := => , (define('K', 'v'),
 //     tuples, VALUES lists), the end of an XML start tag (<K>v</K>), or, for
@@ -29,8 +29,6 @@ import (
 // contextSpec makes a rule find its values through the context model, in
 // addition to its own regex.
 type contextSpec struct {
-	// key must match the whole identifier that holds the keyword.
-	key *regexp.Regexp
 	// value must match the whole candidate value.
 	value *regexp.Regexp
 	// strict allows white space alone between the identifier and a value:
@@ -52,17 +50,122 @@ const (
 	ctxReach = 1 << 10
 )
 
-// pairField finds the next field of a name/value pair: the value field
-// (group 1), or the name field of the next pair, which ends the search.
-var pairField = regexp.MustCompile(`(?i)((?:["']?(?:parameter)?value["']?\s*(?::|=>|=)\s*|<(?:string|value)>))|(?:^|[^a-z0-9])(?:name|key|parametername|parameterkey)["']?\s*(?::|=>|=)|<(?:key|name)>`)
+// valueFieldAt returns where the value starts when b[i:] starts a value
+// field ("value: ", "ParameterValue=", "<string>", "<value>"), or -1.
+func valueFieldAt(b []byte, i int) int {
+	for _, tag := range []string{"<string>", "<value>"} {
+		if hasPrefixFold(b[i:], tag) {
+			return i + len(tag)
+		}
+	}
+	for _, w := range []string{"value", "parametervalue"} {
+		if hasPrefixFold(b[i:], w) {
+			return fieldSep(b, i+len(w))
+		}
+	}
+	return -1
+}
+
+// nameFieldAt reports whether b[i:] starts the name field of a pair.
+func nameFieldAt(b []byte, i int) bool {
+	if hasPrefixFold(b[i:], "<key>") || hasPrefixFold(b[i:], "<name>") {
+		return true
+	}
+	for _, w := range []string{"name", "key", "parametername", "parameterkey"} {
+		if hasPrefixFold(b[i:], w) && fieldSep(b, i+len(w)) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldSep returns where a field's value starts when b[j:] is the end of
+// its name: an optional quote, then :, = or =>, then white space; or -1.
+func fieldSep(b []byte, j int) int {
+	if j < len(b) && (b[j] == '"' || b[j] == '\'') {
+		j++
+	}
+	for j < len(b) && isSpace(b[j]) {
+		j++
+	}
+	switch {
+	case j+1 < len(b) && b[j] == '=' && b[j+1] == '>':
+		j += 2
+	case j < len(b) && (b[j] == ':' || b[j] == '='):
+		j++
+	default:
+		return -1
+	}
+	for j < len(b) && isSpace(b[j]) {
+		j++
+	}
+	return j
+}
+
+// pairValue finds the value field that follows in b, before the name
+// field of another pair, and returns where its value starts, or -1.
+func pairValue(b []byte) int {
+	for i := 0; i < len(b); i++ {
+		if i > 0 && (isIdentChar(b[i-1]) && b[i-1] != '.' && b[i-1] != '-') {
+			continue // not at the start of a word
+		}
+		if v := valueFieldAt(b, i); v >= 0 {
+			return v
+		}
+		if nameFieldAt(b, i) {
+			return -1
+		}
+	}
+	return -1
+}
+
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && bytes.EqualFold(b[:len(prefix)], []byte(prefix))
+}
 
 // sqlContinued starts a line that continues a SQL statement begun on the
 // lines above.
 var sqlContinued = regexp.MustCompile(`(?i)^\s*(?:where|and|or|set|values)\b`)
 
-// nameField ends the text before an identifier that is the name of a
-// name/value pair.
-var nameField = regexp.MustCompile(`(?i)(?:(?:^|[^a-z0-9])(?:name|key|parametername|parameterkey)["']?\s*(?::|=>|=)\s*["']?|<(?:key|name)>)$`)
+// isNameField reports whether the text before an identifier (its quote
+// taken out) ends with the name field of a name/value pair: "name: ",
+// "Key=", "ParameterKey: ", "<key>" ... (a hand-written check: it runs at
+// every keyword hit).
+func isNameField(before []byte) bool {
+	b := bytes.TrimRight(before, " \t")
+	if hasSuffixFold(b, "<key>") || hasSuffixFold(b, "<name>") {
+		return true
+	}
+	switch {
+	case bytes.HasSuffix(b, []byte("=>")):
+		b = b[:len(b)-2]
+	case len(b) > 0 && (b[len(b)-1] == ':' || b[len(b)-1] == '='):
+		b = b[:len(b)-1]
+	default:
+		return false
+	}
+	b = bytes.TrimRight(b, " \t")
+	if len(b) > 0 && (b[len(b)-1] == '"' || b[len(b)-1] == '\'') {
+		b = b[:len(b)-1]
+	}
+	j := len(b)
+	for j > 0 && (b[j-1]|0x20 >= 'a' && b[j-1]|0x20 <= 'z') {
+		j--
+	}
+	if j > 0 && (b[j-1] >= '0' && b[j-1] <= '9') {
+		return false
+	}
+	for _, w := range []string{"name", "key", "parametername", "parameterkey"} {
+		if bytes.EqualFold(b[j:], []byte(w)) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasSuffixFold(b []byte, suffix string) bool {
+	return len(b) >= len(suffix) && bytes.EqualFold(b[len(b)-len(suffix):], []byte(suffix))
+}
 
 func isIdentChar(c byte) bool {
 	return c == '_' || c == '-' || c == '.' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
@@ -100,9 +203,6 @@ func (e *Engine) contextMatches(s *scanState, ri int, buf []byte, hs, he, from, 
 	for is < hs && (buf[is] == '-' || buf[is] == '.') {
 		is++
 	}
-	if !c.key.Match(buf[is:ie]) {
-		return
-	}
 	lo, hi := max(0, is-ctxReach), min(len(buf), ie+ctxReach)
 	ls, le := lo+lineStart(buf[lo:is], is-lo), ie+lineEnd(buf[ie:hi], 0)
 	quote := byte(0)
@@ -115,7 +215,7 @@ func (e *Engine) contextMatches(s *scanState, ri int, buf []byte, hs, he, from, 
 	if quote != 0 {
 		before = before[:len(before)-1]
 	}
-	if nameField.Match(before) {
+	if isNameField(before) {
 		rest := ie
 		if quote != 0 {
 			rest++
@@ -124,8 +224,8 @@ func (e *Engine) contextMatches(s *scanState, ri int, buf []byte, hs, he, from, 
 		for n := 0; n < ctxLines && end < hi; n++ {
 			end = end + 1 + lineEnd(buf[end+1:hi], 0)
 		}
-		if loc := pairField.FindSubmatchIndex(buf[rest:end]); loc != nil && loc[2] >= 0 {
-			if vs, ve, ok := readValue(buf, rest+loc[3], end); ok && c.value.Match(buf[vs:ve]) {
+		if v := pairValue(buf[rest:end]); v >= 0 {
+			if vs, ve, ok := readValue(buf, rest+v, end); ok && c.value.Match(buf[vs:ve]) {
 				add(vs, ve)
 				return
 			}

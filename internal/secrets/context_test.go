@@ -196,3 +196,14 @@ func TestPuTTYKey(t *testing.T) {
 		t.Fatalf("got %+v, want one PuTTY key on lines 1-%d", ms, 8+len(priv))
 	}
 }
+
+func TestIsNameField(t *testing.T) {
+	for before, want := range map[string]bool{
+		"- name: ": true, `{"name": `: true, "  ParameterKey: ": true, `<add key=`: true, "<key>": true, "Name => ": true,
+		"username: ": false, "x = ": false, "": false, "key2: ": false, "k3y: ": false, "value: ": false,
+	} {
+		if got := isNameField([]byte(before)); got != want {
+			t.Errorf("isNameField(%q) = %v, want %v", before, got, want)
+		}
+	}
+}
