@@ -76,8 +76,8 @@ func (r *Rule) withFix(s string) *Rule { r.Fix = s; return r }
 // context makes a rule also find values through the context model
 // (context.go) from the identifiers that hold its keywords: value must
 // match the whole value; strict allows white space alone as the separator.
-func (r *Rule) context(value string, strict bool) *Rule {
-	r.ctx = &contextSpec{value: regexp.MustCompile(`^(?:` + value + `)$`), strict: strict}
+func (r *Rule) context(value string, minLen, maxLen int, strict bool) *Rule {
+	r.ctx = &contextSpec{value: regexp.MustCompile(`^(?:` + value + `)$`), minLen: minLen, maxLen: maxLen, strict: strict}
 	return r
 }
 
@@ -104,14 +104,14 @@ func Builtin() []*Rule {
 		raw("aws-secret-access-key", "AWS secret access key", crit,
 			`(?i:aws|secret|key)[\w.-]{0,30}["']?\s*(?:=>|:=|=|:)\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`,
 			"aws", "secret", "key").entropy(4.0).validate(awsSecretShape).at().
-			context(`[A-Za-z0-9/+=]{40}`, true),
+			context(`[A-Za-z0-9/+=]{40}`, 40, 40, true),
 		raw("aws-session-token", "AWS session token", crit,
 			`(?i:session[_-]?token|security[_-]?token)[\w.-]{0,20}["']?\s*(?:=>|:=|=|:)\s*["']?([A-Za-z0-9/+=]{100,})`,
 			"session_token", "sessiontoken", "session-token", "security_token", "securitytoken", "security-token").entropy(4.0).at(),
 		tok("aws-session-token-value", "AWS session token", crit, `(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdzE)[A-Za-z0-9/+=]{100,}`, "iqojb3jpz2lux2vj", "fwogzxivyxdze"),
 		raw("aws-account-id", "AWS account ID", low,
 			`(?i:account)[\w.-]{0,15}["']?\s*(?:=>|:=|=|:)\s*["']?(\d{12})(?:[^\d]|$)`, "account", "acct").validate(awsAccountID).at().
-			context(`\d{12}|\d{4}-\d{4}-\d{4}`, true),
+			context(`\d{12}|\d{4}-\d{4}-\d{4}`, 12, 14, true),
 		tok("aws-mws-key", "Amazon MWS auth token", crit, `amzn\.mws\.`+uuid, "amzn.mws."),
 		tok("aws-bedrock-api-key", "Amazon Bedrock API key", crit, `ABSK[A-Za-z0-9+/]{109,269}={0,2}`, "absk"),
 
@@ -349,7 +349,7 @@ func Builtin() []*Rule {
 		raw("generic-password", "Hard-coded password", high,
 			`(?i:password|passwd|passphrase|pwd)[\w.-]{0,20}["']?\s*(?:=>|:=|==|=|:)\s*["'`+"`"+`]?([^\s"'`+"`"+`;,()<>{}\[\]$\\]{8,128})(?:["'`+"`"+`\s,;)}\]]|$)`,
 			"password", "passwd", "passphrase", "pwd").entropy(3.0).validate(genericValue).fallback().at().
-			context(`[^\s"'`+"`"+`;,()<>{}\[\]$\\]{8,128}`, false),
+			context(`[^\s"'`+"`"+`;,()<>{}\[\]$\\]{8,128}`, 8, 128, false),
 		raw("generic-secret", "Hard-coded secret or token", high,
 			`(?i:secret|token|api[_.-]?key|access[_.-]?key|auth[_.-]?key|credential|private[_.-]?key)[\w.-]{0,20}["']?\s*(?:=>|:=|==|=|:)\s*["'`+"`"+`]?([^\s"'`+"`"+`;,()<>{}\[\]$\\]{12,256})(?:["'`+"`"+`\s,;)}\]]|$)`,
 			"secret", "token", "api_key", "apikey", "api-key", "api.key", "access_key", "accesskey", "access-key", "access.key", "auth_key", "authkey", "auth-key", "auth.key", "credential", "private_key", "privatekey", "private-key", "private.key").entropy(3.5).validate(genericValue).fallback().at(),

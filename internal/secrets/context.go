@@ -31,6 +31,8 @@ import (
 type contextSpec struct {
 	// value must match the whole candidate value.
 	value *regexp.Regexp
+	// minLen and maxLen bound a value's length, checked before value.
+	minLen, maxLen int
 	// strict allows white space alone between the identifier and a value:
 	// for values of a shape that prose does not have.
 	strict bool
@@ -106,6 +108,11 @@ func fieldSep(b []byte, j int) int {
 // field of another pair, and returns where its value starts, or -1.
 func pairValue(b []byte) int {
 	for i := 0; i < len(b); i++ {
+		switch b[i] | 0x20 {
+		case 'v', 'p', 'n', 'k', '<' | 0x20:
+		default:
+			continue // no field starts with it
+		}
 		if i > 0 && (isIdentChar(b[i-1]) && b[i-1] != '.' && b[i-1] != '-') {
 			continue // not at the start of a word
 		}
@@ -123,9 +130,22 @@ func hasPrefixFold(b []byte, prefix string) bool {
 	return len(b) >= len(prefix) && bytes.EqualFold(b[:len(prefix)], []byte(prefix))
 }
 
-// sqlContinued starts a line that continues a SQL statement begun on the
-// lines above.
-var sqlContinued = regexp.MustCompile(`(?i)^\s*(?:where|and|or|set|values)\b`)
+// sqlContinued reports whether a line starts by continuing a SQL
+// statement begun on the lines above (WHERE, AND, OR, SET, VALUES).
+func sqlContinued(line []byte) bool {
+	line = bytes.TrimLeft(line, " \t")
+	for _, w := range []string{"where", "and", "or", "set", "values"} {
+		if hasPrefixFold(line, w) && (len(line) == len(w) || !isIdentChar(line[len(w)])) {
+			return true
+		}
+	}
+	return false
+}
+
+// matches reports whether v is a value of the spec's shape.
+func (c *contextSpec) matches(v []byte) bool {
+	return len(v) >= c.minLen && len(v) <= c.maxLen && c.value.Match(v)
+}
 
 // isNameField reports whether the text before an identifier (its quote
 // taken out) ends with the name field of a name/value pair: "name: ",
@@ -225,7 +245,7 @@ func (e *Engine) contextMatches(s *scanState, ri int, buf []byte, hs, he, from, 
 			end = end + 1 + lineEnd(buf[end+1:hi], 0)
 		}
 		if v := pairValue(buf[rest:end]); v >= 0 {
-			if vs, ve, ok := readValue(buf, rest+v, end); ok && c.value.Match(buf[vs:ve]) {
+			if vs, ve, ok := readValue(buf, rest+v, end); ok && c.matches(buf[vs:ve]) {
 				add(vs, ve)
 				return
 			}
@@ -254,7 +274,7 @@ func (e *Engine) contextMatches(s *scanState, ri int, buf []byte, hs, he, from, 
 		sepEnd = p
 	}
 	if sepEnd >= 0 {
-		if vs, ve, ok := readValue(buf, sepEnd, le); ok && c.value.Match(buf[vs:ve]) {
+		if vs, ve, ok := readValue(buf, sepEnd, le); ok && c.matches(buf[vs:ve]) {
 			add(vs, ve)
 			return
 		}
@@ -264,7 +284,7 @@ func (e *Engine) contextMatches(s *scanState, ri int, buf []byte, hs, he, from, 
 		return
 	}
 	ss := ls
-	for n := 0; n < ctxLines && ss > lo && sqlContinued.Match(buf[ls:is]); n++ {
+	for n := 0; n < ctxLines && ss > lo && sqlContinued(buf[ls:is]); n++ {
 		prev := lo + lineStart(buf[lo:ss-1], ss-1-lo)
 		t := bytes.TrimRight(buf[prev:ss-1], " \t\r")
 		if len(t) == 0 || bytes.HasSuffix(t, []byte(";")) || bytes.HasSuffix(t, []byte("{")) || bytes.HasSuffix(t, []byte("}")) {
@@ -286,7 +306,7 @@ func (e *Engine) contextMatches(s *scanState, ri int, buf []byte, hs, he, from, 
 			i++
 			continue
 		}
-		if i+1 != is && c.value.Match(buf[i+1:j]) {
+		if i+1 != is && c.matches(buf[i+1:j]) {
 			add(i+1, j)
 		}
 		i = j + 1
