@@ -241,7 +241,9 @@ func (e *Engine) contextMatches(s *scanState, ri int, buf []byte, hs, he, from, 
 			rest++
 		}
 		end := le
-		for n := 0; n < ctxLines && end < hi; n++ {
+		// A statement that ends on the line (SQL "WHERE name = 'k';")
+		// does not pair with the lines below.
+		for n := 0; n < ctxLines && end < hi && bytes.IndexByte(buf[rest:le], ';') < 0; n++ {
 			end = end + 1 + lineEnd(buf[end+1:hi], 0)
 		}
 		if v := pairValue(buf[rest:end]); v >= 0 {
@@ -284,13 +286,14 @@ func (e *Engine) contextMatches(s *scanState, ri int, buf []byte, hs, he, from, 
 		return
 	}
 	ss := ls
-	for n := 0; n < ctxLines && ss > lo && sqlContinued(buf[ls:is]); n++ {
+	for n, cont := 0, sqlContinued(buf[ls:is]); cont && n < ctxLines && ss > lo; n++ {
 		prev := lo + lineStart(buf[lo:ss-1], ss-1-lo)
 		t := bytes.TrimRight(buf[prev:ss-1], " \t\r")
 		if len(t) == 0 || bytes.HasSuffix(t, []byte(";")) || bytes.HasSuffix(t, []byte("{")) || bytes.HasSuffix(t, []byte("}")) {
 			break
 		}
 		ss = prev
+		cont = sqlContinued(t) // the statement's first line ends the climb
 	}
 	for i := ss; i < le; {
 		if !isQuote(buf[i]) || i == is-1 {

@@ -38,6 +38,7 @@ func TestContextForms(t *testing.T) {
 		{"account camel dashed", `const awsAccountId = '4829-1037-5561';`, "aws-account-id", "4829-1037-5561"},
 		{"account php define", `define('AWS_ACCOUNT', '482910375561');`, "aws-account-id", "482910375561"},
 		{"sql password", "UPDATE settings SET value = 'Sm7p!Relay#42' WHERE name = 'smtp_password';", "generic-password", "Sm7p!Relay#42"},
+		{"sql then another", "UPDATE settings SET value = 'Sm7p!Relay#42' WHERE name = 'smtp_password';\nUPDATE settings SET value = 'ab' WHERE name = 'admin_password';", "generic-password", "Sm7p!Relay#42"},
 		{"sql insert password", "INSERT INTO settings (name, value) VALUES ('smtp_password', 'Sm7p!Relay#42');", "generic-password", "Sm7p!Relay#42"},
 	}
 	for _, tt := range tests {
@@ -65,6 +66,7 @@ func TestContextBait(t *testing.T) {
 		`cache_key = "da39a3ee5e6b4b0d3255bfef95601890afd80709"`, // a SHA-1
 		`secret_id: "3f2504e0-4f89-11d3-9a0c-0305e82c3301"`,      // a UUID
 		"SELECT value FROM settings WHERE name = 'smtp_password';",
+		"\"integrity\": \"sha512-YD5IQfDoGgRmB65BC8DyG6IIif2CZsc2xRmw2KV7sk\",\nUPDATE app_settings\n   SET value = 'ab'\n WHERE name = 'smtp_password';",
 		`log.Printf("aws_secret_access_key rotated for %s", user)`,
 		"the secret key is kept in the vault and never written down anywhere else",
 	} {
