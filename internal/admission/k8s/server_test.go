@@ -135,7 +135,7 @@ func TestValidate(t *testing.T) {
 		{"wrong key", "Pod", "", pod(f.WrongKey), false, "none verifies with key"},
 		{"failing attestation", "Pod", "", pod(f.Critical), false, "CVE-9 (CRITICAL"},
 		{"missing attestation", "Pod", "", pod(f.NoAttestation), false, "no vuln attestation found"},
-		{"registry not allowed", "Pod", "", pod("docker.io/library/nginx@sha256:" + strings.Repeat("a", 64)), false, "registry index.docker.io is not allowed"},
+		{"registry not allowed", "Pod", "", pod("docker.io/library/nginx:1.25"), false, "registry index.docker.io is not allowed"},
 		{"digest that does not parse", "Pod", "", pod(f.Host + "/team/app@sha256:xyz"), false, "not a valid image reference"},
 		{"one bad image of two", "Pod", "", pod(f.Signed, f.Unsigned), false, "unsigned"},
 		{"deployment with an unsigned init container", "Deployment", "apps", depl(f.Unsigned, f.Signed), false, "no signature found"},
@@ -146,7 +146,12 @@ func TestValidate(t *testing.T) {
 		{"container without image", "Pod", "", `{"spec":{"containers":[{"name":"x"}]}}`, false, "has no image"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			before := w.calls.N()
 			code, resp, msg := w.post(t, "/validate", review(tc.kind, tc.group, "CREATE", tc.object))
+			// What the policy refuses on the reference alone costs no call.
+			if n := w.calls.N() - before; n != 0 && (strings.Contains(tc.want, "not allowed") || strings.Contains(tc.want, "not a valid")) {
+				t.Fatalf("%d registry calls for a decision on the reference alone", n)
+			}
 			if code != http.StatusOK {
 				t.Fatalf("HTTP %d %s", code, msg)
 			}
