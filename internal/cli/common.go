@@ -67,6 +67,7 @@ type imageFlags struct {
 	// (image.KindDir) rather than refusing it.
 	trees    bool
 	reg      registryFlags
+	client   *registry.Client // built once, shared by every open of a run
 	input    string
 	platform string
 }
@@ -97,8 +98,12 @@ func (f *imageFlags) open(ctx context.Context, args []string) (*image.Image, err
 }
 
 // options are the image options of the flags: the registry client,
-// with the --platform.
+// with the --platform, built once so that the image and its base share
+// one transport.
 func (f *imageFlags) options() (image.Options, error) {
+	if f.client != nil {
+		return image.Options{Registry: f.client}, nil
+	}
 	s, err := f.reg.settings()
 	if err != nil {
 		return image.Options{}, err
@@ -111,7 +116,11 @@ func (f *imageFlags) options() (image.Options, error) {
 		s.Platform = p
 	}
 	c, err := s.Client()
-	return image.Options{Registry: c}, err
+	if err != nil {
+		return image.Options{}, err
+	}
+	f.client = c
+	return image.Options{Registry: c}, nil
 }
 
 // readProgress returns a progress bar for reading the image's layers, drawn
