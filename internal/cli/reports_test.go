@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -93,5 +94,49 @@ func TestSBOMSPDXAlias(t *testing.T) {
 	code, stdout, stderr := runCLI(t, "sbom", "--input", img, "-f", "spdx", "--no-cache")
 	if code != 0 || !strings.Contains(stdout, `"spdxVersion"`) {
 		t.Errorf("sbom -f spdx: exit %d, want SPDX JSON: %s\n%.300s", code, stderr, stdout)
+	}
+}
+
+// TestScanDirGitignore: scan DIR leaves out what .gitignore excludes, as
+// secrets DIR does (--no-gitignore keeps it), and a source folder's
+// findings name files, not "layer 0" of a "rootfs".
+func TestScanDirGitignore(t *testing.T) {
+	t.Chdir(t.TempDir())
+	src := t.TempDir()
+	secret := "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY7q\nexport AWS_ACCESS_KEY_ID=AKIAQYLPMN5HHHFPZAM2\n"
+	writeFile(t, filepath.Join(src, ".gitignore"), "build/\n*.log\n")
+	writeFile(t, filepath.Join(src, "deploy.sh"), secret)
+	writeFile(t, filepath.Join(src, "build", "old.sh"), secret)
+	writeFile(t, filepath.Join(src, "sub", ".gitignore"), "local.env\n")
+	writeFile(t, filepath.Join(src, "sub", "local.env"), secret)
+	writeFile(t, filepath.Join(src, "sub", "kept.env"), secret)
+	writeFile(t, filepath.Join(src, "debug.log"), secret)
+	files := func(args ...string) []string {
+		t.Helper()
+		_, stdout, stderr := runCLI(t, append([]string{"scan", src, "--scanners", "secret", "-f", "json"}, args...)...)
+		var got []string
+		for _, f := range scanJSON(t, stdout).Findings {
+			if f.Location.Layer != nil {
+				t.Errorf("finding in %s names layer %d of a source folder", f.Location.Path, f.Location.Layer.Index)
+			}
+			if !slices.Contains(got, f.Location.Path) {
+				got = append(got, f.Location.Path)
+			}
+		}
+		slices.Sort(got)
+		if strings.Contains(stderr, "rootfs") || strings.Contains(stdout, "rootfs") {
+			t.Errorf("a source folder is labelled rootfs: %s", stderr)
+		}
+		return got
+	}
+	if got := files(); !slices.Equal(got, []string{"deploy.sh", "sub/kept.env"}) {
+		t.Errorf("scan DIR reported %v, want deploy.sh and sub/kept.env only", got)
+	}
+	if got := files("--no-gitignore"); len(got) != 5 {
+		t.Errorf("--no-gitignore reported %v, want all 5 files", got)
+	}
+	code, stdout, _ := runCLI(t, "scan", src, "--scanners", "secret")
+	if code != 1 || strings.Contains(stdout, "layer 0") {
+		t.Errorf("table: exit %d, want 1 and no layer label:\n%s", code, stdout)
 	}
 }

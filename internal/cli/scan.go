@@ -30,6 +30,7 @@ type scanFlags struct {
 	secretConfig string
 	hostProfile  string
 	cacheDir     string
+	noGitignore  bool
 }
 
 func newScanCmd() *cobra.Command {
@@ -71,6 +72,7 @@ Exit codes: 0 passed, --exit-code (default 1) the gate failed, 2 error.`,
 	fl.StringVar(&f.hostProfile, "host-profile", "", "host benchmark profile for --scanners host (default: the one /etc/os-release names; see docs/host.md)")
 	fl.StringVar(&f.secretConfig, "secret-config", "", "secrets configuration file (rules, allowlist), as 'bulwark secrets --config' takes")
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "cache directory: the database is DIR/db/vulndb.bwdb unless --db (default: $BULWARK_CACHE_DIR, else the user cache directory)")
+	fl.BoolVar(&f.noGitignore, "no-gitignore", false, "in a source folder, scan what .gitignore files exclude too")
 	registerTimeout(cmd, "")
 	// Trivy's names.
 	alias(cmd, "ignore-file", "ignorefile", "", "")
@@ -133,9 +135,12 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	if err != nil {
 		return err
 	}
-	mode := inventory.ModeImage
+	mode, gitignoreRoot := inventory.ModeImage, ""
 	if img.Kind == image.KindDir {
 		mode = inventory.ModeTree
+		if !f.noGitignore {
+			gitignoreRoot = img.Name
+		}
 	}
 	defer img.Close()
 	var dbw []string
@@ -161,7 +166,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	bar := readProgress(cmd, img)
 	res, err := scan.Run(ctx, img, scan.Options{
 		Vulns: want["vuln"], Lint: want["lint"], Secrets: want["secret"], Host: want["host"], HostProfile: f.hostProfile,
-		DB: db, Mode: mode, BaseLayers: base, Progress: bar,
+		DB: db, Mode: mode, BaseLayers: base, Progress: bar, GitignoreRoot: gitignoreRoot,
 		LintOptions: lint.Options{Env: os.Getenv}, SecretOptions: secOpts,
 	})
 	bar.Close()

@@ -46,6 +46,10 @@ type Options struct {
 	BaseLayers int
 	// Progress receives the stored bytes of the image as they are read.
 	Progress io.Writer
+	// GitignoreRoot, in ModeTree, is the source folder whose .gitignore
+	// files exclude paths from every gate, as 'bulwark secrets DIR' does
+	// ("": nothing is excluded).
+	GitignoreRoot string
 }
 
 // Result is what one scan found.
@@ -94,6 +98,12 @@ func Run(ctx context.Context, img *image.Image, o Options) (*Result, error) {
 	if o.Host {
 		hh = host.NewHandler()
 		handlers = append(handlers, hh)
+	}
+	if o.Mode == inventory.ModeTree && o.GitignoreRoot != "" {
+		var err error
+		if handlers, err = ignoreGitignored(o.GitignoreRoot, handlers); err != nil {
+			return nil, fmt.Errorf("%s: reading .gitignore files: %w", o.GitignoreRoot, err)
+		}
 	}
 	tree, err := image.Walk(ctx, img, handlers, image.WalkOptions{Progress: o.Progress})
 	if err != nil {
@@ -147,6 +157,12 @@ func Run(ctx context.Context, img *image.Image, o Options) (*Result, error) {
 		res.Target.Kind = "dir"
 	}
 	res.Warnings = dedupe(res.Warnings)
+	if o.Mode == inventory.ModeTree {
+		// A source folder has no layers: its findings name files only.
+		for i := range res.Findings {
+			res.Findings[i].Location.Layer = nil
+		}
+	}
 	return res, nil
 }
 

@@ -217,14 +217,26 @@ func symlinkProblem(root, p string) string {
 	return ""
 }
 
-// readIgnoreFile reads the patterns of one .gitignore-style file.
+// readIgnoreFile reads the patterns of one .gitignore-style file; one that
+// cannot be read is a warning.
 func readIgnoreFile(file string, domain []string, c *collector) []gitignore.Pattern {
+	ps, err := ReadIgnoreFile(file, domain)
+	if err != nil {
+		c.warn("%s: not read, its patterns are not applied: %v", file, err)
+	}
+	return ps
+}
+
+// ReadIgnoreFile reads the patterns of one .gitignore-style file, whose
+// folder is domain (path elements below the root); a missing file has
+// none.
+func ReadIgnoreFile(file string, domain []string) ([]gitignore.Pattern, error) {
 	f, err := os.Open(file)
 	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
-			c.warn("%s: not read, its patterns are not applied: %v", file, err)
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return nil, nil
 		}
-		return nil
+		return nil, err
 	}
 	defer f.Close()
 	var ps []gitignore.Pattern
@@ -237,7 +249,7 @@ func readIgnoreFile(file string, domain []string, c *collector) []gitignore.Patt
 		}
 		ps = append(ps, gitignore.ParsePattern(line, domain))
 	}
-	return ps
+	return ps, sc.Err()
 }
 
 // ignored applies gitignore patterns, the last matching one winning.
