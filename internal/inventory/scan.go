@@ -277,6 +277,7 @@ func merge(visible []*fileResult, layerRef func(int) *finding.LayerRef, warnings
 		os = &o
 	}
 	index := map[string]int{}
+	located := map[locKey]bool{}
 	var pkgs []Package
 	for _, r := range visible {
 		if len(r.Packages) > 0 && r.Packages[0].Kind == KindLang && owned[r.Path] {
@@ -297,11 +298,19 @@ func merge(visible []*fileResult, layerRef func(int) *finding.LayerRef, warnings
 			loc := Location{Path: r.Path, Layer: layerRef(added)}
 			k := p.Key()
 			if j, ok := index[k]; ok {
-				mergeInto(&pkgs[j], &p, loc)
+				// A package found in many files (one npm version in a
+				// thousand node_modules folders) gets each path once,
+				// without scanning its list of locations again.
+				if lk := (locKey{j, r.Path}); !located[lk] {
+					located[lk] = true
+					pkgs[j].Locations = append(pkgs[j].Locations, loc)
+				}
+				mergeInto(&pkgs[j], &p)
 				continue
 			}
 			p.Locations = []Location{loc}
 			index[k] = len(pkgs)
+			located[locKey{len(pkgs), r.Path}] = true
 			pkgs = append(pkgs, p)
 		}
 	}
@@ -329,18 +338,15 @@ func merge(visible []*fileResult, layerRef func(int) *finding.LayerRef, warnings
 	return os, pkgs, dedupeStrings(warnings)
 }
 
-// mergeInto adds what q knows to p: the location, licences and source
-// details p lacks.
-func mergeInto(p, q *Package, loc Location) {
-	seen := false
-	for _, l := range p.Locations {
-		if l.Path == loc.Path {
-			seen = true
-		}
-	}
-	if !seen {
-		p.Locations = append(p.Locations, loc)
-	}
+// locKey is one path of the package at an index of merge's list.
+type locKey struct {
+	pkg  int
+	path string
+}
+
+// mergeInto adds what q knows to p: the licences and source details p
+// lacks.
+func mergeInto(p, q *Package) {
 	for _, l := range q.Licenses {
 		if !contains(p.Licenses, l) {
 			p.Licenses = append(p.Licenses, l)

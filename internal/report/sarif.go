@@ -25,10 +25,12 @@ func sarifDocument(r *finding.Report) *sarif.Report {
 	doc := sarifreport.NewV210Report()
 	run := sarif.NewRunWithInformationURI("bulwark", buildinfo.URL)
 	run.Tool.Driver.Version = &buildinfo.Version
-	seen := map[string]bool{}
+	// ruleIndex replaces the library's lookups (CreateResultForRule scans
+	// every rule), which made a report of n distinct advisories cost n².
+	ruleIndex := map[string]int{}
 	for _, f := range r.Findings {
-		if !seen[f.ID] {
-			seen[f.ID] = true
+		if _, ok := ruleIndex[f.ID]; !ok {
+			ruleIndex[f.ID] = len(run.Tool.Driver.Rules)
 			help := f.Title
 			if f.Fix != "" {
 				help += "\n\nFix: " + f.Fix
@@ -54,13 +56,14 @@ func sarifDocument(r *finding.Report) *sarif.Report {
 		if where := f.Location.String(); where != "" {
 			msg += " (" + where + ")"
 		}
-		res := run.CreateResultForRule(f.ID).
+		res := sarif.NewRuleResult(f.ID).WithRuleIndex(ruleIndex[f.ID]).
 			WithLevel(sarifLevel(f.Severity)).
 			WithMessage(sarif.NewTextMessage(msg))
 		res.AddLocation(sarif.NewLocationWithPhysicalLocation(
 			sarif.NewPhysicalLocation().
 				WithArtifactLocation(sarif.NewSimpleArtifactLocation(uri)).
 				WithRegion(sarif.NewSimpleRegion(line, line))))
+		run.AddResult(res)
 		fp := f.Fingerprint
 		if fp == "" {
 			fp = fmt.Sprintf("%s/%s/%s/%s", f.ID, f.Location.Path, f.Location.Field, f.Message)

@@ -94,18 +94,22 @@ func CycloneDX(w io.Writer, s *inventory.SBOM) error {
 		}}},
 		Component: &cdx.Component{BOMRef: "target", Type: typ, Name: s.Target.Name, Version: s.Target.Digest},
 	}
-	var comps []cdx.Component
-	var deps []string
+	comps := make([]cdx.Component, 0, len(s.Packages)+1)
+	deps := make([]string, 0, len(s.Packages)+1)
+	// used holds the bom-refs so far, for the rare duplicate purl (the
+	// same package in two architectures without an arch qualifier).
+	used := make(map[string]bool, len(s.Packages)+1)
 	if os := s.Target.OS; os != nil {
 		comps = append(comps, cdx.Component{BOMRef: "os", Type: cdx.ComponentTypeOS, Name: os.ID, Version: os.Version,
 			Description: os.Name, Properties: props("bulwark:os:codename", os.Codename)})
 		deps = append(deps, "os")
+		used["os"] = true
 	}
 	for i, p := range s.Packages {
 		ref := fmt.Sprintf("pkg-%d", i+1)
 		if p.PURL != "" {
 			ref = p.PURL
-			if strings.Contains(refSeen(comps), "\x00"+ref+"\x00") {
+			if used[ref] {
 				ref = fmt.Sprintf("%s#%d", p.PURL, i+1)
 			}
 		}
@@ -138,6 +142,7 @@ func CycloneDX(w io.Writer, s *inventory.SBOM) error {
 		c.Properties = props(kv...)
 		comps = append(comps, c)
 		deps = append(deps, ref)
+		used[ref] = true
 	}
 	bom.Components = &comps
 	bom.Dependencies = &[]cdx.Dependency{{Ref: "target", Dependencies: &deps}}
@@ -145,18 +150,6 @@ func CycloneDX(w io.Writer, s *inventory.SBOM) error {
 	enc.SetPretty(true)
 	enc.SetEscapeHTML(false)
 	return enc.EncodeVersion(bom, cdx.SpecVersion1_6)
-}
-
-// refSeen lists the bom-refs used so far, for the rare duplicate purl
-// (the same package in two architectures without an arch qualifier).
-func refSeen(cs []cdx.Component) string {
-	var b strings.Builder
-	b.WriteByte(0)
-	for _, c := range cs {
-		b.WriteString(c.BOMRef)
-		b.WriteByte(0)
-	}
-	return b.String()
 }
 
 func props(kv ...string) *[]cdx.Property {
