@@ -49,6 +49,9 @@ type RegistryOptions struct {
 	TLS bool
 	// User and Password turn on htpasswd basic auth (needs TLS).
 	User, Password string
+	// Notify is a URL the registry sends its event notifications to
+	// (with NotifyToken as a bearer token when set).
+	Notify, NotifyToken string
 }
 
 // Registry is a running CNCF distribution registry.
@@ -89,6 +92,12 @@ func StartRegistry(t testing.TB, opts RegistryOptions) *Registry {
 			t.Fatal(err)
 		}
 		cfg += fmt.Sprintf("auth:\n  htpasswd:\n    realm: bulwark-test\n    path: %s\n", pw)
+	}
+	if opts.Notify != "" {
+		cfg += fmt.Sprintf("notifications:\n  endpoints:\n    - name: test\n      url: %s\n      timeout: 5s\n      threshold: 10\n      backoff: 200ms\n", opts.Notify)
+		if opts.NotifyToken != "" {
+			cfg += fmt.Sprintf("      headers:\n        Authorization: [\"Bearer %s\"]\n", opts.NotifyToken)
+		}
 	}
 	cfgPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {

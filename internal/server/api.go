@@ -1,0 +1,228 @@
+package server
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/server/store"
+	"github.com/bulwark-sec/bulwark/internal/server/webhook"
+)
+
+// imageJSON is an image as the API shows it.
+type imageJSON struct {
+	store.Image
+	// Stale is true when the vulnerability findings come from another
+	// database version than the one in use: they are not current.
+	Stale bool `json:"stale"`
+	// Policy is "pass" or "fail" under the configured failOn, for read
+	// images.
+	Policy string `json:"policy,omitempty"`
+}
+
+// findingJSON is a stored finding as the API shows it.
+type findingJSON struct {
+	store.Finding
+	// Stale is true for a vulnerability finding from another database
+	// version than the one in use.
+	Stale bool `json:"stale"`
+}
+
+// Handler serves the API:
+//
+//	GET  /healthz
+//	GET  /api/v1/status
+//	GET  /api/v1/images
+//	GET  /api/v1/images/{digest}
+//	GET  /api/v1/images/{digest}/findings
+//	POST /api/v1/webhooks/registry
+//	POST /api/v1/db/refresh
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	api := http.NewServeMux()
+	api.HandleFunc("GET /api/v1/status", s.status)
+	api.HandleFunc("GET /api/v1/images", s.listImages)
+	api.HandleFunc("GET /api/v1/images/{digest}", s.getImage)
+	api.HandleFunc("GET /api/v1/images/{digest}/findings", s.getFindings)
+	api.HandleFunc("POST /api/v1/webhooks/registry", s.registryWebhook)
+	api.HandleFunc("POST /api/v1/db/refresh", s.dbRefresh)
+	mux.Handle("/api/", s.auth(api))
+	return mux
+}
+
+func (s *Server) auth(h http.Handler) http.Handler {
+	if s.o.Token == "" {
+		return h
+	}
+	want := []byte("Bearer " + s.o.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="bulwark"`)
+			httpError(w, http.StatusUnauthorized, errors.New("a bearer token is required"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func httpError(w http.ResponseWriter, code int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+}
+
+func (s *Server) storeError(w http.ResponseWriter, err error) {
+	if errors.Is(err, store.ErrNotFound) {
+		httpError(w, http.StatusNotFound, err)
+		return
+	}
+	fmt.Fprintf(s.o.Log, "bulwark server: store: %v\n", err)
+	httpError(w, http.StatusInternalServerError, errors.New("the store failed; see the server log"))
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	st := s.cur.Load()
+	meta := st.db.Metadata()
+	writeJSON(w, map[string]any{
+		"dbVersion":  st.version,
+		"dbBuiltAt":  meta.BuiltAt.UTC(),
+		"advisories": meta.Advisories,
+		"imageReads": s.Reads(),
+	})
+}
+
+func (s *Server) view(r *http.Request, im store.Image) (imageJSON, error) {
+	v := imageJSON{Image: im}
+	if im.State != store.StateDone {
+		return v, nil
+	}
+	v.Stale = im.DBVersion != s.DBVersion()
+	fs, err := s.o.Store.Findings(r.Context(), im.Digest)
+	if err != nil {
+		return v, err
+	}
+	v.Policy = "pass"
+	for i := range fs {
+		if s.o.FailOn.Fails(&fs[i].Finding) {
+			v.Policy = "fail"
+			break
+		}
+	}
+	return v, nil
+}
+
+func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
+	ims, err := s.o.Store.Images(r.Context())
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	out := make([]imageJSON, 0, len(ims))
+	for _, im := range ims {
+		v, err := s.view(r, im)
+		if err != nil {
+			s.storeError(w, err)
+			return
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, map[string]any{"dbVersion": s.DBVersion(), "images": out})
+}
+
+func (s *Server) getImage(w http.ResponseWriter, r *http.Request) {
+	im, err := s.o.Store.Image(r.Context(), r.PathValue("digest"))
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	v, err := s.view(r, *im)
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	fs, err := s.findings(r, im.Digest)
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	writeJSON(w, map[string]any{"image": v, "findings": fs})
+}
+
+func (s *Server) findings(r *http.Request, digest string) ([]findingJSON, error) {
+	fs, err := s.o.Store.Findings(r.Context(), digest)
+	if err != nil {
+		return nil, err
+	}
+	cur := s.DBVersion()
+	out := make([]findingJSON, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, findingJSON{Finding: f, Stale: f.Gate == finding.GateVuln && f.DBVersion != cur})
+	}
+	return out, nil
+}
+
+func (s *Server) getFindings(w http.ResponseWriter, r *http.Request) {
+	fs, err := s.findings(r, r.PathValue("digest"))
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	writeJSON(w, fs)
+}
+
+// registryWebhook takes the CNCF registry's notification envelope: each
+// manifest pushed to a configured registry is recorded, and read once.
+func (s *Server) registryWebhook(w http.ResponseWriter, r *http.Request) {
+	pushes, err := webhook.Decode(r.Body)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err)
+		return
+	}
+	var unknown []string
+	added := 0
+	for _, p := range pushes {
+		if s.clients[p.Registry] == nil {
+			unknown = append(unknown, p.Registry)
+			continue
+		}
+		isNew, err := s.o.Store.Add(r.Context(), p.Registry, p.Repository, p.Digest, p.Tag)
+		if err != nil {
+			s.storeError(w, err)
+			return
+		}
+		if isNew {
+			added++
+		}
+	}
+	if added > 0 {
+		s.Kick()
+	}
+	if len(unknown) > 0 {
+		// Accepted, so that the registry does not resend the envelope, but
+		// said: these images will not be read.
+		fmt.Fprintf(s.o.Log, "bulwark server: webhook: ignored pushes to registries not configured: %s\n", strings.Join(unknown, ", "))
+	}
+	writeJSON(w, map[string]any{"events": len(pushes), "new": added, "ignored": len(unknown)})
+}
+
+func (s *Server) dbRefresh(w http.ResponseWriter, r *http.Request) {
+	res, err := s.Refresh(r.Context())
+	if err != nil {
+		fmt.Fprintf(s.o.Log, "bulwark server: database refresh: %v\n", err)
+		httpError(w, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, res)
+}

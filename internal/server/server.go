@@ -1,0 +1,432 @@
+// Package server is `bulwark server`: it reads each image pushed to a
+// watched registry once (the CLI's single-pass scan), keeps its package
+// index and findings in a store, and when the vulnerability database
+// changes re-matches only the stored images whose packages the change
+// touches, from the stored inventory, without reading them again.
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/inventory"
+	"github.com/bulwark-sec/bulwark/internal/match"
+	"github.com/bulwark-sec/bulwark/internal/policy"
+	"github.com/bulwark-sec/bulwark/internal/registry"
+	"github.com/bulwark-sec/bulwark/internal/scan"
+	"github.com/bulwark-sec/bulwark/internal/server/store"
+	"github.com/bulwark-sec/bulwark/internal/vulndb"
+)
+
+// Options configures a Server.
+type Options struct {
+	// Store keeps the images and findings.
+	Store store.Store
+	// DBFile is the vulnerability database file.
+	DBFile string
+	// Registries maps each registry host images are read from to its
+	// access; pushes to other hosts are refused.
+	Registries map[string]registry.Settings
+	// FailOn judges each image's policy status.
+	FailOn policy.FailOn
+	// Token, when set, is required as a bearer token on everything but
+	// /healthz.
+	Token string
+	// Log receives one line per event (stderr).
+	Log io.Writer
+}
+
+// dbState is the vulnerability database in use.
+type dbState struct {
+	db      *vulndb.DB
+	version string
+	file    fileID
+}
+
+// fileID tells whether the database file was replaced.
+type fileID struct {
+	size    int64
+	modTime time.Time
+}
+
+// Server assesses images and serves the API. Ingest and re-match run on
+// one worker goroutine, one job at a time.
+type Server struct {
+	o        Options
+	clients  map[string]*registry.Client
+	cur      atomic.Pointer[dbState]
+	reads    atomic.Int64
+	kick     chan struct{}
+	refresh  chan chan refreshReply
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+}
+
+type refreshReply struct {
+	res *RefreshResult
+	err error
+}
+
+// RefreshResult is what a database refresh did.
+type RefreshResult struct {
+	// From and To are the database versions before and after.
+	From string `json:"from"`
+	To   string `json:"to"`
+	// KeysChanged counts the stored (ecosystem, package) keys whose
+	// advisories changed.
+	KeysChanged int `json:"keysChanged"`
+	// Rematched counts the images re-matched; Advanced those whose
+	// results were kept as current because no change touched them.
+	Rematched int `json:"rematched"`
+	Advanced  int `json:"advanced"`
+}
+
+// New opens the vulnerability database, re-matches stored images whose
+// results come from another database version, and starts the worker.
+func New(ctx context.Context, o Options) (*Server, error) {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	s := &Server{o: o, clients: map[string]*registry.Client{}, kick: make(chan struct{}, 1),
+		refresh: make(chan chan refreshReply), stop: make(chan struct{}), done: make(chan struct{})}
+	for host, st := range o.Registries {
+		c, err := st.Client()
+		if err != nil {
+			return nil, fmt.Errorf("registry %s: %w", host, err)
+		}
+		s.clients[host] = c
+	}
+	st, err := openDB(o.DBFile)
+	if err != nil {
+		return nil, err
+	}
+	s.cur.Store(st)
+	stale, err := o.Store.ImagesNotAt(ctx, st.version)
+	if err != nil {
+		st.db.Close()
+		return nil, err
+	}
+	for _, d := range stale {
+		if err := s.rematch(ctx, st, d); err != nil {
+			st.db.Close()
+			return nil, err
+		}
+	}
+	if len(stale) > 0 {
+		fmt.Fprintf(o.Log, "bulwark server: re-matched %d image(s) against database %s\n", len(stale), st.version)
+	}
+	go s.work()
+	s.Kick()
+	return s, nil
+}
+
+// openDB opens the database file and names its version: its build time
+// and the start of its SHA-256.
+func openDB(path string) (*dbState, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("vulnerability database: %w", err)
+	}
+	db, err := vulndb.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("vulnerability database: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("vulnerability database %s: %w", path, err)
+	}
+	v := db.Metadata().BuiltAt.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(h.Sum(nil))[:12]
+	return &dbState{db: db, version: v, file: fileID{fi.Size(), fi.ModTime()}}, nil
+}
+
+// DBVersion is the version of the database in use.
+func (s *Server) DBVersion() string { return s.cur.Load().version }
+
+// Reads counts the images read from registries since the start.
+func (s *Server) Reads() int64 { return s.reads.Load() }
+
+// Kick wakes the worker to read the pending images.
+func (s *Server) Kick() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Refresh re-reads the database file and, when it changed, re-matches the
+// images its changes touch. It waits for the job in progress.
+func (s *Server) Refresh(ctx context.Context) (*RefreshResult, error) {
+	reply := make(chan refreshReply, 1)
+	select {
+	case s.refresh <- reply:
+	case <-s.done:
+		return nil, errors.New("server stopped")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case r := <-reply:
+		return r.res, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Close stops the worker after the job in progress and closes the
+// database (not the store, which the caller owns).
+func (s *Server) Close() {
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.done
+	s.cur.Load().db.Close()
+}
+
+func (s *Server) work() {
+	defer close(s.done)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.kick:
+			s.ingestPending(ctx)
+		case reply := <-s.refresh:
+			res, err := s.doRefresh(ctx)
+			reply <- refreshReply{res, err}
+		}
+	}
+}
+
+func (s *Server) ingestPending(ctx context.Context) {
+	pending, err := s.o.Store.Pending(ctx)
+	if err != nil {
+		fmt.Fprintf(s.o.Log, "bulwark server: listing pending images: %v\n", err)
+		return
+	}
+	for _, im := range pending {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := s.ingest(ctx, im); err != nil {
+			if ctx.Err() != nil {
+				return // stopped: the image stays pending for the next start
+			}
+			fmt.Fprintf(s.o.Log, "bulwark server: %s/%s@%s: %v\n", im.Registry, im.Repository, im.Digest, err)
+			if err := s.o.Store.Failed(ctx, im.Digest, err); err != nil {
+				fmt.Fprintf(s.o.Log, "bulwark server: recording the failure: %v\n", err)
+			}
+		}
+	}
+}
+
+// ingest reads one image once and stores its inventory and findings.
+func (s *Server) ingest(ctx context.Context, im store.Image) error {
+	client := s.clients[im.Registry]
+	if client == nil {
+		return fmt.Errorf("registry %s is not configured", im.Registry)
+	}
+	st := s.cur.Load()
+	ref := im.Registry + "/" + im.Repository + "@" + im.Digest
+	s.reads.Add(1)
+	img, err := image.Open(ctx, ref, image.Options{Registry: client})
+	if err != nil {
+		return err
+	}
+	defer img.Close()
+	res, err := scan.Run(ctx, img, scan.Options{Vulns: true, Lint: true, Secrets: true, DB: st.db})
+	if err != nil {
+		return err
+	}
+	sb, err := json.Marshal(res.SBOM)
+	if err != nil {
+		return err
+	}
+	a := &store.Assessment{SBOM: sb, Packages: index(res.SBOM), DBVersion: st.version, At: time.Now()}
+	for _, f := range res.Findings {
+		if f.Gate == finding.GateVuln {
+			a.Vulns = append(a.Vulns, f)
+		} else {
+			a.Other = append(a.Other, f)
+		}
+	}
+	if err := s.o.Store.Assessed(ctx, im.Digest, a); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.o.Log, "bulwark server: assessed %s: %d package(s), %d finding(s), database %s\n", ref, len(res.SBOM.Packages), len(res.Findings), st.version)
+	return nil
+}
+
+// index is the package index of an inventory: each package as the
+// database keys it.
+func index(sb *inventory.SBOM) []store.Package {
+	out := make([]store.Package, 0, len(sb.Packages))
+	for i := range sb.Packages {
+		q, _ := match.QueryFor(sb.Target.OS, &sb.Packages[i])
+		out = append(out, store.Package{Ecosystem: q.Ecosystem, Name: q.Name, Version: q.Version})
+	}
+	return out
+}
+
+// rematch matches an image's stored inventory against database st.
+func (s *Server) rematch(ctx context.Context, st *dbState, digest string) error {
+	raw, err := s.o.Store.SBOM(ctx, digest)
+	if err != nil {
+		return err
+	}
+	var sb inventory.SBOM
+	if err := json.Unmarshal(raw, &sb); err != nil {
+		return fmt.Errorf("image %s: stored inventory: %w", digest, err)
+	}
+	m, err := match.Match(st.db, &sb, match.Options{})
+	if err != nil {
+		return err
+	}
+	return s.o.Store.Rematched(ctx, digest, m.Findings, st.version, time.Now())
+}
+
+// doRefresh swaps in the database file when it changed.
+func (s *Server) doRefresh(ctx context.Context) (*RefreshResult, error) {
+	old := s.cur.Load()
+	st, err := openDB(s.o.DBFile)
+	if err != nil {
+		return nil, err
+	}
+	res := &RefreshResult{From: old.version, To: st.version}
+	if st.version == old.version {
+		st.db.Close()
+		s.cur.Store(&dbState{db: old.db, version: old.version, file: st.file})
+		return res, nil
+	}
+	keys, err := s.o.Store.Keys(ctx)
+	if err != nil {
+		st.db.Close()
+		return nil, err
+	}
+	var changed []store.Package
+	for _, k := range keys {
+		diff, err := advisoriesDiffer(old.db, st.db, k)
+		if err != nil {
+			st.db.Close()
+			return nil, err
+		}
+		if diff {
+			changed = append(changed, k)
+		}
+	}
+	res.KeysChanged = len(changed)
+	touched, err := s.o.Store.ImagesWith(ctx, changed)
+	if err != nil {
+		st.db.Close()
+		return nil, err
+	}
+	for _, d := range touched {
+		if err := s.rematch(ctx, st, d); err != nil {
+			st.db.Close()
+			return nil, err
+		}
+	}
+	res.Rematched = len(touched)
+	if res.Advanced, err = s.o.Store.Advance(ctx, old.version, st.version, touched); err != nil {
+		st.db.Close()
+		return nil, err
+	}
+	// Images at neither version (a refresh that failed halfway) are
+	// re-matched in full.
+	rest, err := s.o.Store.ImagesNotAt(ctx, st.version)
+	if err != nil {
+		st.db.Close()
+		return nil, err
+	}
+	for _, d := range rest {
+		if err := s.rematch(ctx, st, d); err != nil {
+			st.db.Close()
+			return nil, err
+		}
+	}
+	res.Rematched += len(rest)
+	s.cur.Store(st)
+	old.db.Close()
+	fmt.Fprintf(s.o.Log, "bulwark server: database %s -> %s: %d package key(s) changed, %d image(s) re-matched, %d kept current\n",
+		res.From, res.To, res.KeysChanged, res.Rematched, res.Advanced)
+	return res, nil
+}
+
+// advisoriesDiffer reports whether two databases hold different
+// advisories for a key.
+func advisoriesDiffer(a, b *vulndb.DB, k store.Package) (bool, error) {
+	x, err := a.Lookup(k.Ecosystem, k.Name)
+	if err != nil {
+		return false, err
+	}
+	y, err := b.Lookup(k.Ecosystem, k.Name)
+	if err != nil {
+		return false, err
+	}
+	if len(x) != len(y) {
+		return true, nil
+	}
+	bx, err := json.Marshal(x)
+	if err != nil {
+		return false, err
+	}
+	by, err := json.Marshal(y)
+	if err != nil {
+		return false, err
+	}
+	return string(bx) != string(by), nil
+}
+
+// checkFile refreshes when the database file was replaced.
+func (s *Server) checkFile(ctx context.Context) {
+	fi, err := os.Stat(s.o.DBFile)
+	if err != nil {
+		fmt.Fprintf(s.o.Log, "bulwark server: vulnerability database: %v\n", err)
+		return
+	}
+	if (fileID{fi.Size(), fi.ModTime()}) == s.cur.Load().file {
+		return
+	}
+	if _, err := s.Refresh(ctx); err != nil {
+		fmt.Fprintf(s.o.Log, "bulwark server: database refresh: %v\n", err)
+	}
+}
+
+// WatchDB checks the database file every interval until ctx ends.
+func (s *Server) WatchDB(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.checkFile(ctx)
+		}
+	}
+}

@@ -1,0 +1,470 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the pure-Go "sqlite" driver
+
+	"github.com/bulwark-sec/bulwark/internal/finding"
+)
+
+// migrations are the schema versions, in order; migration i brings the
+// schema to version i+1. Append only: a released migration never changes.
+var migrations = []string{
+	`CREATE TABLE images (
+		id          INTEGER PRIMARY KEY,
+		digest      TEXT NOT NULL UNIQUE,
+		registry    TEXT NOT NULL,
+		repository  TEXT NOT NULL,
+		state       TEXT NOT NULL,
+		error       TEXT NOT NULL DEFAULT '',
+		attempts    INTEGER NOT NULL DEFAULT 0,
+		added_at    TEXT NOT NULL,
+		assessed_at TEXT,
+		db_version  TEXT NOT NULL DEFAULT '',
+		sbom        BLOB
+	);
+	CREATE TABLE tags (
+		image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+		tag      TEXT NOT NULL,
+		PRIMARY KEY (image_id, tag)
+	);
+	CREATE TABLE packages (
+		ecosystem TEXT NOT NULL,
+		name      TEXT NOT NULL,
+		version   TEXT NOT NULL,
+		image_id  INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+		PRIMARY KEY (ecosystem, name, version, image_id)
+	) WITHOUT ROWID;
+	CREATE INDEX packages_image ON packages(image_id);
+	CREATE TABLE findings (
+		image_id   INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+		seq        INTEGER NOT NULL,
+		gate       TEXT NOT NULL,
+		severity   TEXT NOT NULL,
+		db_version TEXT NOT NULL DEFAULT '',
+		data       BLOB NOT NULL,
+		PRIMARY KEY (image_id, seq)
+	);`,
+}
+
+// SQLite is the Store on a SQLite file.
+type SQLite struct {
+	db *sql.DB
+}
+
+// Open opens (creating it when missing) the SQLite store at path and
+// brings its schema up to date.
+func Open(ctx context.Context, path string) (*SQLite, error) {
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+	// One connection: SQLite has one writer, and this keeps every
+	// transaction free of busy errors.
+	db.SetMaxOpenConns(1)
+	s := &SQLite{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// SchemaVersion is the schema version this bulwark writes.
+func SchemaVersion() int { return len(migrations) }
+
+func (s *SQLite) migrate(ctx context.Context) error {
+	var have int
+	if err := s.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have); err != nil {
+		return err
+	}
+	if have > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this bulwark's (%d): upgrade bulwark", have, len(migrations))
+	}
+	for v := have; v < len(migrations); v++ {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+				return fmt.Errorf("migration %d: %w", v+1, err)
+			}
+			_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, v+1))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *SQLite) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func now() string { return time.Now().UTC().Format(time.RFC3339Nano) }
+
+// Add implements Store.
+func (s *SQLite) Add(ctx context.Context, registry, repository, digest, tag string) (bool, error) {
+	var added bool
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO images (digest, registry, repository, state, added_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(digest) DO NOTHING`,
+			digest, registry, repository, StatePending, now())
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		added = n == 1
+		if tag == "" {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO tags (image_id, tag) SELECT id, ? FROM images WHERE digest = ? ON CONFLICT DO NOTHING`, tag, digest)
+		return err
+	})
+	return added, err
+}
+
+const imageCols = `id, digest, registry, repository, state, error, attempts, assessed_at, db_version`
+
+func scanImage(sc interface{ Scan(...any) error }) (Image, error) {
+	var im Image
+	var at sql.NullString
+	if err := sc.Scan(&im.ID, &im.Digest, &im.Registry, &im.Repository, &im.State, &im.Error, &im.Attempts, &at, &im.DBVersion); err != nil {
+		return im, err
+	}
+	if at.Valid {
+		if t, err := time.Parse(time.RFC3339Nano, at.String); err == nil {
+			im.AssessedAt = &t
+		}
+	}
+	im.Tags = []string{}
+	im.Counts = map[string]int{}
+	return im, nil
+}
+
+func (s *SQLite) images(ctx context.Context, where string, args ...any) ([]Image, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+imageCols+` FROM images `+where+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []Image
+	byID := map[int64]*Image{}
+	for rows.Next() {
+		im, err := scanImage(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, im)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		byID[out[i].ID] = &out[i]
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	if err := s.eachRow(ctx, `SELECT image_id, tag FROM tags ORDER BY image_id, tag`, func(id int64, v string, _ int) {
+		if im := byID[id]; im != nil {
+			im.Tags = append(im.Tags, v)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	err = s.eachRow(ctx, `SELECT image_id, severity, COUNT(*) FROM findings GROUP BY image_id, severity`, func(id int64, v string, n int) {
+		if im := byID[id]; im != nil {
+			im.Counts[v] = n
+		}
+	})
+	return out, err
+}
+
+// eachRow runs a query whose rows are (image id, text[, count]).
+func (s *SQLite) eachRow(ctx context.Context, q string, fn func(id int64, v string, n int)) error {
+	rows, err := s.db.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	for rows.Next() {
+		var id int64
+		var v string
+		var n int
+		dest := []any{&id, &v, &n}[:len(cols)]
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		fn(id, v, n)
+	}
+	return rows.Err()
+}
+
+// Pending implements Store.
+func (s *SQLite) Pending(ctx context.Context) ([]Image, error) {
+	return s.images(ctx, `WHERE state = ?`, StatePending)
+}
+
+// Images implements Store.
+func (s *SQLite) Images(ctx context.Context) ([]Image, error) {
+	return s.images(ctx, ``)
+}
+
+// Image implements Store.
+func (s *SQLite) Image(ctx context.Context, digest string) (*Image, error) {
+	ims, err := s.images(ctx, `WHERE digest = ?`, digest)
+	if err != nil {
+		return nil, err
+	}
+	if len(ims) == 0 {
+		return nil, ErrNotFound
+	}
+	return &ims[0], nil
+}
+
+func (s *SQLite) imageID(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, digest string) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM images WHERE digest = ?`, digest).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	return id, err
+}
+
+// Assessed implements Store.
+func (s *SQLite) Assessed(ctx context.Context, digest string, a *Assessment) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		id, err := s.imageID(ctx, tx, digest)
+		if err != nil {
+			return err
+		}
+		at := a.At.UTC().Format(time.RFC3339Nano)
+		if _, err := tx.ExecContext(ctx, `UPDATE images SET state = ?, error = '', attempts = attempts + 1, assessed_at = ?, db_version = ?, sbom = ? WHERE id = ?`,
+			StateDone, at, a.DBVersion, []byte(a.SBOM), id); err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM packages WHERE image_id = ?`, `DELETE FROM findings WHERE image_id = ?`} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return err
+			}
+		}
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO packages (ecosystem, name, version, image_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for _, p := range a.Packages {
+			if _, err := ins.ExecContext(ctx, p.Ecosystem, p.Name, p.Version, id); err != nil {
+				return err
+			}
+		}
+		if err := insertFindings(ctx, tx, id, 0, a.Other, ""); err != nil {
+			return err
+		}
+		return insertFindings(ctx, tx, id, len(a.Other), a.Vulns, a.DBVersion)
+	})
+}
+
+func insertFindings(ctx context.Context, tx *sql.Tx, id int64, seq int, fs []finding.Finding, version string) error {
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO findings (image_id, seq, gate, severity, db_version, data) VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	for i := range fs {
+		b, err := json.Marshal(&fs[i])
+		if err != nil {
+			return err
+		}
+		if _, err := ins.ExecContext(ctx, id, seq+i, string(fs[i].Gate), fs[i].Severity.String(), version, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Failed implements Store.
+func (s *SQLite) Failed(ctx context.Context, digest string, cause error) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE images SET state = ?, error = ?, attempts = attempts + 1 WHERE digest = ?`, StateFailed, cause.Error(), digest)
+	return err
+}
+
+// Findings implements Store.
+func (s *SQLite) Findings(ctx context.Context, digest string) ([]Finding, error) {
+	id, err := s.imageID(ctx, s.db, digest)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT db_version, data FROM findings WHERE image_id = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Finding{}
+	for rows.Next() {
+		var f Finding
+		var data []byte
+		if err := rows.Scan(&f.DBVersion, &data); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(data, &f.Finding); err != nil {
+			return nil, fmt.Errorf("image %s: stored finding: %w", digest, err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// Keys implements Store.
+func (s *SQLite) Keys(ctx context.Context) ([]Package, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT ecosystem, name FROM packages ORDER BY ecosystem, name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Package
+	for rows.Next() {
+		var p Package
+		if err := rows.Scan(&p.Ecosystem, &p.Name); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// ImagesWith implements Store.
+func (s *SQLite) ImagesWith(ctx context.Context, keys []Package) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	// Bounded batches keep each statement under SQLite's variable limit.
+	for len(keys) > 0 {
+		n := min(len(keys), 400)
+		var cond []string
+		var args []any
+		for _, k := range keys[:n] {
+			cond = append(cond, `(p.ecosystem = ? AND p.name = ?)`)
+			args = append(args, k.Ecosystem, k.Name)
+		}
+		keys = keys[n:]
+		digests, err := s.digests(ctx, `SELECT DISTINCT i.digest FROM packages p JOIN images i ON i.id = p.image_id WHERE i.state = '`+StateDone+`' AND (`+strings.Join(cond, " OR ")+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range digests {
+			if !seen[d] {
+				seen[d] = true
+				out = append(out, d)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *SQLite) digests(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// ImagesNotAt implements Store.
+func (s *SQLite) ImagesNotAt(ctx context.Context, version string) ([]string, error) {
+	return s.digests(ctx, `SELECT digest FROM images WHERE state = ? AND db_version != ? ORDER BY id`, StateDone, version)
+}
+
+// SBOM implements Store.
+func (s *SQLite) SBOM(ctx context.Context, digest string) (json.RawMessage, error) {
+	var b []byte
+	err := s.db.QueryRowContext(ctx, `SELECT sbom FROM images WHERE digest = ?`, digest).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return b, err
+}
+
+// Rematched implements Store.
+func (s *SQLite) Rematched(ctx context.Context, digest string, vulns []finding.Finding, version string, at time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		id, err := s.imageID(ctx, tx, digest)
+		if err != nil {
+			return err
+		}
+		var next int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), -1) + 1 FROM findings WHERE image_id = ?`, id).Scan(&next); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM findings WHERE image_id = ? AND gate = ?`, id, string(finding.GateVuln)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE images SET assessed_at = ?, db_version = ? WHERE id = ?`, at.UTC().Format(time.RFC3339Nano), version, id); err != nil {
+			return err
+		}
+		return insertFindings(ctx, tx, id, next, vulns, version)
+	})
+}
+
+// Advance implements Store.
+func (s *SQLite) Advance(ctx context.Context, from, to string, skip []string) (int, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS skip (digest TEXT PRIMARY KEY)`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM skip`); err != nil {
+			return err
+		}
+		for _, d := range skip {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO skip (digest) VALUES (?)`, d); err != nil {
+				return err
+			}
+		}
+		where := `state = ? AND db_version = ? AND digest NOT IN (SELECT digest FROM skip)`
+		if _, err := tx.ExecContext(ctx, `UPDATE findings SET db_version = ? WHERE gate = ? AND image_id IN (SELECT id FROM images WHERE `+where+`)`,
+			to, string(finding.GateVuln), StateDone, from); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE images SET db_version = ? WHERE `+where, to, StateDone, from)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return int(n), err
+}
+
+// Close implements Store.
+func (s *SQLite) Close() error { return s.db.Close() }
+
+var _ Store = (*SQLite)(nil)

@@ -1,0 +1,126 @@
+// Package store keeps what `bulwark server` knows about the images it
+// assessed: each image once by digest, its package index (ecosystem +
+// package -> images) and its findings, each recording the vulnerability
+// database version that produced it. Store is the interface the server
+// uses; SQLite (Open) is the default implementation, so another engine
+// (PostgreSQL) can be added behind the same interface.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/bulwark-sec/bulwark/internal/finding"
+)
+
+// States of an image.
+const (
+	// StatePending: the digest is known and waits to be read.
+	StatePending = "pending"
+	// StateDone: the image was read and its findings are stored.
+	StateDone = "done"
+	// StateFailed: reading the image failed; Image.Error says why.
+	StateFailed = "failed"
+)
+
+// ErrNotFound is returned for a digest the store does not hold.
+var ErrNotFound = errors.New("no such image")
+
+// Image is one stored image.
+type Image struct {
+	// ID is the store's key for the image.
+	ID int64 `json:"-"`
+	// Digest is the manifest digest ("sha256:...").
+	Digest string `json:"digest"`
+	// Registry is the registry host the image was pushed to.
+	Registry string `json:"registry"`
+	// Repository is the repository within the registry.
+	Repository string `json:"repository"`
+	// Tags are the tags seen pointing at the digest.
+	Tags []string `json:"tags"`
+	// State is pending, done or failed.
+	State string `json:"state"`
+	// Error is why the last read failed (StateFailed).
+	Error string `json:"error,omitempty"`
+	// Attempts counts the reads tried.
+	Attempts int `json:"attempts"`
+	// AssessedAt is when the findings were last computed.
+	AssessedAt *time.Time `json:"assessedAt,omitempty"`
+	// DBVersion is the vulnerability database version of the vulnerability
+	// findings.
+	DBVersion string `json:"dbVersion,omitempty"`
+	// Counts are the findings by severity.
+	Counts map[string]int `json:"counts"`
+}
+
+// Package is one entry of the package index: a package as the
+// vulnerability database keys it (match.Query).
+type Package struct {
+	Ecosystem, Name, Version string
+}
+
+// Assessment is the outcome of reading an image once.
+type Assessment struct {
+	// SBOM is the inventory as JSON (inventory.SBOM), kept so that the
+	// image can be re-matched without reading it again.
+	SBOM json.RawMessage
+	// Packages is the package index of the image.
+	Packages []Package
+	// Vulns are the vulnerability findings, from database DBVersion.
+	Vulns []finding.Finding
+	// Other are the findings that do not depend on the database (lint,
+	// secrets, image integrity).
+	Other []finding.Finding
+	// DBVersion is the database version that produced Vulns.
+	DBVersion string
+	// At is when the findings were computed.
+	At time.Time
+}
+
+// Finding is a stored finding with the database version that produced it
+// (empty for findings that do not depend on the database).
+type Finding struct {
+	finding.Finding
+	DBVersion string `json:"dbVersion,omitempty"`
+}
+
+// Store is what the server keeps. Every method is safe for concurrent use.
+type Store interface {
+	// Add records a pushed digest. It returns true when the digest is new
+	// (and so waits to be read); a known digest only gains the tag.
+	Add(ctx context.Context, registry, repository, digest, tag string) (bool, error)
+	// Pending lists the images that wait to be read, oldest first.
+	Pending(ctx context.Context) ([]Image, error)
+	// Assessed stores the outcome of reading an image, replacing its
+	// package index and findings in one transaction.
+	Assessed(ctx context.Context, digest string, a *Assessment) error
+	// Failed records a failed read.
+	Failed(ctx context.Context, digest string, err error) error
+	// Images lists the stored images.
+	Images(ctx context.Context) ([]Image, error)
+	// Image returns one image.
+	Image(ctx context.Context, digest string) (*Image, error)
+	// Findings returns an image's findings.
+	Findings(ctx context.Context, digest string) ([]Finding, error)
+	// Keys lists the distinct (ecosystem, name) keys of the package index.
+	Keys(ctx context.Context) ([]Package, error)
+	// ImagesWith lists the digests of the read images holding a package of
+	// one of the keys (Version ignored).
+	ImagesWith(ctx context.Context, keys []Package) ([]string, error)
+	// ImagesNotAt lists the digests of the read images whose vulnerability
+	// findings come from another database version than version.
+	ImagesNotAt(ctx context.Context, version string) ([]string, error)
+	// SBOM returns the stored inventory of an image.
+	SBOM(ctx context.Context, digest string) (json.RawMessage, error)
+	// Rematched replaces an image's vulnerability findings with those of
+	// database version.
+	Rematched(ctx context.Context, digest string, vulns []finding.Finding, version string, at time.Time) error
+	// Advance marks the vulnerability findings of the read images at
+	// version from as current for version to, except the digests in skip:
+	// the database change did not touch their packages.
+	Advance(ctx context.Context, from, to string, skip []string) (int, error)
+	// Close releases the store.
+	Close() error
+}

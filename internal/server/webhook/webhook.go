@@ -1,0 +1,115 @@
+// Package webhook decodes the notification envelope the CNCF distribution
+// registry (docker-registry) sends to its notification endpoints, and
+// keeps the manifest pushes from it.
+package webhook
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+)
+
+// MaxBody is the largest envelope read; the registry sends at most a few
+// events of a few hundred bytes each.
+const MaxBody = 1 << 20
+
+// Push is a manifest pushed to a registry.
+type Push struct {
+	// Registry is the registry host the client pushed to ("host:port").
+	Registry string
+	// Repository is the repository name.
+	Repository string
+	// Digest is the manifest digest.
+	Digest string
+	// Tag is the tag pushed, if any.
+	Tag string
+}
+
+type envelope struct {
+	Events *[]event `json:"events"`
+}
+
+type event struct {
+	Action string `json:"action"`
+	Target struct {
+		MediaType  string `json:"mediaType"`
+		Digest     string `json:"digest"`
+		Repository string `json:"repository"`
+		Tag        string `json:"tag"`
+	} `json:"target"`
+	Request struct {
+		Host string `json:"host"`
+	} `json:"request"`
+}
+
+// manifestTypes are the media types of image manifests and indexes; the
+// registry also reports blob pushes, which are not images.
+var manifestTypes = map[string]bool{
+	"application/vnd.docker.distribution.manifest.v2+json":      true,
+	"application/vnd.docker.distribution.manifest.list.v2+json": true,
+	"application/vnd.oci.image.manifest.v1+json":                true,
+	"application/vnd.oci.image.index.v1+json":                   true,
+}
+
+var (
+	digestRe = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+	// repoRe is the distribution reference grammar of a repository path.
+	repoRe = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
+	tagRe  = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	hostRe = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$`)
+)
+
+// Decode reads an envelope and returns its manifest pushes. Events that
+// are not manifest pushes are skipped; a body that is not an envelope, or
+// a manifest push with a malformed field, is an error naming it.
+func Decode(r io.Reader) ([]Push, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the notification: %w", err)
+	}
+	if len(b) > MaxBody {
+		return nil, fmt.Errorf("notification larger than %d bytes", MaxBody)
+	}
+	var env envelope
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&env); err != nil {
+		return nil, fmt.Errorf("notification is not a registry event envelope: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("notification: data after the envelope")
+	}
+	if env.Events == nil {
+		return nil, errors.New(`notification has no "events" array`)
+	}
+	var out []Push
+	for i, e := range *env.Events {
+		if e.Action != "push" || !manifestTypes[strings.TrimSpace(strings.Split(e.Target.MediaType, ";")[0])] {
+			continue
+		}
+		p := Push{Registry: e.Request.Host, Repository: e.Target.Repository, Digest: e.Target.Digest, Tag: e.Target.Tag}
+		switch {
+		case !hostRe.MatchString(p.Registry):
+			return nil, fmt.Errorf("event %d: request.host %q is not a registry host", i, clip(p.Registry))
+		case len(p.Repository) > 255 || !repoRe.MatchString(p.Repository):
+			return nil, fmt.Errorf("event %d: target.repository %q is not a repository name", i, clip(p.Repository))
+		case !digestRe.MatchString(p.Digest):
+			return nil, fmt.Errorf("event %d: target.digest %q is not a sha256 digest", i, clip(p.Digest))
+		case p.Tag != "" && !tagRe.MatchString(p.Tag):
+			return nil, fmt.Errorf("event %d: target.tag %q is not a tag", i, clip(p.Tag))
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// clip shortens a hostile value for an error message.
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}
