@@ -25,8 +25,9 @@ func sarifDocument(r *finding.Report) *sarif.Report {
 	doc := sarifreport.NewV210Report()
 	run := sarif.NewRunWithInformationURI("bulwark", buildinfo.URL)
 	run.Tool.Driver.Version = &buildinfo.Version
-	// ruleIndex replaces the library's lookups (CreateResultForRule scans
-	// every rule), which made a report of n distinct advisories cost n².
+	// ruleIndex replaces the library's lookups (AddRule and
+	// CreateResultForRule scan every rule), which made a report of n
+	// distinct advisories cost n².
 	ruleIndex := map[string]int{}
 	for _, f := range r.Findings {
 		if _, ok := ruleIndex[f.ID]; !ok {
@@ -35,7 +36,9 @@ func sarifDocument(r *finding.Report) *sarif.Report {
 			if f.Fix != "" {
 				help += "\n\nFix: " + f.Fix
 			}
-			rule := run.AddRule(f.ID).
+			rule := sarif.NewRule(f.ID)
+			run.Tool.Driver.AddRule(rule)
+			rule.
 				WithName(ruleName(f.ID)).
 				WithShortDescription(text(f.Title)).
 				WithFullDescription(text(f.Title)).
