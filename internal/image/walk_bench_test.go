@@ -1,0 +1,43 @@
+package image_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/inventory"
+	"github.com/bulwark-sec/bulwark/internal/inventory/analyzers"
+	"github.com/bulwark-sec/bulwark/internal/lint"
+	"github.com/bulwark-sec/bulwark/internal/testutil/growth"
+	"github.com/bulwark-sec/bulwark/internal/testutil/manyfiles"
+)
+
+// BenchmarkWalk walks many-small-files images (node_modules-like layers,
+// 40 files a package) of 100k and 1M files with the lint and inventory
+// handlers, as bulwark lint and sbom do in one pass; x10@1M is the growth
+// per tenfold input (about 10 when the cost per entry is constant).
+func BenchmarkWalk(b *testing.B) {
+	sizes := []int{100_000, 1_000_000}
+	imgs := map[int]*image.Image{}
+	for _, n := range sizes {
+		archive := filepath.Join(b.TempDir(), fmt.Sprintf("many-%d.tar", n))
+		if err := manyfiles.Write(archive, n, 40, 4); err != nil {
+			b.Fatal(err)
+		}
+		img, err := image.Open(context.Background(), "", image.Options{Input: archive})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer img.Close()
+		imgs[n] = img
+	}
+	ctx := context.Background()
+	growth.Report(b, sizes, func(n int) {
+		hs := []image.Handler{lint.NewHandler(lint.Options{}), inventory.NewHandler(ctx, imgs[n], inventory.Options{Analyzers: analyzers.All()})}
+		if _, err := image.Walk(ctx, imgs[n], hs, image.WalkOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
