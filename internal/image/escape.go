@@ -47,13 +47,10 @@ func escapeReason(hdr *tar.Header) string {
 	return ""
 }
 
+// hasDotDot reports whether a slash path has ".." as one of its
+// elements, without splitting it (it runs for every entry of every layer).
 func hasDotDot(name string) bool {
-	for _, part := range strings.Split(name, "/") {
-		if part == ".." {
-			return true
-		}
-	}
-	return false
+	return name == ".." || strings.HasPrefix(name, "../") || strings.HasSuffix(name, "/..") || strings.Contains(name, "/../")
 }
 
 func outside(cleaned string) bool { return cleaned == ".." || strings.HasPrefix(cleaned, "../") }
