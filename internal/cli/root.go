@@ -50,6 +50,7 @@ Exit codes: 0 every gate passed, 1 (or --exit-code) a gate failed,
 		newPipelineCmd(), newDemoCmd(), newReportCmd(),
 		newScanCmd(),
 		newAdmissionCmd(), newECSHookCmd(),
+		newServerCmd(),
 	)
 	return root
 }

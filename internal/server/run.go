@@ -1,0 +1,83 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bulwark-sec/bulwark/internal/registry"
+	"github.com/bulwark-sec/bulwark/internal/server/config"
+	"github.com/bulwark-sec/bulwark/internal/server/store"
+	"github.com/bulwark-sec/bulwark/internal/vulndb"
+)
+
+// shutdownGrace bounds how long requests in flight may take after a
+// SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+// Run serves the configuration until ctx ends (SIGTERM, SIGINT), then
+// stops taking requests, lets those in flight finish, waits for the job
+// in progress and closes the store. ready, when not nil, is called with
+// the address served once it listens.
+func Run(ctx context.Context, c *config.Config, log io.Writer, ready func(addr string)) error {
+	dbFile := c.DB.File
+	if dbFile == "" {
+		p, err := vulndb.DefaultPath()
+		if err != nil {
+			return err
+		}
+		dbFile = p
+	}
+	storePath := c.Store
+	if storePath == "" {
+		// The cache folder the database lives in (<cache>/db/vulndb.bwdb).
+		storePath = filepath.Join(filepath.Dir(filepath.Dir(dbFile)), "server", "server.db")
+	}
+	if err := os.MkdirAll(filepath.Dir(storePath), 0o700); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	st, err := store.Open(ctx, storePath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	regs := map[string]registry.Settings{}
+	for _, r := range c.Registries {
+		regs[r.Host] = r.Settings()
+	}
+	srv, err := New(ctx, Options{Store: st, DBFile: dbFile, Registries: regs, FailOn: c.FailOn, Token: c.Token, Log: log})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", c.Listen, err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	go srv.WatchDB(ctx, c.CheckEvery)
+	fmt.Fprintf(log, "bulwark server: listening on http://%s (store %s, database %s)\n", ln.Addr(), storePath, srv.DBVersion())
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-served:
+		return fmt.Errorf("serving %s: %w", c.Listen, err)
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(log, "bulwark server: shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
