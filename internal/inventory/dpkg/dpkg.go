@@ -210,6 +210,13 @@ func toPackage(s stanza) (*inventory.Package, error) {
 			p.SourceVersion = v[1 : len(v)-1]
 		}
 	}
+	if strings.HasPrefix(p.SourceName, "linux-signed") {
+		// Debian's signed kernel images (linux-image-*) come from
+		// linux-signed-ARCH, whose version is the binary's with "+" for
+		// "-"; advisories name the unsigned source, linux, at the
+		// binary's version.
+		p.SourceName, p.SourceVersion = "linux", p.Version
+	}
 	return p, nil
 }
 

@@ -42,6 +42,12 @@ Status: install ok installed
 Architecture: amd64
 Source: util-linux (2.38.1-5)
 Version: 1:2.38.1-5+b1
+
+Package: linux-image-6.1.0-13-amd64
+Status: install ok installed
+Architecture: amd64
+Source: linux-signed-amd64 (6.1.55+1)
+Version: 6.1.55-1
 `
 
 func TestParseStatus(t *testing.T) {
@@ -57,6 +63,8 @@ func TestParseStatus(t *testing.T) {
 		"base-files=12.4+deb12u5 src=base-files=12.4+deb12u5 amd64",
 		"libssl3=3.0.11-1~deb12u2 src=openssl=3.0.11-1~deb12u2 amd64",
 		"bsdutils=1:2.38.1-5+b1 src=util-linux=2.38.1-5 amd64",
+		// The signed kernel is matched as the source the tracker lists.
+		"linux-image-6.1.0-13-amd64=6.1.55-1 src=linux=6.1.55-1 amd64",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
