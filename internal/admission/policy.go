@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/bulwark-sec/bulwark/internal/sign"
+	"github.com/bulwark-sec/bulwark/internal/yamlpath"
 )
 
 // Defaults of the policy file.
@@ -168,7 +169,7 @@ func ParsePolicy(b []byte) (*Policy, error) {
 		return nil, fmt.Errorf("not a valid admission policy (keys: keys, annotations, attestations, registries, repositories, requireDigest, onError, timeout, cacheTTL): %w", err)
 	}
 	at := func(err error, keys ...any) error {
-		if l := lineOf(&root, keys...); l > 0 {
+		if l := yamlpath.Line(&root, keys...); l > 0 {
 			return fmt.Errorf("line %d: %w", l, err)
 		}
 		return err
@@ -253,38 +254,6 @@ func positive(key, s string, def time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("%s %q: give a positive duration such as 8s or 5m", key, s)
 	}
 	return d, nil
-}
-
-// lineOf returns the line of the node at a path of mapping keys (string)
-// and sequence indexes (int) in a YAML document, or 0.
-func lineOf(n *yaml.Node, keys ...any) int {
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	for _, k := range keys {
-		switch k := k.(type) {
-		case string:
-			if n.Kind != yaml.MappingNode {
-				return n.Line
-			}
-			var next *yaml.Node
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == k {
-					next = n.Content[i+1]
-				}
-			}
-			if next == nil {
-				return n.Line
-			}
-			n = next
-		case int:
-			if n.Kind != yaml.SequenceNode || k >= len(n.Content) {
-				return n.Line
-			}
-			n = n.Content[k]
-		}
-	}
-	return n.Line
 }
 
 // allowedSource checks the registry and repository lists.

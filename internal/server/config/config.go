@@ -17,6 +17,7 @@ import (
 
 	"github.com/bulwark-sec/bulwark/internal/policy"
 	"github.com/bulwark-sec/bulwark/internal/registry"
+	"github.com/bulwark-sec/bulwark/internal/yamlpath"
 )
 
 // MaxSize bounds the configuration file.
@@ -119,7 +120,7 @@ func Parse(b []byte) (*Config, error) {
 		return nil, fmt.Errorf("not a valid server configuration (keys: listen, token, store, db, registries, policy): %s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	at := func(err error, keys ...any) error {
-		if l := lineOf(&root, keys...); l > 0 {
+		if l := yamlpath.Line(&root, keys...); l > 0 {
 			return fmt.Errorf("line %d: %w", l, err)
 		}
 		return err
@@ -165,37 +166,4 @@ func Parse(b []byte) (*Config, error) {
 		c.CheckEvery = d
 	}
 	return c, nil
-}
-
-// lineOf returns the line of the node at a path of map keys and sequence
-// indexes, or of its nearest parent that exists (0 when none).
-func lineOf(root *yaml.Node, keys ...any) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := n.Line
-	for _, k := range keys {
-		var next *yaml.Node
-		switch k := k.(type) {
-		case string:
-			if n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == k {
-						next = n.Content[i+1]
-						break
-					}
-				}
-			}
-		case int:
-			if n.Kind == yaml.SequenceNode && k < len(n.Content) {
-				next = n.Content[k]
-			}
-		}
-		if next == nil {
-			return line
-		}
-		n, line = next, next.Line
-	}
-	return line
 }
