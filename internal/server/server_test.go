@@ -50,7 +50,7 @@ func npmAdvisory(id, pkg, fixed string) vulndb.Advisory {
 }
 
 // writeDB writes a database file, replacing path whole as db update does.
-func writeDB(t *testing.T, path string, built time.Time, advs ...vulndb.Advisory) {
+func writeDB(t testing.TB, path string, built time.Time, advs ...vulndb.Advisory) {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := vulndb.Write(&buf, vulndb.Metadata{BuiltAt: built}, advs); err != nil {
