@@ -127,3 +127,26 @@ func TestSARIFValidatesAgainstSchema(t *testing.T) {
 		t.Fatalf("empty SARIF does not validate: %v", err)
 	}
 }
+
+// TestTableGitCommit checks that a finding from git history names its
+// commit, author and date in the table.
+func TestTableGitCommit(t *testing.T) {
+	r := &finding.Report{
+		Target: finding.Target{Name: "repo", Kind: "git"},
+		Findings: []finding.Finding{{
+			Gate: finding.GateSecrets, ID: "aws-access-key-id", Title: "AWS access key ID", Severity: finding.Critical,
+			Message:  "AKIA****************",
+			Location: finding.Location{Path: "config/app.env", Line: 3},
+			Secret: &finding.SecretDetail{Redacted: "AKIA****", Commit: "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d",
+				Author: "Ann Example <ann@example.com>", Date: "2024-05-01T10:00:00+02:00"},
+		}},
+	}
+	var b bytes.Buffer
+	if err := Table(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	want := "\t* AKIA**************** (config/app.env:3) [commit 1a2b3c4d5e6f by Ann Example <ann@example.com>, 2024-05-01T10:00:00+02:00]\n"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("table:\n%s\nwant a line:\n%s", b.String(), want)
+	}
+}

@@ -95,6 +95,9 @@ func occurrence(f finding.Finding) string {
 		}
 		b.WriteString("(" + loc + ")")
 	}
+	if c := commitOf(f); c != "" {
+		b.WriteString(" " + c)
+	}
 	if f.Suppressed != nil {
 		fmt.Fprintf(&b, " [suppressed: %s", f.Suppressed.Kind)
 		if f.Suppressed.Reason != "" {
@@ -103,6 +106,27 @@ func occurrence(f finding.Finding) string {
 		b.WriteString("]")
 	}
 	return b.String()
+}
+
+// commitOf names the git commit a finding from history was added in, with
+// its author and date: "[commit 1a2b3c4d by Ann <ann@example.com>,
+// 2024-05-01T10:00:00Z]"; empty for findings outside git history.
+func commitOf(f finding.Finding) string {
+	if f.Secret == nil || f.Secret.Commit == "" {
+		return ""
+	}
+	c := f.Secret.Commit
+	if len(c) > 12 {
+		c = c[:12]
+	}
+	s := "[commit " + c
+	if f.Secret.Author != "" {
+		s += " by " + f.Secret.Author
+	}
+	if f.Secret.Date != "" {
+		s += ", " + f.Secret.Date
+	}
+	return s + "]"
 }
 
 type errWriter struct {
