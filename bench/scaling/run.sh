@@ -6,7 +6,8 @@
 # measured in the same run; median wall time and peak RSS.
 # usage: bench/scaling/run.sh [FILES ...]   (default: 400000; the issue's
 #        second point is 1600000). RUNS=N (default 3), ISAL=1 adds the
-#        -tags isal build.
+#        -tags isal build, BASELINE=BINARY adds rows for another build
+#        (an older commit) in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 shared=${SHARED:-../shared}
@@ -18,6 +19,10 @@ builds=(go)
 if [ "${ISAL:-}" = 1 ]; then
   CGO_ENABLED=1 go build -tags isal -trimpath -o bench/out/bulwark-isal ./cmd/bulwark
   builds+=(isal)
+fi
+if [ -n "${BASELINE:-}" ]; then
+  cp "$BASELINE" bench/out/bulwark-baseline
+  builds+=(baseline)
 fi
 db=bench/out/scan.bwdb
 [ -s "$db" ] || bench/out/bulwark-go db build -o "$db" --osv "$shared/vulndata/go-vulndb-osv.tar.gz" \
