@@ -305,7 +305,7 @@ func insertFindings(ctx context.Context, tx *sql.Tx, id int64, seq int, fs []fin
 
 // Failed implements Store.
 func (s *SQLite) Failed(ctx context.Context, digest string, cause error) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE images SET state = ?, error = ?, attempts = attempts + 1 WHERE digest = ?`, StateFailed, cause.Error(), digest)
+	_, err := s.db.ExecContext(ctx, `UPDATE images SET state = ?, error = ?, attempts = attempts + 1 WHERE digest = ? AND state = ?`, StateFailed, cause.Error(), digest, StatePending)
 	return err
 }
 

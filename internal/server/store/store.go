@@ -96,7 +96,8 @@ type Store interface {
 	// Assessed stores the outcome of reading an image, replacing its
 	// package index and findings in one transaction.
 	Assessed(ctx context.Context, digest string, a *Assessment) error
-	// Failed records a failed read.
+	// Failed records a failed read of a pending image (an image read
+	// meanwhile stays as it is).
 	Failed(ctx context.Context, digest string, err error) error
 	// Images lists the stored images.
 	Images(ctx context.Context) ([]Image, error)
