@@ -93,6 +93,10 @@ func fromDisk(spec, kind string, d *disk.Disk, part int) (*Image, error) {
 func partList(d *disk.Disk) string {
 	var s []string
 	for _, p := range d.Partitions {
+		if p.Index == 0 {
+			s = append(s, fmt.Sprintf("the whole disk (%d MiB, no partition table)", p.Size>>20))
+			continue
+		}
 		s = append(s, fmt.Sprintf("%d (%d MiB, type %s)", p.Index, p.Size>>20, p.Type))
 	}
 	if len(s) == 0 {

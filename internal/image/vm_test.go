@@ -2,6 +2,7 @@ package image_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -103,4 +104,20 @@ func dpkgQuery(t *testing.T, rootfs string) []string {
 	}
 	slices.Sort(pkgs)
 	return pkgs
+}
+
+// TestVMNotADisk checks that a file holding no partition table and no file
+// system bulwark reads is refused with a message that says so in words.
+func TestVMNotADisk(t *testing.T) {
+	f := t.TempDir() + "/notes.txt"
+	if err := os.WriteFile(f, []byte(strings.Repeat("not a disk\n", 1000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := image.Open(context.Background(), "vm:"+f, image.Options{})
+	if err == nil {
+		t.Fatal("a text file opened as a disk image")
+	}
+	if !strings.Contains(err.Error(), "the whole disk (0 MiB, no partition table)") {
+		t.Errorf("error %q does not say the disk has no partition table", err)
+	}
 }
