@@ -17,6 +17,18 @@ type hit struct {
 	line int
 }
 
+// readJSON decodes a tool's JSON report file into v.
+func readJSON(file string, v any) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	return nil
+}
+
 func readBulwark(file string) ([]hit, error) {
 	var rep struct {
 		Findings []struct {
@@ -26,12 +38,8 @@ func readBulwark(file string) ([]hit, error) {
 			} `json:"location"`
 		} `json:"findings"`
 	}
-	b, err := os.ReadFile(file)
-	if err != nil {
+	if err := readJSON(file, &rep); err != nil {
 		return nil, err
-	}
-	if err := json.Unmarshal(b, &rep); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	var hs []hit
 	for _, f := range rep.Findings {
@@ -45,12 +53,8 @@ func readGitleaks(file string) ([]hit, error) {
 		File      string
 		StartLine int
 	}
-	b, err := os.ReadFile(file)
-	if err != nil {
+	if err := readJSON(file, &rep); err != nil {
 		return nil, err
-	}
-	if err := json.Unmarshal(b, &rep); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	var hs []hit
 	for _, f := range rep {
