@@ -38,7 +38,9 @@ type findingJSON struct {
 //	GET  /api/v1/status
 //	GET  /api/v1/images
 //	GET  /api/v1/images/{digest}
-//	GET  /api/v1/images/{digest}/findings
+//	GET  /api/v1/images/{digest}/findings   (?state=fixed: those fixed)
+//	GET  /api/v1/changes                    (?dbVersion=; the one in use by default)
+//	GET  /api/v1/trend
 //	POST /api/v1/webhooks/registry
 //	POST /api/v1/db/refresh
 func (s *Server) Handler() http.Handler {
@@ -49,6 +51,8 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/images", s.listImages)
 	api.HandleFunc("GET /api/v1/images/{digest}", s.getImage)
 	api.HandleFunc("GET /api/v1/images/{digest}/findings", s.getFindings)
+	api.HandleFunc("GET /api/v1/changes", s.getChanges)
+	api.HandleFunc("GET /api/v1/trend", s.getTrend)
 	api.HandleFunc("POST /api/v1/webhooks/registry", s.registryWebhook)
 	api.HandleFunc("POST /api/v1/db/refresh", s.dbRefresh)
 	mux.Handle("/api/", s.auth(api))
@@ -174,7 +178,17 @@ func (s *Server) findings(r *http.Request, digest string) ([]findingJSON, error)
 }
 
 func (s *Server) getFindings(w http.ResponseWriter, r *http.Request) {
-	fs, err := s.findings(r, r.PathValue("digest"))
+	var fs any
+	var err error
+	switch state := r.URL.Query().Get("state"); state {
+	case "", "open":
+		fs, err = s.findings(r, r.PathValue("digest"))
+	case "fixed":
+		fs, err = s.o.Store.Fixed(r.Context(), r.PathValue("digest"))
+	default:
+		httpError(w, http.StatusBadRequest, fmt.Errorf("state %q: want open or fixed", state))
+		return
+	}
 	if err != nil {
 		s.storeError(w, err)
 		return

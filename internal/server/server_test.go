@@ -175,10 +175,12 @@ type apiImage struct {
 }
 
 type apiFinding struct {
-	ID        string `json:"id"`
-	Gate      string `json:"gate"`
-	DBVersion string `json:"dbVersion"`
-	Stale     bool   `json:"stale"`
+	ID        string     `json:"id"`
+	Gate      string     `json:"gate"`
+	DBVersion string     `json:"dbVersion"`
+	Stale     bool       `json:"stale"`
+	FirstSeen *time.Time `json:"firstSeen"`
+	FixedAt   *time.Time `json:"fixedAt"`
 }
 
 // waitImage polls the API until the image is read (the registry delivers
@@ -286,6 +288,30 @@ func TestServerEndToEnd(t *testing.T) {
 	}
 	if x := f.findings(t, dB)["GHSA-lodash"]; x.DBVersion != res.To || x.Stale {
 		t.Errorf("image b's kept finding: %+v, want dbVersion %s", x, res.To)
+	}
+	// The history: GHSA-leftpad is new at the update, first seen then.
+	if x := fa["GHSA-leftpad"]; x.FirstSeen == nil || x.FixedAt != nil {
+		t.Errorf("GHSA-leftpad history: first seen %v, fixed %v", x.FirstSeen, x.FixedAt)
+	}
+	var changes struct {
+		DBVersion string         `json:"dbVersion"`
+		Changes   []store.Change `json:"changes"`
+	}
+	if code := f.get(t, "/api/v1/changes", &changes); code != http.StatusOK || changes.DBVersion != res.To || len(changes.Changes) != 1 ||
+		changes.Changes[0].Digest != dA || changes.Changes[0].Kind != "new" || changes.Changes[0].ID != "GHSA-leftpad" {
+		t.Errorf("changes since the update: HTTP %d %+v", code, changes)
+	}
+	// Withdrawn: fixed, listed with ?state=fixed.
+	writeDB(t, f.db, time.Unix(1_800_172_800, 0).UTC(), npmAdvisory("GHSA-lodash", "lodash", "4.17.21"))
+	if code, body := f.post(t, "/api/v1/db/refresh", ""); code != http.StatusOK {
+		t.Fatalf("refresh: HTTP %d: %s", code, body)
+	}
+	var fixed []apiFinding
+	if code := f.get(t, "/api/v1/images/"+dA+"/findings?state=fixed", &fixed); code != http.StatusOK || len(fixed) != 1 || fixed[0].ID != "GHSA-leftpad" || fixed[0].FixedAt == nil {
+		t.Errorf("fixed findings of image a: HTTP %d %+v", code, fixed)
+	}
+	if code := f.get(t, "/api/v1/images/"+dA+"/findings?state=gone", nil); code != http.StatusBadRequest {
+		t.Errorf("?state=gone: HTTP %d, want 400", code)
 	}
 
 	// A refresh with the same file changes nothing.

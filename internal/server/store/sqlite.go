@@ -53,6 +53,31 @@ var migrations = []string{
 		data       BLOB NOT NULL,
 		PRIMARY KEY (image_id, seq)
 	);`,
+	// The finding history: one row per finding an image ever had
+	// (HistoryKey), open while fixed_at is NULL. new_version and
+	// fixed_version name the database version whose re-match made it new
+	// or fixed ('' when a read of the image did); data keeps a fixed
+	// finding as last reported. Existing findings start their history at
+	// their image's assessment.
+	`CREATE TABLE history (
+		image_id      INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+		key           TEXT NOT NULL,
+		gate          TEXT NOT NULL,
+		finding_id    TEXT NOT NULL,
+		severity      TEXT NOT NULL,
+		first_seen    TEXT NOT NULL,
+		new_version   TEXT NOT NULL DEFAULT '',
+		fixed_at      TEXT,
+		fixed_version TEXT NOT NULL DEFAULT '',
+		data          BLOB,
+		PRIMARY KEY (image_id, key)
+	) WITHOUT ROWID;
+	CREATE INDEX history_new ON history(new_version) WHERE new_version != '';
+	CREATE INDEX history_fixed ON history(fixed_version) WHERE fixed_version != '';
+	INSERT OR IGNORE INTO history (image_id, key, gate, finding_id, severity, first_seen)
+		SELECT f.image_id, f.gate || char(0) || json_extract(f.data, '$.id') || char(0) || COALESCE(json_extract(f.data, '$.fingerprint'), ''),
+			f.gate, json_extract(f.data, '$.id'), f.severity, COALESCE(i.assessed_at, i.added_at)
+		FROM findings f JOIN images i ON i.id = f.image_id;`,
 }
 
 // SQLite is the Store on a SQLite file.
@@ -263,6 +288,10 @@ func (s *SQLite) Assessed(ctx context.Context, digest string, a *Assessment) err
 			StateDone, at, a.DBVersion, []byte(a.SBOM), id); err != nil {
 			return err
 		}
+		all := append(append([]finding.Finding(nil), a.Other...), a.Vulns...)
+		if err := recordHistory(ctx, tx, id, "", all, "", at); err != nil {
+			return err
+		}
 		for _, q := range []string{`DELETE FROM packages WHERE image_id = ?`, `DELETE FROM findings WHERE image_id = ?`} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {
 				return err
@@ -315,6 +344,23 @@ func (s *SQLite) Findings(ctx context.Context, digest string) ([]Finding, error)
 	if err != nil {
 		return nil, err
 	}
+	seen := map[string]time.Time{}
+	hrows, err := s.db.QueryContext(ctx, `SELECT key, first_seen FROM history WHERE image_id = ? AND fixed_at IS NULL`, id)
+	if err != nil {
+		return nil, err
+	}
+	for hrows.Next() {
+		var k, at string
+		if err := hrows.Scan(&k, &at); err != nil {
+			hrows.Close()
+			return nil, err
+		}
+		seen[k] = parseTime(at)
+	}
+	hrows.Close()
+	if err := hrows.Err(); err != nil {
+		return nil, err
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT db_version, data FROM findings WHERE image_id = ? ORDER BY seq`, id)
 	if err != nil {
 		return nil, err
@@ -330,9 +376,191 @@ func (s *SQLite) Findings(ctx context.Context, digest string) ([]Finding, error)
 		if err := json.Unmarshal(data, &f.Finding); err != nil {
 			return nil, fmt.Errorf("image %s: stored finding: %w", digest, err)
 		}
+		if t, ok := seen[HistoryKey(&f.Finding)]; ok {
+			f.FirstSeen = &t
+		}
 		out = append(out, f)
 	}
 	return out, rows.Err()
+}
+
+// Fixed implements Store.
+func (s *SQLite) Fixed(ctx context.Context, digest string) ([]Finding, error) {
+	id, err := s.imageID(ctx, s.db, digest)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT gate, finding_id, severity, fixed_version, first_seen, fixed_at, data FROM history WHERE image_id = ? AND fixed_at IS NOT NULL ORDER BY fixed_at, key`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Finding{}
+	for rows.Next() {
+		var f Finding
+		var gate, id, sev, first, fixed string
+		var data []byte
+		if err := rows.Scan(&gate, &id, &sev, &f.DBVersion, &first, &fixed, &data); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(data, &f.Finding); err != nil {
+			return nil, fmt.Errorf("image %s: stored fixed finding: %w", digest, err)
+		}
+		if f.ID == "" { // no last report kept: what the history knows
+			f.Gate, f.ID = finding.Gate(gate), id
+			f.Severity, _ = finding.ParseSeverity(sev)
+		}
+		ft, xt := parseTime(first), parseTime(fixed)
+		f.FirstSeen, f.FixedAt = &ft, &xt
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// Changes implements Store.
+func (s *SQLite) Changes(ctx context.Context, version string) ([]Change, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT i.digest, i.repository, 'new', h.gate, h.finding_id, h.severity, h.first_seen FROM history h JOIN images i ON i.id = h.image_id WHERE h.new_version = ? AND h.fixed_at IS NULL
+		UNION ALL
+		SELECT i.digest, i.repository, 'fixed', h.gate, h.finding_id, h.severity, h.fixed_at FROM history h JOIN images i ON i.id = h.image_id WHERE h.fixed_version = ?
+		ORDER BY 2, 1, 3, 5`, version, version)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Change{}
+	for rows.Next() {
+		var c Change
+		var gate, at string
+		if err := rows.Scan(&c.Digest, &c.Repository, &c.Kind, &gate, &c.ID, &c.Severity, &at); err != nil {
+			return nil, err
+		}
+		c.Gate, c.At = finding.Gate(gate), parseTime(at)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Trend implements Store.
+func (s *SQLite) Trend(ctx context.Context) ([]Day, error) {
+	count := func(col string) (map[string]map[string]int, error) {
+		rows, err := s.db.QueryContext(ctx, `SELECT substr(`+col+`, 1, 10), severity, COUNT(*) FROM history WHERE `+col+` IS NOT NULL GROUP BY 1, 2`)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := map[string]map[string]int{}
+		for rows.Next() {
+			var day, sev string
+			var n int
+			if err := rows.Scan(&day, &sev, &n); err != nil {
+				return nil, err
+			}
+			if out[day] == nil {
+				out[day] = map[string]int{}
+			}
+			out[day][sev] = n
+		}
+		return out, rows.Err()
+	}
+	newBy, err := count("first_seen")
+	if err != nil {
+		return nil, err
+	}
+	fixedBy, err := count("fixed_at")
+	if err != nil {
+		return nil, err
+	}
+	return Trend(newBy, fixedBy), nil
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+// recordHistory brings an image's history up to its new findings fs
+// (those of gate only, when gate is set), before its stored findings are
+// replaced: findings not open yet start (or reopen) at at, open ones no
+// longer reported are fixed at at and keep their last report. version is
+// the database version of a re-match (” for a read).
+func recordHistory(ctx context.Context, tx *sql.Tx, id int64, gate finding.Gate, fs []finding.Finding, version, at string) error {
+	scope, args := ``, []any{id}
+	if gate != "" {
+		scope, args = ` AND gate = ?`, append(args, string(gate))
+	}
+	open := map[string]bool{}
+	rows, err := tx.QueryContext(ctx, `SELECT key FROM history WHERE image_id = ? AND fixed_at IS NULL`+scope, args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return err
+		}
+		open[k] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	start, err := tx.PrepareContext(ctx, `INSERT INTO history (image_id, key, gate, finding_id, severity, first_seen, new_version) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(image_id, key) DO UPDATE SET severity = excluded.severity, new_version = excluded.new_version, fixed_at = NULL, fixed_version = '', data = NULL`)
+	if err != nil {
+		return err
+	}
+	defer start.Close()
+	for i := range fs {
+		k := HistoryKey(&fs[i])
+		if open[k] {
+			delete(open, k)
+			continue
+		}
+		if _, err := start.ExecContext(ctx, id, k, string(fs[i].Gate), fs[i].ID, fs[i].Severity.String(), at, version); err != nil {
+			return err
+		}
+	}
+	if len(open) == 0 {
+		return nil
+	}
+	// What is left was fixed: keep each as last reported.
+	old, err := tx.QueryContext(ctx, `SELECT data FROM findings WHERE image_id = ?`+scope, args...)
+	if err != nil {
+		return err
+	}
+	last := map[string][]byte{}
+	for old.Next() {
+		var data []byte
+		var f finding.Finding
+		if err := old.Scan(&data); err != nil {
+			old.Close()
+			return err
+		}
+		if json.Unmarshal(data, &f) == nil && open[HistoryKey(&f)] {
+			last[HistoryKey(&f)] = data
+		}
+	}
+	old.Close()
+	if err := old.Err(); err != nil {
+		return err
+	}
+	fix, err := tx.PrepareContext(ctx, `UPDATE history SET fixed_at = ?, fixed_version = ?, data = ? WHERE image_id = ? AND key = ?`)
+	if err != nil {
+		return err
+	}
+	defer fix.Close()
+	for k := range open {
+		data := last[k]
+		if data == nil {
+			data = []byte(`{}`)
+		}
+		if _, err := fix.ExecContext(ctx, at, version, data, id, k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Keys implements Store.
@@ -424,10 +652,14 @@ func (s *SQLite) Rematched(ctx context.Context, digest string, vulns []finding.F
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), -1) + 1 FROM findings WHERE image_id = ?`, id).Scan(&next); err != nil {
 			return err
 		}
+		when := at.UTC().Format(time.RFC3339Nano)
+		if err := recordHistory(ctx, tx, id, finding.GateVuln, vulns, version, when); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM findings WHERE image_id = ? AND gate = ?`, id, string(finding.GateVuln)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE images SET assessed_at = ?, db_version = ? WHERE id = ?`, at.UTC().Format(time.RFC3339Nano), version, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE images SET assessed_at = ?, db_version = ? WHERE id = ?`, when, version, id); err != nil {
 			return err
 		}
 		return insertFindings(ctx, tx, id, next, vulns, version)

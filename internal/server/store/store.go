@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sort"
 	"time"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
@@ -80,10 +81,88 @@ type Assessment struct {
 }
 
 // Finding is a stored finding with the database version that produced it
-// (empty for findings that do not depend on the database).
+// (empty for findings that do not depend on the database) and its
+// history in the image.
 type Finding struct {
 	finding.Finding
 	DBVersion string `json:"dbVersion,omitempty"`
+	// FirstSeen is when the finding was first reported for the image.
+	FirstSeen *time.Time `json:"firstSeen,omitempty"`
+	// FixedAt is when a re-match or re-read of the image stopped
+	// reporting it (fixed findings only).
+	FixedAt *time.Time `json:"fixedAt,omitempty"`
+}
+
+// Change is a finding that a database update made new or fixed in an
+// image.
+type Change struct {
+	// Digest and Repository name the image.
+	Digest     string `json:"digest"`
+	Repository string `json:"repository"`
+	// Kind is "new" or "fixed".
+	Kind string `json:"kind"`
+	// Gate, ID and Severity are the finding's.
+	Gate     finding.Gate `json:"gate"`
+	ID       string       `json:"id"`
+	Severity string       `json:"severity"`
+	// At is when the change was recorded.
+	At time.Time `json:"at"`
+}
+
+// Day is one day of the trend: the findings first seen and fixed that
+// day (UTC) and those open at its end, by severity.
+type Day struct {
+	Day   string         `json:"day"`
+	New   int            `json:"new"`
+	Fixed int            `json:"fixed"`
+	Open  map[string]int `json:"open"`
+}
+
+// HistoryKey identifies a finding within an image across re-matches: its
+// gate, its ID and its fingerprint (or, without one, its location).
+func HistoryKey(f *finding.Finding) string {
+	where := f.Fingerprint
+	if where == "" {
+		where = f.Location.String()
+	}
+	return string(f.Gate) + "\x00" + f.ID + "\x00" + where
+}
+
+// Trend folds per-day counts of new and fixed findings by severity into
+// days with the open findings at each day's end, oldest first.
+func Trend(newBy, fixedBy map[string]map[string]int) []Day {
+	days := map[string]bool{}
+	for d := range newBy {
+		days[d] = true
+	}
+	for d := range fixedBy {
+		days[d] = true
+	}
+	keys := make([]string, 0, len(days))
+	for d := range days {
+		keys = append(keys, d)
+	}
+	sort.Strings(keys)
+	open := map[string]int{}
+	out := make([]Day, 0, len(keys))
+	for _, d := range keys {
+		day := Day{Day: d, Open: map[string]int{}}
+		for sev, n := range newBy[d] {
+			day.New += n
+			open[sev] += n
+		}
+		for sev, n := range fixedBy[d] {
+			day.Fixed += n
+			open[sev] -= n
+		}
+		for sev, n := range open {
+			if n != 0 {
+				day.Open[sev] = n
+			}
+		}
+		out = append(out, day)
+	}
+	return out
 }
 
 // Store is what the server keeps. Every method is safe for concurrent use.
@@ -94,7 +173,9 @@ type Store interface {
 	// Pending lists the images that wait to be read, oldest first.
 	Pending(ctx context.Context) ([]Image, error)
 	// Assessed stores the outcome of reading an image, replacing its
-	// package index and findings in one transaction.
+	// package index and findings in one transaction. The history keeps
+	// each finding's first-seen time (HistoryKey) and marks fixed those
+	// no longer reported.
 	Assessed(ctx context.Context, digest string, a *Assessment) error
 	// Failed records a failed read of a pending image (an image read
 	// meanwhile stays as it is).
@@ -103,8 +184,17 @@ type Store interface {
 	Images(ctx context.Context) ([]Image, error)
 	// Image returns one image.
 	Image(ctx context.Context, digest string) (*Image, error)
-	// Findings returns an image's findings.
+	// Findings returns an image's findings, each with when it was first
+	// seen.
 	Findings(ctx context.Context, digest string) ([]Finding, error)
+	// Fixed returns the findings an image no longer has, as last
+	// reported, with when they were first seen and fixed.
+	Fixed(ctx context.Context, digest string) ([]Finding, error)
+	// Changes lists the findings that re-matching against database
+	// version made new or fixed, by image.
+	Changes(ctx context.Context, version string) ([]Change, error)
+	// Trend counts the findings of all images new and fixed per day.
+	Trend(ctx context.Context) ([]Day, error)
 	// Keys lists the distinct (ecosystem, name) keys of the package index.
 	Keys(ctx context.Context) ([]Package, error)
 	// ImagesWith lists the digests of the read images holding a package of
@@ -116,7 +206,8 @@ type Store interface {
 	// SBOM returns the stored inventory of an image.
 	SBOM(ctx context.Context, digest string) (json.RawMessage, error)
 	// Rematched replaces an image's vulnerability findings with those of
-	// database version.
+	// database version, recording in the history the findings new and
+	// fixed at that version.
 	Rematched(ctx context.Context, digest string, vulns []finding.Finding, version string, at time.Time) error
 	// Advance marks the vulnerability findings of the read images at
 	// version from as current for version to, except the digests in skip:

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,5 +71,85 @@ func TestStore(t *testing.T) {
 	}
 	if _, err := s.Image(ctx, "sha256:x"); err != ErrNotFound {
 		t.Errorf("unknown digest: %v", err)
+	}
+}
+
+// A re-match that no longer reports a finding fixes it (kept as last
+// reported), one that reports a new finding starts its history at that
+// database version, and a finding still reported keeps its first-seen
+// time; the changes of a version and the trend show both.
+func TestHistory(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d := "sha256:" + strings.Repeat("3", 64)
+	if _, err := s.Add(ctx, "r", "app", d, "1"); err != nil {
+		t.Fatal(err)
+	}
+	vuln := func(id string, sev finding.Severity) finding.Finding {
+		return finding.Finding{Gate: finding.GateVuln, ID: id, Severity: sev, Fingerprint: "fp-" + id, Title: "title of " + id}
+	}
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	lint := finding.Finding{Gate: finding.GateLint, ID: "DL3002", Severity: finding.Medium, Location: finding.Location{Field: "config.User"}}
+	if err := s.Assessed(ctx, d, &Assessment{SBOM: json.RawMessage(`{}`), DBVersion: "v1", At: t0,
+		Vulns: []finding.Finding{vuln("CVE-A", finding.High), vuln("CVE-B", finding.Critical)}, Other: []finding.Finding{lint}}); err != nil {
+		t.Fatal(err)
+	}
+	t1 := t0.Add(48 * time.Hour)
+	if err := s.Rematched(ctx, d, []finding.Finding{vuln("CVE-A", finding.High), vuln("CVE-C", finding.Low)}, "v2", t1); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := s.Findings(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := map[string]time.Time{}
+	for _, f := range fs {
+		if f.FirstSeen == nil || f.FixedAt != nil {
+			t.Fatalf("finding %s: first seen %v, fixed %v", f.ID, f.FirstSeen, f.FixedAt)
+		}
+		first[f.ID] = *f.FirstSeen
+	}
+	if len(fs) != 3 || !first["CVE-A"].Equal(t0) || !first["DL3002"].Equal(t0) || !first["CVE-C"].Equal(t1) {
+		t.Errorf("first seen: %v", first)
+	}
+	fixed, err := s.Fixed(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fixed) != 1 || fixed[0].ID != "CVE-B" || fixed[0].Title != "title of CVE-B" || !fixed[0].FixedAt.Equal(t1) || !fixed[0].FirstSeen.Equal(t0) || fixed[0].DBVersion != "v2" {
+		t.Fatalf("fixed: %+v", fixed)
+	}
+	ch, err := s.Changes(ctx, "v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ch) != 2 || ch[0].Kind != "fixed" || ch[0].ID != "CVE-B" || ch[1].Kind != "new" || ch[1].ID != "CVE-C" || ch[1].Repository != "app" {
+		t.Errorf("changes at v2: %+v", ch)
+	}
+	if ch, _ := s.Changes(ctx, "v1"); len(ch) != 0 {
+		t.Errorf("a read is no database change: %+v", ch)
+	}
+	// CVE-B is back: reopened, no longer fixed.
+	if err := s.Rematched(ctx, d, []finding.Finding{vuln("CVE-A", finding.High), vuln("CVE-B", finding.Critical)}, "v3", t1.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if fixed, _ := s.Fixed(ctx, d); len(fixed) != 1 || fixed[0].ID != "CVE-C" {
+		t.Errorf("fixed after v3: %+v", fixed)
+	}
+	trend, err := s.Trend(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"2026-03-01 new 3 fixed 0 open map[CRITICAL:1 HIGH:1 MEDIUM:1]", "2026-03-03 new 1 fixed 0 open map[CRITICAL:1 HIGH:1 LOW:1 MEDIUM:1]", "2026-03-04 new 0 fixed 1 open map[CRITICAL:1 HIGH:1 MEDIUM:1]"}
+	var got []string
+	for _, d := range trend {
+		got = append(got, fmt.Sprintf("%s new %d fixed %d open %v", d.Day, d.New, d.Fixed, d.Open))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("trend:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
