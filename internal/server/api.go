@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/server/dashboard"
 	"github.com/bulwark-sec/bulwark/internal/server/store"
 	"github.com/bulwark-sec/bulwark/internal/server/webhook"
 )
@@ -35,6 +36,8 @@ type findingJSON struct {
 // Handler serves the API:
 //
 //	GET  /healthz
+//	GET  /ui/...                            (the dashboard; see package dashboard)
+//	GET  /metrics                           (Prometheus; without the token when PublicMetrics)
 //	GET  /api/v1/status
 //	GET  /api/v1/images
 //	GET  /api/v1/images/{digest}
@@ -56,7 +59,14 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("POST /api/v1/webhooks/registry", s.registryWebhook)
 	api.HandleFunc("POST /api/v1/db/refresh", s.dbRefresh)
 	mux.Handle("/api/", s.auth(api))
-	return mux
+	mux.Handle("/ui/", dashboard.New(dashboard.Options{Store: s.o.Store, Status: s.dashStatus, FailOn: s.o.FailOn, Token: s.o.Token}))
+	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusSeeOther))
+	if s.o.PublicMetrics {
+		mux.Handle("GET /metrics", s.metrics.Handler())
+	} else {
+		mux.Handle("GET /metrics", s.auth(s.metrics.Handler()))
+	}
+	return s.metrics.Instrument(mux)
 }
 
 func (s *Server) auth(h http.Handler) http.Handler {
@@ -94,6 +104,13 @@ func (s *Server) storeError(w http.ResponseWriter, err error) {
 	}
 	fmt.Fprintf(s.o.Log, "bulwark server: store: %v\n", err)
 	httpError(w, http.StatusInternalServerError, errors.New("the store failed; see the server log"))
+}
+
+// dashStatus is what the dashboard shows of the server.
+func (s *Server) dashStatus() dashboard.Status {
+	st := s.cur.Load()
+	meta := st.db.Metadata()
+	return dashboard.Status{DBVersion: st.version, DBBuiltAt: meta.BuiltAt.UTC(), Advisories: meta.Advisories, ImageReads: s.Reads()}
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {

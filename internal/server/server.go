@@ -25,6 +25,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/policy"
 	"github.com/bulwark-sec/bulwark/internal/registry"
 	"github.com/bulwark-sec/bulwark/internal/scan"
+	"github.com/bulwark-sec/bulwark/internal/server/metrics"
 	"github.com/bulwark-sec/bulwark/internal/server/store"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 )
@@ -43,6 +44,9 @@ type Options struct {
 	// Token, when set, is required as a bearer token on everything but
 	// /healthz.
 	Token string
+	// PublicMetrics serves /metrics without the token (for a Prometheus
+	// that cannot send one).
+	PublicMetrics bool
 	// Log receives one line per event (stderr).
 	Log io.Writer
 }
@@ -72,6 +76,7 @@ type Server struct {
 	stop     chan struct{}
 	done     chan struct{}
 	stopOnce sync.Once
+	metrics  *metrics.Metrics
 }
 
 type refreshReply struct {
@@ -101,6 +106,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	s := &Server{o: o, clients: map[string]*registry.Client{}, kick: make(chan struct{}, 1),
 		refresh: make(chan chan refreshReply), stop: make(chan struct{}), done: make(chan struct{})}
+	s.metrics = metrics.New(o.Store, s.DBVersion)
 	for host, st := range o.Registries {
 		c, err := st.Client()
 		if err != nil {
@@ -217,7 +223,13 @@ func (s *Server) work() {
 		case <-s.kick:
 			s.ingestPending(ctx)
 		case reply := <-s.refresh:
+			t := time.Now()
 			res, err := s.doRefresh(ctx)
+			if res != nil {
+				s.metrics.Refresh(time.Since(t), res.From != res.To, res.Rematched, err)
+			} else {
+				s.metrics.Refresh(time.Since(t), false, 0, err)
+			}
 			reply <- refreshReply{res, err}
 		}
 	}
@@ -233,7 +245,10 @@ func (s *Server) ingestPending(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if err := s.ingest(ctx, im); err != nil {
+		t := time.Now()
+		err := s.ingest(ctx, im)
+		s.metrics.Read(time.Since(t), err)
+		if err != nil {
 			if ctx.Err() != nil {
 				return // stopped: the image stays pending for the next start
 			}
