@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/htmlreport"
 	"github.com/bulwark-sec/bulwark/internal/inventory"
 	"github.com/bulwark-sec/bulwark/internal/inventory/sbom"
 	"github.com/bulwark-sec/bulwark/internal/nist"
@@ -52,12 +53,12 @@ func (t Table[T]) Lookup(name string) (Writer[T], error) {
 // The formats of every command that writes a document.
 var (
 	// Findings is the report of lint and secrets.
-	Findings = Table[*finding.Report]{{"table", report.Table}, {"json", report.JSON}, {"sarif", report.SARIF}, {"junit", report.JUnit}}
+	Findings = Table[*finding.Report]{{"table", report.Table}, {"json", report.JSON}, {"sarif", report.SARIF}, {"junit", report.JUnit}, {"html", htmlreport.Findings}}
 	// Scan is the report of scan: the gates' formats and a CycloneDX
 	// document of the vulnerabilities.
-	Scan = Table[*finding.Report]{{"table", report.Table}, {"json", report.JSON}, {"sarif", report.SARIF}, {"junit", report.JUnit}, {"cyclonedx", report.CycloneDX}}
+	Scan = Table[*finding.Report]{{"table", report.Table}, {"json", report.JSON}, {"sarif", report.SARIF}, {"junit", report.JUnit}, {"cyclonedx", report.CycloneDX}, {"html", htmlreport.Findings}}
 	// SBOM is the inventory sbom writes.
-	SBOM = Table[*inventory.SBOM]{{"table", sbom.Table}, {"json", sbom.JSON}, {"cyclonedx", sbom.CycloneDX}, {"spdx-json", sbom.SPDX}}
+	SBOM = Table[*inventory.SBOM]{{"table", sbom.Table}, {"json", sbom.JSON}, {"cyclonedx", sbom.CycloneDX}, {"spdx-json", sbom.SPDX}, {"html", htmlreport.SBOM}}
 	// NIST is the assessment of report nist-800-190.
 	NIST = Table[*nist.Assessment]{{"table", nist.Table}, {"json", nist.JSON}}
 )

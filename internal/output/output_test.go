@@ -11,9 +11,9 @@ import (
 
 func TestTables(t *testing.T) {
 	for name, tt := range map[string]struct{ got, want []string }{
-		"findings": {Findings.Names(), []string{"table", "json", "sarif", "junit"}},
-		"scan":     {Scan.Names(), []string{"table", "json", "sarif", "junit", "cyclonedx"}},
-		"sbom":     {SBOM.Names(), []string{"table", "json", "cyclonedx", "spdx-json"}},
+		"findings": {Findings.Names(), []string{"table", "json", "sarif", "junit", "html"}},
+		"scan":     {Scan.Names(), []string{"table", "json", "sarif", "junit", "cyclonedx", "html"}},
+		"sbom":     {SBOM.Names(), []string{"table", "json", "cyclonedx", "spdx-json", "html"}},
 		"nist":     {NIST.Names(), []string{"table", "json"}},
 	} {
 		if !slices.Equal(tt.got, tt.want) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/htmlreport"
 	"github.com/bulwark-sec/bulwark/internal/inventory"
 	"github.com/bulwark-sec/bulwark/internal/inventory/sbom"
 	"github.com/bulwark-sec/bulwark/internal/report"
@@ -21,6 +22,7 @@ import (
 const (
 	ReportJSON  = "report.json"
 	ReportSARIF = "report.sarif"
+	ReportHTML  = "report.html"
 	JUnitXML    = "junit.xml"
 	SBOMFile    = "sbom.cdx.json"
 	DigestFile  = "digest"
@@ -54,7 +56,7 @@ func PrintSummary(w io.Writer, run *Run) {
 	fmt.Fprintln(w)
 }
 
-// WriteArtifacts writes report.json, report.sarif, junit.xml, run.json,
+// WriteArtifacts writes report.json, report.sarif, report.html, junit.xml, run.json,
 // sbom.cdx.json (when the image was scanned) and digest (only once the
 // image is pushed, signed and verified as the file asks, and tagged). Each file is
 // written to a temporary name and renamed, so a reader never sees half of
@@ -70,6 +72,7 @@ func WriteArtifacts(dir string, run *Run, r *finding.Report, sb *inventory.SBOM)
 	files := map[string]func(io.Writer) error{
 		ReportJSON:  func(w io.Writer) error { return report.JSON(w, r) },
 		ReportSARIF: func(w io.Writer) error { return report.SARIF(w, r) },
+		ReportHTML:  func(w io.Writer) error { return HTML(w, run, r) },
 		JUnitXML:    func(w io.Writer) error { return JUnit(w, run, r) },
 		RunJSON: func(w io.Writer) error {
 			e := json.NewEncoder(w)
@@ -134,6 +137,20 @@ func JUnit(w io.Writer, run *Run, r *finding.Report) error {
 		doc.Suites = append(doc.Suites, report.GateSuite(fmt.Sprintf("bulwark %s gate (%s)", g.Gate, g.Stage), g.Gate, g.FailOn, g.Failures()))
 	}
 	return report.WriteJUnit(w, doc)
+}
+
+// HTML writes the run as one self-contained page: the stages and the
+// verdict, then every finding of every gate.
+func HTML(w io.Writer, run *Run, r *finding.Report) error {
+	hr := htmlreport.Run{Name: run.Pipeline, Verdict: run.Verdict}
+	for _, s := range run.Stages {
+		d := s.Summary
+		if s.Error != "" {
+			d = s.Error
+		}
+		hr.Stages = append(hr.Stages, htmlreport.Stage{Name: s.Name, Verdict: strings.ToUpper(s.Verdict), Duration: s.Duration.Round(time.Millisecond), Detail: d})
+	}
+	return htmlreport.Pipeline(w, r, hr)
 }
 
 // Plan writes what a run would do, stage by stage, for --dry-run.

@@ -1,7 +1,7 @@
 // Package pipeline runs bulwark.yaml: source → secrets → build → scan →
 // push → sign → verify → deploy (→ publish, for golden images), each stage optional, each gate with its
 // threshold, ignore file and VEX, one summary and one artifacts directory
-// (report.json, report.sarif, junit.xml, sbom.cdx.json, the digest).
+// (report.json, report.sarif, report.html, junit.xml, sbom.cdx.json, the digest).
 package pipeline
 
 import (
