@@ -23,8 +23,8 @@ func hostileReport() *finding.Report {
 		Gates:  []finding.Gate{finding.GateVuln, finding.GateSecrets, finding.GateLint},
 		Findings: []finding.Finding{
 			{Gate: finding.GateVuln, ID: "CVE-2024-0001", Title: "title " + hostile, Severity: finding.Critical, Failing: true,
-				Location: finding.Location{Path: "usr/lib/" + hostile, Layer: layer},
-				Vuln:     &finding.VulnDetail{Package: "openssl", InstalledVersion: "3.0.1", FixedVersion: "3.0.2"},
+				Location:   finding.Location{Path: "usr/lib/" + hostile, Layer: layer},
+				Vuln:       &finding.VulnDetail{Package: "openssl", InstalledVersion: "3.0.1", FixedVersion: "3.0.2"},
 				References: []string{"https://security-tracker.debian.org/tracker/CVE-2024-0001", "javascript:alert(1)"}},
 			{Gate: finding.GateVuln, ID: "CVE-2024-0002", Title: "medium one", Severity: finding.Medium},
 			{Gate: finding.GateLint, ID: "CIS-DI-0001", Title: "user root", Severity: finding.Medium, Location: finding.Location{Field: "config.User"}},
