@@ -364,6 +364,9 @@ func evalSSHD(c *Check, e *env) Result {
 	if c.Op == "startups" {
 		pass, why = maxStartups(got, c.Value)
 	}
+	if pass && !ok {
+		return Result{Status: Pass, Path: st.Path, Detail: where + c.Key + " " + got}
+	}
 	if pass {
 		return Result{Status: Pass, Path: st.Path, Line: st.Line}
 	}

@@ -65,6 +65,9 @@ func TestSSHDEffectiveValues(t *testing.T) {
 		detail string
 	}{
 		{"default applies", map[string]string{"etc/ssh/sshd_config": "Port 22\n"}, "sshd-permit-root-login", Fail, "prohibit-password"},
+		// A pass on OpenSSH's default says so: the OpenSCAP comparison
+		// tells it from a value written in the file.
+		{"default passes", map[string]string{"etc/ssh/sshd_config": "Port 22\n"}, "sshd-permit-empty-passwords", Pass, "not set; the default applies: PermitEmptyPasswords no"},
 		{"set no", map[string]string{"etc/ssh/sshd_config": "PermitRootLogin no\n"}, "sshd-permit-root-login", Pass, ""},
 		{"first value wins", map[string]string{"etc/ssh/sshd_config": "PermitRootLogin yes\nPermitRootLogin no\n"}, "sshd-permit-root-login", Fail, "sshd_config:1"},
 		{"include before wins", map[string]string{

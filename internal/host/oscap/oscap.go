@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -44,6 +45,23 @@ type Mapping struct {
 	// Known explains, per "variant/check" pattern (path.Match), a
 	// disagreement the comparison finds and who is right.
 	Known map[string]string `yaml:"known"`
+	// Differs lists the cases where the SSG rule asks another question
+	// than the CIS check, told by bulwark's finding: such a row is shown
+	// but not counted, whether the two agree or not.
+	Differs []Differ `yaml:"differs"`
+}
+
+// Differ is one case where an SSG rule and a CIS check ask different
+// questions of the same files.
+type Differ struct {
+	// Checks is a path.Match pattern of check IDs.
+	Checks string `yaml:"checks"`
+	// Detail is a regular expression that bulwark's detail matches in
+	// this case.
+	Detail string `yaml:"detail"`
+	// Why says what each side asks.
+	Why string `yaml:"why"`
+	re  *regexp.Regexp
 }
 
 // Pair is one bulwark check and the SSG rules that judge the same.
@@ -57,6 +75,13 @@ func LoadMapping() (*Mapping, error) {
 	var m Mapping
 	if err := yaml.Unmarshal(mappingFile, &m); err != nil {
 		return nil, fmt.Errorf("oscap mapping: %w", err)
+	}
+	for i := range m.Differs {
+		re, err := regexp.Compile(m.Differs[i].Detail)
+		if err != nil {
+			return nil, fmt.Errorf("oscap mapping: differs %s: %w", m.Differs[i].Checks, err)
+		}
+		m.Differs[i].re = re
 	}
 	return &m, nil
 }
@@ -113,12 +138,27 @@ func Eval(ctx context.Context, m *Mapping, rootfs, ds, work string) (map[string]
 	if err := os.WriteFile(tail, m.Tailoring(), 0o644); err != nil {
 		return nil, err
 	}
+	// oscap's dpkginfo probe reads the image's dpkg status through
+	// libapt, which also reads this machine's apt.conf.d: a container's
+	// "Dir::Cache::pkgcache \"\"" (Docker's docker-clean) makes it fail,
+	// and every package rule with it. apt.conf names an empty parts folder.
+	parts := filepath.Join(work, "apt.conf.d")
+	if err := os.MkdirAll(parts, 0o755); err != nil {
+		return nil, err
+	}
+	aptConf := filepath.Join(work, "apt.conf")
+	if err := os.WriteFile(aptConf, []byte("Dir::Etc::Parts \""+parts+"\";\n"), 0o644); err != nil {
+		return nil, err
+	}
 	cmd := exec.CommandContext(ctx, "oscap", "xccdf", "eval", "--tailoring-file", tail, "--profile", profileID, "--results", res, ds)
-	cmd.Env = append(os.Environ(), "OSCAP_PROBE_ROOT="+rootfs)
+	cmd.Env = append(os.Environ(), "OSCAP_PROBE_ROOT="+rootfs, "APT_CONFIG="+aptConf)
 	out, err := cmd.CombinedOutput()
 	// oscap exits 2 when a rule failed: that is a result, not an error.
 	if ee, ok := err.(*exec.ExitError); err != nil && !(ok && ee.ExitCode() == 2) {
 		return nil, fmt.Errorf("oscap: %v\n%s", err, tailOf(out))
+	}
+	if bytes.Contains(out, []byte("dpkginfo_init has failed")) {
+		return nil, fmt.Errorf("oscap could not read %s's dpkg status (dpkginfo_init has failed)", rootfs)
 	}
 	b, err := os.ReadFile(res)
 	if err != nil {
@@ -191,15 +231,33 @@ type Row struct {
 	SSG    string
 	Rules  map[string]string
 	Detail string
+	// Differs says why the two sides ask different questions here
+	// (Mapping.Differs); empty when they ask the same.
+	Differs string
 }
 
-// Compared reports whether both sides judged the check (pass or fail).
-func (r Row) Compared() bool {
+// Judged reports whether both sides judged the check (pass or fail).
+func (r Row) Judged() bool {
 	return (r.Bulwark == host.Pass || r.Bulwark == host.Fail) && (r.SSG == "pass" || r.SSG == "fail")
 }
 
+// Compared reports whether both judged the check and asked the same
+// question: the rows the agreement counts.
+func (r Row) Compared() bool { return r.Judged() && r.Differs == "" }
+
 // Agree reports whether both judged it the same way.
-func (r Row) Agree() bool { return r.Compared() && string(r.Bulwark) == r.SSG }
+func (r Row) Agree() bool { return r.Judged() && string(r.Bulwark) == r.SSG }
+
+// differs returns why the SSG rules of a check ask another question than
+// the check, given bulwark's detail, or "".
+func (m *Mapping) differs(check, detail string) string {
+	for _, d := range m.Differs {
+		if ok, _ := path.Match(d.Checks, check); ok && d.re.MatchString(detail) {
+			return d.Why
+		}
+	}
+	return ""
+}
 
 // Compare pairs bulwark's results with OpenSCAP's rule results.
 func Compare(m *Mapping, a *host.Assessment, ssg map[string]string) []Row {
@@ -210,7 +268,7 @@ func Compare(m *Mapping, a *host.Assessment, ssg map[string]string) []Row {
 	var rows []Row
 	for _, p := range m.Map {
 		br, ok := byID[p.Check]
-		row := Row{Check: p.Check, Bulwark: br.Status, Detail: br.Detail, Rules: map[string]string{}}
+		row := Row{Check: p.Check, Bulwark: br.Status, Detail: br.Detail, Rules: map[string]string{}, Differs: m.differs(p.Check, br.Detail)}
 		if !ok {
 			row.Bulwark = "absent"
 		}

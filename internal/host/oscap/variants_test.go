@@ -10,8 +10,9 @@ import (
 )
 
 // packages every base root file system gets besides minbase: what a
-// small server image has.
-var serverPackages = []string{"cron", "openssh-server", "rsyslog", "sudo", "systemd-sysv"}
+// small server image has, and auditd so that both tools judge the audit
+// rules.
+var serverPackages = []string{"auditd", "cron", "openssh-server", "rsyslog", "sudo", "systemd-sysv"}
 
 // variant makes a copy of base (hard links: cheap) and changes it. Files
 // are changed by replacing them, never in place, so that base is kept.
@@ -141,7 +142,65 @@ tmpfs /dev/shm tmpfs defaults,rw,nosuid,nodev,noexec,relatime 0 0
 	r.edit("etc/pam.d/common-auth", func(s string) string { return strings.ReplaceAll(s, " nullok", "") })
 	r.write("etc/rsyslog.d/60-remote.conf", "*.* @@loghost.example.com:514\n", 0o644)
 	r.chmod("etc/crontab", 0o600)
+	r.write("etc/sudoers.d/cis", "Defaults use_pty\nDefaults logfile=/var/log/sudo.log\n", 0o440)
+	r.edit("etc/audit/auditd.conf", func(s string) string {
+		s = replaceLine(s, "max_log_file_action", "max_log_file_action = keep_logs")
+		s = replaceLine(s, "disk_full_action", "disk_full_action = halt")
+		return replaceLine(s, "admin_space_left_action", "admin_space_left_action = single")
+	})
+	r.write("etc/audit/rules.d/50-cis.rules", cisAuditRules, 0o640)
+	r.write("etc/audit/rules.d/99-finalize.rules", "-e 2\n", 0o640)
 }
+
+// cisAuditRules are the audit rules of the CIS Debian 12 benchmark
+// (section 6.2.3), as its remediations write them.
+const cisAuditRules = `-w /etc/sudoers -p wa -k scope
+-w /etc/sudoers.d -p wa -k scope
+-a always,exit -F arch=b64 -C euid!=uid -F auid!=unset -S execve -k user_emulation
+-a always,exit -F arch=b32 -C euid!=uid -F auid!=unset -S execve -k user_emulation
+-a always,exit -F arch=b64 -S adjtimex,settimeofday,clock_settime -k time-change
+-a always,exit -F arch=b32 -S adjtimex,settimeofday,clock_settime -k time-change
+-w /etc/localtime -p wa -k time-change
+-a always,exit -F arch=b64 -S sethostname,setdomainname -k system-locale
+-a always,exit -F arch=b32 -S sethostname,setdomainname -k system-locale
+-w /etc/issue -p wa -k system-locale
+-w /etc/issue.net -p wa -k system-locale
+-w /etc/hosts -p wa -k system-locale
+-w /etc/networks -p wa -k system-locale
+-w /etc/network/ -p wa -k system-locale
+-a always,exit -F arch=b64 -S creat,open,openat,truncate,ftruncate -F exit=-EACCES -F auid>=1000 -F auid!=unset -k access
+-a always,exit -F arch=b64 -S creat,open,openat,truncate,ftruncate -F exit=-EPERM -F auid>=1000 -F auid!=unset -k access
+-a always,exit -F arch=b32 -S creat,open,openat,truncate,ftruncate -F exit=-EACCES -F auid>=1000 -F auid!=unset -k access
+-a always,exit -F arch=b32 -S creat,open,openat,truncate,ftruncate -F exit=-EPERM -F auid>=1000 -F auid!=unset -k access
+-w /etc/group -p wa -k identity
+-w /etc/passwd -p wa -k identity
+-w /etc/gshadow -p wa -k identity
+-w /etc/shadow -p wa -k identity
+-w /etc/security/opasswd -p wa -k identity
+-w /etc/nsswitch.conf -p wa -k identity
+-w /etc/pam.conf -p wa -k identity
+-w /etc/pam.d -p wa -k identity
+-a always,exit -F arch=b64 -S chmod,fchmod,fchmodat -F auid>=1000 -F auid!=unset -k perm_mod
+-a always,exit -F arch=b64 -S chown,fchown,lchown,fchownat -F auid>=1000 -F auid!=unset -k perm_mod
+-a always,exit -F arch=b32 -S chmod,fchmod,fchmodat -F auid>=1000 -F auid!=unset -k perm_mod
+-a always,exit -F arch=b32 -S lchown,fchown,chown,fchownat -F auid>=1000 -F auid!=unset -k perm_mod
+-a always,exit -F arch=b64 -S setxattr,lsetxattr,fsetxattr,removexattr,lremovexattr,fremovexattr -F auid>=1000 -F auid!=unset -k perm_mod
+-a always,exit -F arch=b32 -S setxattr,lsetxattr,fsetxattr,removexattr,lremovexattr,fremovexattr -F auid>=1000 -F auid!=unset -k perm_mod
+-a always,exit -F arch=b64 -S mount -F auid>=1000 -F auid!=unset -k mounts
+-a always,exit -F arch=b32 -S mount -F auid>=1000 -F auid!=unset -k mounts
+-w /var/run/utmp -p wa -k session
+-w /var/log/wtmp -p wa -k session
+-w /var/log/btmp -p wa -k session
+-w /var/log/lastlog -p wa -k logins
+-w /var/run/faillock -p wa -k logins
+-a always,exit -F arch=b64 -S rename,unlink,unlinkat,renameat -F auid>=1000 -F auid!=unset -k delete
+-a always,exit -F arch=b32 -S rename,unlink,unlinkat,renameat -F auid>=1000 -F auid!=unset -k delete
+-w /etc/apparmor/ -p wa -k MAC-policy
+-w /etc/apparmor.d/ -p wa -k MAC-policy
+-a always,exit -F arch=b64 -S init_module,finit_module,delete_module,create_module -F auid>=1000 -F auid!=unset -k kernel_modules
+-a always,exit -F arch=b32 -S init_module,finit_module,delete_module -F auid>=1000 -F auid!=unset -k kernel_modules
+-a always,exit -F path=/usr/bin/kmod -F perm=x -F auid>=1000 -F auid!=unset -k kernel_modules
+`
 
 // breakIt makes mistakes on purpose: a second UID 0 account with an empty
 // password, loose modes on the account files, a world-writable file, and
@@ -157,5 +216,11 @@ func breakIt(r *rootfs) {
 	// sshd takes PermitRootLogin yes.
 	r.write("etc/ssh/sshd_config.d/50-cloud-init.conf", "PermitRootLogin yes\n", 0o644)
 	r.edit("etc/login.defs", func(s string) string { return replaceLine(s, "PASS_WARN_AGE", "PASS_WARN_AGE\t3") })
-	r.write("etc/sudoers.d/nopasswd", "%sudo ALL=(ALL:ALL) NOPASSWD: ALL\n", 0o440)
+	r.write("etc/sudoers.d/nopasswd", "%sudo ALL=(ALL:ALL) NOPASSWD: ALL\nDefaults:%sudo !authenticate\n", 0o440)
+	// An account whose group does not exist, and the audit rules left
+	// mutable.
+	r.appendTo("etc/passwd", "ghost:x:1500:1500::/nonexistent:/usr/sbin/nologin\n")
+	r.appendTo("etc/shadow", "ghost:!:19000:0:99999:7:::\n")
+	r.edit("etc/audit/rules.d/99-finalize.rules", func(string) string { return "" })
+	r.edit("etc/audit/auditd.conf", func(s string) string { return replaceLine(s, "max_log_file_action", "max_log_file_action = ROTATE") })
 }
