@@ -145,6 +145,22 @@ type Target struct {
 	Digest string `json:"digest,omitempty"`
 	// OS is the operating system found in the target, if any.
 	OS *OS `json:"os,omitempty"`
+	// Kernel lists the Linux kernels a system (disk image, root file
+	// system) has installed and which one its boot loader starts.
+	Kernel *Kernel `json:"kernel,omitempty"`
+}
+
+// Kernel says which Linux kernels are installed and which one boots.
+type Kernel struct {
+	// Booted is the kernel release the boot loader starts
+	// ("6.1.0-13-amd64"), empty when it cannot be told.
+	Booted string `json:"booted,omitempty"`
+	// Entry is the boot menu entry that starts it, by title.
+	Entry string `json:"entry,omitempty"`
+	// Reason says how Booted was found (or why it was not).
+	Reason string `json:"reason,omitempty"`
+	// Installed lists the kernel releases that installed packages provide.
+	Installed []string `json:"installed,omitempty"`
 }
 
 // OS identifies an operating system release.

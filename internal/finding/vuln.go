@@ -24,9 +24,13 @@ type VulnDetail struct {
 	// CVSS, the distribution, NVD).
 	SeveritySource string `json:"severitySource,omitempty"`
 	// FromBase is true when the package comes from the base image layers.
-	FromBase bool    `json:"fromBase,omitempty"`
-	KEV      bool    `json:"kev,omitempty"`
-	EPSS     float64 `json:"epss,omitempty"`
+	FromBase bool `json:"fromBase,omitempty"`
+	KEV      bool `json:"kev,omitempty"`
+	// BootedKernel is true when the package is the kernel the boot
+	// loader starts (see Target.Kernel); other installed kernels are not
+	// running.
+	BootedKernel bool    `json:"bootedKernel,omitempty"`
+	EPSS         float64 `json:"epss,omitempty"`
 }
 
 // Statuses of a vulnerability finding (VulnDetail.Status).

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulwark-sec/bulwark/internal/boot"
 	"github.com/bulwark-sec/bulwark/internal/finding"
 )
 
@@ -93,6 +94,9 @@ type Package struct {
 	Platform string `json:"platform,omitempty"`
 	// Dev is true for a lockfile entry marked as a development dependency.
 	Dev bool `json:"dev,omitempty"`
+	// BootedKernel is true for the kernel image or modules package of the
+	// kernel the boot loader starts (SBOM.Target.Kernel.Booted).
+	BootedKernel bool `json:"bootedKernel,omitempty"`
 	// Locations lists every file the package was found in.
 	Locations []Location `json:"locations"`
 }
@@ -116,6 +120,17 @@ type File struct {
 	Mode fs.FileMode
 	// R yields the content; it is valid only during Analyze.
 	R io.Reader
+	// Link is a symbolic link's target (see LinkAnalyzer).
+	Link string
+}
+
+// LinkAnalyzer is an Analyzer that also reads symbolic links: Analyze
+// gets the links it wants with File.Link set and no content. Other
+// analyzers see regular files only.
+type LinkAnalyzer interface {
+	Analyzer
+	// WantLink reports whether the analyzer reads the symlink at p.
+	WantLink(p string) bool
 }
 
 // Result is what an analyzer found in one file.
@@ -132,6 +147,8 @@ type Result struct {
 	// package name (Debian's /usr/share/doc/PACKAGE/copyright files); they
 	// fill in OS packages that have none of their own.
 	Licenses map[string][]string `json:"licenses,omitempty"`
+	// Boot is what a boot loader file says (the boot analyzer).
+	Boot *boot.File `json:"boot,omitempty"`
 	// Warnings name what in the file was skipped and why.
 	Warnings []string
 }

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"fmt"
@@ -73,25 +74,32 @@ func newCollector(ctx context.Context, opts Options) *collector {
 
 // Want implements image.Handler: regular files some analyzer asks for.
 func (c *collector) Want(e *image.Entry) bool {
-	if !e.IsRegular() {
-		return false
+	return len(c.wanting(e)) > 0
+}
+
+// wanting returns the analyzers that read an entry: regular files, and
+// symlinks for the LinkAnalyzers that ask for them.
+func (c *collector) wanting(e *image.Entry) []Analyzer {
+	var wanted []Analyzer
+	link := e.Type == tar.TypeSymlink
+	if !link && !e.IsRegular() {
+		return nil
 	}
 	for _, a := range c.analyzers {
-		if a.Want(e.Path, e.Size, e.Mode) {
-			return true
+		if link {
+			if la, ok := a.(LinkAnalyzer); ok && la.WantLink(e.Path) {
+				wanted = append(wanted, a)
+			}
+		} else if a.Want(e.Path, e.Size, e.Mode) {
+			wanted = append(wanted, a)
 		}
 	}
-	return false
+	return wanted
 }
 
 // Handle implements image.Handler.
 func (c *collector) Handle(e *image.Entry, r io.Reader) error {
-	var wanted []Analyzer
-	for _, a := range c.analyzers {
-		if a.Want(e.Path, e.Size, e.Mode) {
-			wanted = append(wanted, a)
-		}
-	}
+	wanted := c.wanting(e)
 	var buf []byte
 	if len(wanted) > 1 {
 		if e.Size > maxMultiBuffer {
@@ -109,7 +117,7 @@ func (c *collector) Handle(e *image.Entry, r io.Reader) error {
 		if buf != nil {
 			content = bytes.NewReader(buf)
 		}
-		c.add(e.Layer.Index, e.Path, a.Name(), c.run(a, &File{Path: e.Path, Size: e.Size, Mode: e.Mode, R: content}))
+		c.add(e.Layer.Index, e.Path, a.Name(), c.run(a, &File{Path: e.Path, Size: e.Size, Mode: e.Mode, R: content, Link: e.Linkname}))
 	}
 	return nil
 }
@@ -130,7 +138,7 @@ func (c *collector) run(a Analyzer, f *File) (res *Result) {
 }
 
 func (c *collector) add(layer int, p, analyzer string, res *Result) {
-	if res == nil || (len(res.Packages) == 0 && res.OS == nil && len(res.Owned) == 0 && len(res.Warnings) == 0 && len(res.Licenses) == 0) {
+	if res == nil || (len(res.Packages) == 0 && res.OS == nil && len(res.Owned) == 0 && len(res.Warnings) == 0 && len(res.Licenses) == 0 && res.Boot == nil) {
 		return
 	}
 	c.mu.Lock()
@@ -197,6 +205,7 @@ func finish(img *image.Image, opts Options, results []*fileResult, tree *image.T
 		return img.Layers[i].Ref()
 	}
 	sb.Target.OS, sb.Packages, sb.Warnings = merge(visible, layerRef, sb.Warnings)
+	sb.Target.Kernel, sb.Warnings = kernels(visible, sb.Packages, sb.Warnings)
 	return sb
 }
 

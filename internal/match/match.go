@@ -328,6 +328,10 @@ func newFinding(a *vulndb.Advisory, p *inventory.Package, q Query, h *hit, opts 
 	case StatusCouldNotCompare:
 		f.Message = fmt.Sprintf("%s %s: could not compare versions: %v", p.Name, p.Version, h.err)
 	}
+	if p.BootedKernel {
+		d.BootedKernel = true
+		f.Message += " (the kernel the boot loader starts)"
+	}
 	f.References = references(a)
 	sum := sha256.Sum256([]byte(strings.Join([]string{a.ID, q.Ecosystem, p.Name, p.Version, f.Location.Path}, "\x00")))
 	f.Fingerprint = hex.EncodeToString(sum[:16])

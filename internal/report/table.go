@@ -82,6 +82,9 @@ func targetDetail(t finding.Target) string {
 	if t.OS != nil {
 		parts = append(parts, strings.TrimSpace(t.OS.ID+" "+t.OS.Version))
 	}
+	if t.Kernel != nil && t.Kernel.Booted != "" {
+		parts = append(parts, "boots kernel "+t.Kernel.Booted)
+	}
 	return strings.Join(parts, ", ")
 }
 

@@ -5,6 +5,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/inventory"
 	"github.com/bulwark-sec/bulwark/internal/inventory/apk"
 	"github.com/bulwark-sec/bulwark/internal/inventory/binary"
+	"github.com/bulwark-sec/bulwark/internal/inventory/bootloader"
 	"github.com/bulwark-sec/bulwark/internal/inventory/dotnet"
 	"github.com/bulwark-sec/bulwark/internal/inventory/dpkg"
 	"github.com/bulwark-sec/bulwark/internal/inventory/java"
@@ -25,6 +26,7 @@ func All() []inventory.Analyzer {
 		apk.Analyzer{},
 		rpm.Analyzer{},
 		binary.Analyzer{},
+		bootloader.Analyzer{},
 		npm.Installed{},
 		npm.Lockfiles{},
 		python.Installed{},
