@@ -16,12 +16,7 @@ import (
 // one of them. The report says which kernel boots and marks the findings
 // of that kernel's package; the other kernel's findings stay, unmarked.
 func TestScanVMBootedKernel(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("BULWARK_CACHE_DIR", filepath.Join(dir, "cache"))
-	db := filepath.Join(dir, "v.bwdb")
-	if code, _, stderr := run(t, "db", "build", "-o", db, "--debian-tracker", "testdata/kernel/debian-tracker.json"); code != 0 {
-		t.Fatalf("db build: %d\n%s", code, stderr)
-	}
+	db := kernelDB(t)
 	for _, tc := range []struct {
 		def, booted string
 		marked      bool
@@ -68,7 +63,6 @@ func TestScanVMBootedKernel(t *testing.T) {
 // to def (none, and a /vmlinuz symlink, when def is empty).
 func twoKernelRootfs(t *testing.T, def string) string {
 	t.Helper()
-	root := t.TempDir()
 	pkg := func(abi, version string) string {
 		return "Package: linux-image-" + abi + "-amd64\nStatus: install ok installed\nArchitecture: amd64\n" +
 			"Source: linux-signed-amd64 (" + strings.Replace(version, "-", "+", 1) + ")\nVersion: " + version + "\n\n"
@@ -84,19 +78,13 @@ func twoKernelRootfs(t *testing.T, def string) string {
 			entry("Debian GNU/Linux, with Linux 4.9.0-8-amd64", "4.9.0-8-amd64") + entry("Debian GNU/Linux, with Linux 4.9.0-8-amd64 (recovery mode)", "4.9.0-8-amd64") +
 			entry("Debian GNU/Linux, with Linux 4.9.0-7-amd64", "4.9.0-7-amd64") + entry("Debian GNU/Linux, with Linux 4.9.0-7-amd64 (recovery mode)", "4.9.0-7-amd64") + "}\n",
 	}
-	if def == "" {
-		delete(files, "boot/grub/grub.cfg")
-		if err := os.Symlink("boot/vmlinuz-4.9.0-7-amd64", filepath.Join(root, "vmlinuz")); err != nil {
-			t.Fatal(err)
-		}
+	if def != "" {
+		return writeRootfs(t, files)
 	}
-	for p, content := range files {
-		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(root, p), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	delete(files, "boot/grub/grub.cfg")
+	root := writeRootfs(t, files)
+	if err := os.Symlink("boot/vmlinuz-4.9.0-7-amd64", filepath.Join(root, "vmlinuz")); err != nil {
+		t.Fatal(err)
 	}
 	return root
 }

@@ -15,12 +15,7 @@ import (
 // CVEs, matched through the linux source the tracker names; the updated
 // kernel passes.
 func TestScanVMKernel(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("BULWARK_CACHE_DIR", filepath.Join(dir, "cache"))
-	db := filepath.Join(dir, "v.bwdb")
-	if code, _, stderr := run(t, "db", "build", "-o", db, "--debian-tracker", "testdata/kernel/debian-tracker.json"); code != 0 {
-		t.Fatalf("db build: %d\n%s", code, stderr)
-	}
+	db := kernelDB(t)
 	for _, tc := range []struct {
 		version string
 		code    int
@@ -48,12 +43,31 @@ func TestScanVMKernel(t *testing.T) {
 // os-release and a dpkg status with a signed kernel image.
 func kernelRootfs(t *testing.T, version string) string {
 	t.Helper()
-	root := t.TempDir()
-	files := map[string]string{
+	return writeRootfs(t, map[string]string{
 		"etc/os-release": "PRETTY_NAME=\"Debian GNU/Linux 9 (stretch)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"9\"\nVERSION_CODENAME=stretch\nID=debian\n",
 		"var/lib/dpkg/status": "Package: linux-image-4.9.0-8-amd64\nStatus: install ok installed\nArchitecture: amd64\n" +
 			"Source: linux-signed-amd64 (" + strings.Replace(version, "-", "+", 1) + ")\nVersion: " + version + "\n\n",
+	})
+}
+
+// kernelDB builds a database from the Debian tracker records of the two
+// kernel CVEs (fixed in stretch's 4.9.110-3+deb9u5).
+func kernelDB(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("BULWARK_CACHE_DIR", filepath.Join(dir, "cache"))
+	db := filepath.Join(dir, "v.bwdb")
+	if code, _, stderr := run(t, "db", "build", "-o", db, "--debian-tracker", "testdata/kernel/debian-tracker.json"); code != 0 {
+		t.Fatalf("db build: %d\n%s", code, stderr)
 	}
+	return db
+}
+
+// writeRootfs writes files (path relative to the root: content) into a
+// new folder and returns it.
+func writeRootfs(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
 	for p, content := range files {
 		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755); err != nil {
 			t.Fatal(err)
