@@ -6,12 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/server/config"
 	"github.com/bulwark-sec/bulwark/internal/server/dashboard"
 	"github.com/bulwark-sec/bulwark/internal/server/store"
-	"github.com/bulwark-sec/bulwark/internal/server/webhook"
 )
 
 // imageJSON is an image as the API shows it.
@@ -45,6 +44,7 @@ type findingJSON struct {
 //	GET  /api/v1/changes                    (?dbVersion=; the one in use by default)
 //	GET  /api/v1/trend
 //	POST /api/v1/webhooks/registry
+//	POST /api/v1/webhooks/eventbridge
 //	POST /api/v1/db/refresh
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -56,9 +56,11 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/images/{digest}/findings", s.getFindings)
 	api.HandleFunc("GET /api/v1/changes", s.getChanges)
 	api.HandleFunc("GET /api/v1/trend", s.getTrend)
-	api.HandleFunc("POST /api/v1/webhooks/registry", s.registryWebhook)
 	api.HandleFunc("POST /api/v1/db/refresh", s.dbRefresh)
 	mux.Handle("/api/", s.auth(api))
+	// The webhooks take their sender's shared secret, or the token.
+	mux.Handle("POST /api/v1/webhooks/registry", s.hookAuth(s.o.Webhooks.Registry, http.HandlerFunc(s.registryWebhook)))
+	mux.Handle("POST /api/v1/webhooks/eventbridge", s.hookAuth(s.o.Webhooks.EventBridge.Hook, http.HandlerFunc(s.eventBridgeWebhook)))
 	mux.Handle("/ui/", dashboard.New(dashboard.Options{Store: s.o.Store, Status: s.dashStatus, FailOn: s.o.FailOn, Token: s.o.Token}))
 	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusSeeOther))
 	if s.o.PublicMetrics {
@@ -69,15 +71,37 @@ func (s *Server) Handler() http.Handler {
 	return s.metrics.Instrument(mux)
 }
 
+// tokenOK tells whether a request carries the bearer token (or none is
+// configured).
+func (s *Server) tokenOK(r *http.Request) bool {
+	return s.o.Token == "" || subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+s.o.Token)) == 1
+}
+
+func unauthorized(w http.ResponseWriter, err error) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="bulwark"`)
+	httpError(w, http.StatusUnauthorized, err)
+}
+
 func (s *Server) auth(h http.Handler) http.Handler {
-	if s.o.Token == "" {
-		return h
-	}
-	want := []byte("Bearer " + s.o.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="bulwark"`)
-			httpError(w, http.StatusUnauthorized, errors.New("a bearer token is required"))
+		if !s.tokenOK(r) {
+			unauthorized(w, errors.New("a bearer token is required"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// hookAuth lets a webhook in with its shared secret header, or with the
+// API token; with neither configured, the webhook is open.
+func (s *Server) hookAuth(hook config.Hook, h http.Handler) http.Handler {
+	if hook.Secret == "" {
+		return s.auth(h)
+	}
+	want := []byte(hook.Secret)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get(hook.Header)), want) != 1 && (s.o.Token == "" || !s.tokenOK(r)) {
+			unauthorized(w, fmt.Errorf("the webhook's shared secret (header %s) or the bearer token is required", hook.Header))
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -211,41 +235,6 @@ func (s *Server) getFindings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, fs)
-}
-
-// registryWebhook takes the CNCF registry's notification envelope: each
-// manifest pushed to a configured registry is recorded, and read once.
-func (s *Server) registryWebhook(w http.ResponseWriter, r *http.Request) {
-	pushes, err := webhook.Decode(r.Body)
-	if err != nil {
-		httpError(w, http.StatusBadRequest, err)
-		return
-	}
-	var unknown []string
-	added := 0
-	for _, p := range pushes {
-		if s.clients[p.Registry] == nil {
-			unknown = append(unknown, p.Registry)
-			continue
-		}
-		isNew, err := s.o.Store.Add(r.Context(), p.Registry, p.Repository, p.Digest, p.Tag)
-		if err != nil {
-			s.storeError(w, err)
-			return
-		}
-		if isNew {
-			added++
-		}
-	}
-	if added > 0 {
-		s.Kick()
-	}
-	if len(unknown) > 0 {
-		// Accepted, so that the registry does not resend the envelope, but
-		// said: these images will not be read.
-		fmt.Fprintf(s.o.Log, "bulwark server: webhook: ignored pushes to registries not configured: %s\n", strings.Join(unknown, ", "))
-	}
-	writeJSON(w, map[string]any{"events": len(pushes), "new": added, "ignored": len(unknown)})
 }
 
 func (s *Server) dbRefresh(w http.ResponseWriter, r *http.Request) {

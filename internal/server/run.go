@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +12,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/bulwark-sec/bulwark/internal/registry"
 	"github.com/bulwark-sec/bulwark/internal/server/config"
 	"github.com/bulwark-sec/bulwark/internal/server/store"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
@@ -34,7 +34,13 @@ func Run(ctx context.Context, c *config.Config, log io.Writer, ready func(addr s
 		}
 		dbFile = p
 	}
-	storePath := c.Store
+	engine, storePath, err := config.StoreURL(c.Store)
+	if err != nil {
+		return err
+	}
+	if engine != "sqlite" {
+		return fmt.Errorf("store %s: only SQLite (sqlite://PATH) is built so far", c.Store)
+	}
 	if storePath == "" {
 		// The cache folder the database lives in (<cache>/db/vulndb.bwdb).
 		storePath = filepath.Join(filepath.Dir(filepath.Dir(dbFile)), "server", "server.db")
@@ -47,11 +53,15 @@ func Run(ctx context.Context, c *config.Config, log io.Writer, ready func(addr s
 		return err
 	}
 	defer st.Close()
-	regs := map[string]registry.Settings{}
-	for _, r := range c.Registries {
-		regs[r.Host] = r.Settings()
+	var tlsConf *tls.Config
+	if c.TLS.Cert != "" {
+		cert, err := tls.LoadX509KeyPair(c.TLS.Cert, c.TLS.Key)
+		if err != nil {
+			return fmt.Errorf("TLS certificate: %w", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	srv, err := New(ctx, Options{Store: st, DBFile: dbFile, Registries: regs, FailOn: c.FailOn, Token: c.Token, Log: log})
+	srv, err := New(ctx, Options{Store: st, DBFile: dbFile, Registries: c.RegistrySettings(), FailOn: c.FailOn, Token: c.Token, Webhooks: c.Webhooks, Log: log})
 	if err != nil {
 		return err
 	}
@@ -60,11 +70,15 @@ func Run(ctx context.Context, c *config.Config, log io.Writer, ready func(addr s
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", c.Listen, err)
 	}
+	scheme := "http"
+	if tlsConf != nil {
+		ln, scheme = tls.NewListener(ln, tlsConf), "https"
+	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	go srv.WatchDB(ctx, c.CheckEvery)
-	fmt.Fprintf(log, "bulwark server: listening on http://%s (store %s, database %s)\n", ln.Addr(), storePath, srv.DBVersion())
+	fmt.Fprintf(log, "bulwark server: listening on %s://%s (store %s, database %s)\n", scheme, ln.Addr(), storePath, srv.DBVersion())
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/policy"
 	"github.com/bulwark-sec/bulwark/internal/registry"
 	"github.com/bulwark-sec/bulwark/internal/scan"
+	"github.com/bulwark-sec/bulwark/internal/server/config"
 	"github.com/bulwark-sec/bulwark/internal/server/metrics"
 	"github.com/bulwark-sec/bulwark/internal/server/store"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
@@ -47,6 +48,9 @@ type Options struct {
 	// PublicMetrics serves /metrics without the token (for a Prometheus
 	// that cannot send one).
 	PublicMetrics bool
+	// Webhooks are the webhook senders' shared secrets (each webhook also
+	// takes Token) and the EventBridge host mapping.
+	Webhooks config.Webhooks
 	// Log receives one line per event (stderr).
 	Log io.Writer
 }

@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"gopkg.in/yaml.v3"
 
 	"github.com/bulwark-sec/bulwark/internal/policy"
@@ -30,6 +32,13 @@ const DefaultListen = "127.0.0.1:8080"
 // DefaultDBCheck is how often the vulnerability database file is checked
 // for a replacement.
 const DefaultDBCheck = time.Minute
+
+// DefaultPollInterval is how often watched repositories are polled.
+const DefaultPollInterval = 5 * time.Minute
+
+// DefaultPollTimeout bounds one registry's share of a poll round: a
+// registry that hangs is given up on and polled again next round.
+const DefaultPollTimeout = 30 * time.Second
 
 // Registry is a registry the server reads images from. Webhook events from
 // other registries are refused.
@@ -57,7 +66,8 @@ type Config struct {
 	// Token is the bearer token of the API and the webhook (default:
 	// $BULWARK_SERVER_TOKEN; empty: no authentication).
 	Token string `yaml:"token"`
-	// Store is the SQLite file of the store.
+	// Store is the store's database: "sqlite://PATH" or a plain path (the
+	// default: server.db in the cache folder), or "postgres://...".
 	Store string `yaml:"store"`
 	// DB configures the vulnerability database.
 	DB DB `yaml:"db"`
@@ -65,11 +75,81 @@ type Config struct {
 	Registries []Registry `yaml:"registries"`
 	// Policy is the gate rule the image status is judged by.
 	Policy Policy `yaml:"policy"`
+	// Watch lists "REGISTRY/REPOSITORY" (or "REGISTRY": every repository
+	// of its catalog) to poll for new tags.
+	Watch []string `yaml:"watch"`
+	// Poll configures the polling of Watch.
+	Poll Poll `yaml:"poll"`
+	// Webhooks configures how the webhook senders authenticate.
+	Webhooks Webhooks `yaml:"webhooks"`
+	// TLS, when both files are given, serves HTTPS.
+	TLS TLS `yaml:"tls"`
 
 	// FailOn is Policy.FailOn parsed.
 	FailOn policy.FailOn `yaml:"-"`
 	// CheckEvery is DB.CheckInterval parsed.
 	CheckEvery time.Duration `yaml:"-"`
+	// Watched is Watch parsed.
+	Watched []Watch `yaml:"-"`
+	// PollEvery and PollTimeout are Poll parsed.
+	PollEvery, PollTimeout time.Duration `yaml:"-"`
+	// RegistryDefaults is the access of watched registries that
+	// Registries does not list (the command's registry flags).
+	RegistryDefaults registry.Settings `yaml:"-"`
+}
+
+// Watch is a watched repository, or a whole registry when Repository is
+// empty.
+type Watch struct {
+	Registry, Repository string
+}
+
+// String is the entry as written: "REGISTRY[/REPOSITORY]".
+func (w Watch) String() string {
+	if w.Repository == "" {
+		return w.Registry
+	}
+	return w.Registry + "/" + w.Repository
+}
+
+// Poll configures the periodic tag poll.
+type Poll struct {
+	// Interval is the time between rounds (a Go duration, default 5m; each
+	// round is moved by up to a tenth of it at random).
+	Interval string `yaml:"interval"`
+	// Timeout bounds each registry's share of a round (default 30s).
+	Timeout string `yaml:"timeout"`
+}
+
+// Webhooks configures the webhook senders' authentication. Each webhook
+// also accepts the API token.
+type Webhooks struct {
+	// Registry is the CNCF registry's notification endpoint.
+	Registry Hook `yaml:"registry"`
+	// EventBridge is the endpoint of an EventBridge API destination.
+	EventBridge EventBridge `yaml:"eventbridge"`
+}
+
+// Hook is a shared secret a webhook sender puts in a header.
+type Hook struct {
+	// Header is the header's name (default Authorization).
+	Header string `yaml:"header"`
+	// Secret is the header's whole value ("Bearer s3cret", or an API key).
+	Secret string `yaml:"secret"`
+}
+
+// EventBridge configures the Amazon EventBridge endpoint.
+type EventBridge struct {
+	Hook `yaml:",inline"`
+	// Hosts maps the ECR host an event names
+	// (ACCOUNT.dkr.ecr.REGION.amazonaws.com) to the host to read from.
+	Hosts map[string]string `yaml:"hosts"`
+}
+
+// TLS names the server's certificate and key (PEM files).
+type TLS struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
 }
 
 // DB is the vulnerability database the server matches against.
@@ -117,7 +197,7 @@ func Parse(b []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
-		return nil, fmt.Errorf("not a valid server configuration (keys: listen, token, store, db, registries, policy): %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, fmt.Errorf("not a valid server configuration (keys: listen, token, store, db, registries, policy, watch, poll, webhooks, tls): %s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	at := func(err error, keys ...any) error {
 		if l := yamlpath.Line(&root, keys...); l > 0 {
@@ -125,13 +205,32 @@ func Parse(b []byte) (*Config, error) {
 		}
 		return err
 	}
+	if err := c.complete(at); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Default is the configuration without a file: every default.
+func Default() *Config {
+	c := &Config{}
+	if err := c.complete(func(err error, _ ...any) error { return err }); err != nil {
+		panic(err) // the defaults are valid
+	}
+	return c
+}
+
+// complete validates the values and fills in the defaults; at places an
+// error at the key's line.
+func (c *Config) complete(at func(err error, keys ...any) error) error {
 	if c.Listen == "" {
 		c.Listen = DefaultListen
 	}
-	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
-		return nil, at(fmt.Errorf("listen: %q is not host:port", c.Listen), "listen")
-	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return nil, at(fmt.Errorf("listen: port %q is not a number", port), "listen")
+	if err := checkListen(c.Listen); err != nil {
+		return at(fmt.Errorf("listen: %w", err), "listen")
+	}
+	if err := checkStore(c.Store); err != nil {
+		return at(fmt.Errorf("store: %w", err), "store")
 	}
 	if c.Token == "" {
 		c.Token = os.Getenv("BULWARK_SERVER_TOKEN")
@@ -141,11 +240,11 @@ func Parse(b []byte) (*Config, error) {
 		h := strings.TrimSpace(r.Host)
 		switch {
 		case h == "" || strings.ContainsAny(h, "/@ "):
-			return nil, at(fmt.Errorf("registries[%d].host: %q is not host[:port]", i, r.Host), "registries", i, "host")
+			return at(fmt.Errorf("registries[%d].host: %q is not host[:port]", i, r.Host), "registries", i, "host")
 		case seen[h]:
-			return nil, at(fmt.Errorf("registries[%d].host: %s is listed twice", i, h), "registries", i, "host")
+			return at(fmt.Errorf("registries[%d].host: %s is listed twice", i, h), "registries", i, "host")
 		case r.Password != "" && r.Username == "":
-			return nil, at(fmt.Errorf("registries[%d]: a password needs a username", i), "registries", i, "password")
+			return at(fmt.Errorf("registries[%d]: a password needs a username", i), "registries", i, "password")
 		}
 		seen[h] = true
 	}
@@ -155,15 +254,182 @@ func Parse(b []byte) (*Config, error) {
 	}
 	var err error
 	if c.FailOn, err = policy.ParseFailOn(fo); err != nil {
-		return nil, at(fmt.Errorf("policy.failOn: %w", err), "policy", "failOn")
+		return at(fmt.Errorf("policy.failOn: %w", err), "policy", "failOn")
 	}
 	c.CheckEvery = DefaultDBCheck
 	if c.DB.CheckInterval != "" {
 		d, err := time.ParseDuration(c.DB.CheckInterval)
 		if err != nil || d <= 0 {
-			return nil, at(fmt.Errorf("db.checkInterval: %q is not a positive duration (like 30s or 5m)", c.DB.CheckInterval), "db", "checkInterval")
+			return at(fmt.Errorf("db.checkInterval: %q is not a positive duration (like 30s or 5m)", c.DB.CheckInterval), "db", "checkInterval")
 		}
 		c.CheckEvery = d
 	}
-	return c, nil
+	for i, w := range c.Watch {
+		pw, err := ParseWatch(w)
+		if err != nil {
+			return at(fmt.Errorf("watch[%d]: %w", i, err), "watch", i)
+		}
+		c.Watched = append(c.Watched, pw)
+	}
+	if c.PollEvery, err = duration(c.Poll.Interval, DefaultPollInterval); err != nil {
+		return at(fmt.Errorf("poll.interval: %w", err), "poll", "interval")
+	}
+	if c.PollTimeout, err = duration(c.Poll.Timeout, DefaultPollTimeout); err != nil {
+		return at(fmt.Errorf("poll.timeout: %w", err), "poll", "timeout")
+	}
+	for _, h := range []struct {
+		name string
+		hook *Hook
+	}{{"registry", &c.Webhooks.Registry}, {"eventbridge", &c.Webhooks.EventBridge.Hook}} {
+		if h.hook.Header == "" {
+			h.hook.Header = "Authorization"
+		}
+		if !headerRe.MatchString(h.hook.Header) {
+			return at(fmt.Errorf("webhooks.%s.header: %q is not a header name", h.name, h.hook.Header), "webhooks", h.name, "header")
+		}
+	}
+	for from, to := range c.Webhooks.EventBridge.Hosts {
+		for _, h := range []string{from, to} {
+			if h == "" || strings.ContainsAny(h, "/@ ") {
+				return at(fmt.Errorf("webhooks.eventbridge.hosts: %q is not host[:port]", h), "webhooks", "eventbridge", "hosts", from)
+			}
+		}
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		return at(errors.New("tls: cert and key go together"), "tls")
+	}
+	return nil
+}
+
+var headerRe = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+
+// duration parses a positive Go duration, def when s is empty.
+func duration(s string, def time.Duration) (time.Duration, error) {
+	if s == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not a positive duration (like 30s or 5m)", s)
+	}
+	return d, nil
+}
+
+// checkListen checks a "host:port" address.
+func checkListen(s string) error {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", s)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("port %q is not a number", port)
+	}
+	return nil
+}
+
+// StoreURL splits the store setting: "sqlite://PATH" or a plain path is
+// ("sqlite", PATH); "postgres://..." or "postgresql://..." is
+// ("postgres", the URL); empty is ("sqlite", "") for the default file.
+func StoreURL(s string) (engine, target string, err error) {
+	switch {
+	case strings.HasPrefix(s, "sqlite://"):
+		if p := strings.TrimPrefix(s, "sqlite://"); p != "" {
+			return "sqlite", p, nil
+		}
+		return "", "", fmt.Errorf("%q names no file (sqlite:///var/lib/bulwark/server.db)", s)
+	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
+		return "postgres", s, nil
+	case strings.Contains(s, "://"):
+		return "", "", fmt.Errorf("%q: the database is sqlite://PATH or postgres://...", s)
+	}
+	return "sqlite", s, nil
+}
+
+func checkStore(s string) error {
+	_, _, err := StoreURL(s)
+	return err
+}
+
+// ParseWatch parses "REGISTRY/REPOSITORY" or "REGISTRY".
+func ParseWatch(s string) (Watch, error) {
+	host, repo, _ := strings.Cut(s, "/")
+	if _, err := name.NewRegistry(host, name.StrictValidation); err != nil || host == "" || strings.ContainsAny(host, "@ ") {
+		return Watch{}, fmt.Errorf("%q: %q is not a registry host", s, host)
+	}
+	if repo != "" {
+		if _, err := name.NewRepository(s, name.StrictValidation); err != nil || strings.ContainsAny(repo, ":@") {
+			return Watch{}, fmt.Errorf("%q is not REGISTRY/REPOSITORY", s)
+		}
+	}
+	return Watch{Registry: host, Repository: repo}, nil
+}
+
+// Overrides are command-line values that replace the configuration's
+// (an empty value keeps it).
+type Overrides struct {
+	Listen, Store, Token, DBFile, TLSCert, TLSKey, PollInterval string
+	// Watch entries are added to the configuration's.
+	Watch []string
+	// Registry is the access of watched registries not listed in
+	// Registries.
+	Registry registry.Settings
+}
+
+// Override applies command-line values; an error names the flag.
+func (c *Config) Override(o Overrides) error {
+	if o.Listen != "" {
+		if err := checkListen(o.Listen); err != nil {
+			return fmt.Errorf("--listen: %w", err)
+		}
+		c.Listen = o.Listen
+	}
+	if o.Store != "" {
+		if err := checkStore(o.Store); err != nil {
+			return fmt.Errorf("--database: %w", err)
+		}
+		c.Store = o.Store
+	}
+	if o.Token != "" {
+		c.Token = o.Token
+	}
+	if o.DBFile != "" {
+		c.DB.File = o.DBFile
+	}
+	if o.TLSCert != "" || o.TLSKey != "" {
+		if o.TLSCert == "" || o.TLSKey == "" {
+			return errors.New("--tls-cert and --tls-key go together")
+		}
+		c.TLS = TLS{Cert: o.TLSCert, Key: o.TLSKey}
+	}
+	if o.PollInterval != "" {
+		d, err := duration(o.PollInterval, 0)
+		if err != nil {
+			return fmt.Errorf("--poll-interval: %w", err)
+		}
+		c.PollEvery = d
+	}
+	for _, s := range o.Watch {
+		w, err := ParseWatch(s)
+		if err != nil {
+			return fmt.Errorf("--watch: %w", err)
+		}
+		c.Watch = append(c.Watch, s)
+		c.Watched = append(c.Watched, w)
+	}
+	c.RegistryDefaults = o.Registry
+	return nil
+}
+
+// RegistrySettings maps every registry the server reads from to its
+// access: those listed in Registries, and the watched ones with
+// RegistryDefaults.
+func (c *Config) RegistrySettings() map[string]registry.Settings {
+	out := map[string]registry.Settings{}
+	for _, w := range c.Watched {
+		out[w.Registry] = c.RegistryDefaults
+	}
+	for _, r := range c.Registries {
+		out[strings.TrimSpace(r.Host)] = r.Settings()
+	}
+	return out
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bulwark-sec/bulwark/internal/registry"
 )
 
 func TestParse(t *testing.T) {
@@ -41,10 +43,92 @@ func TestParseErrors(t *testing.T) {
 		{"policy:\n  failOn: SEVERE\n", "line 2: policy.failOn"},
 		{"db:\n  checkInterval: -1s\n", "line 2: db.checkInterval"},
 		{"registries: 3\n", "line 1"},
+		{"store: mysql://x\n", "line 1: store"},
+		{"store: sqlite://\n", "line 1: store"},
+		{"watch:\n  - 127.0.0.1:5000/team/a\n  - a b/c\n", "line 3: watch[1]"},
+		{"watch:\n  - 127.0.0.1:5000/Team\n", "line 2: watch[0]"},
+		{"watch:\n  - 127.0.0.1:5000/a:tag\n", "line 2: watch[0]"},
+		{"poll:\n  interval: soon\n", "line 2: poll.interval"},
+		{"poll:\n  timeout: 0s\n", "line 2: poll.timeout"},
+		{"webhooks:\n  registry:\n    header: \"X Key\"\n", "line 3: webhooks.registry.header"},
+		{"webhooks:\n  eventbridge:\n    hosts:\n      a.b: \"c/d\"\n", "line 4: webhooks.eventbridge.hosts"},
+		{"webhooks:\n  eventbridge:\n    secrets: x\n", "line 3: field secrets not found"},
+		{"tls:\n  cert: a.pem\n", "line 2: tls: cert and key"},
 	} {
 		_, err := Parse([]byte(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want %q", tc.in, err, tc.want)
 		}
+	}
+}
+
+func TestParseIngest(t *testing.T) {
+	c, err := Parse([]byte(`
+store: sqlite:///var/lib/bulwark/s.db
+watch:
+  - 127.0.0.1:5000/team/a
+  - registry.internal:5000
+registries:
+  - host: registry.internal:5000
+    caCert: /etc/ca.pem
+poll:
+  interval: 30s
+webhooks:
+  registry:
+    secret: Bearer s3cret
+  eventbridge:
+    header: x-api-key
+    secret: k
+    hosts:
+      123456789012.dkr.ecr.us-east-1.amazonaws.com: 127.0.0.1:5000
+tls:
+  cert: c.pem
+  key: k.pem
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Watch{{"127.0.0.1:5000", "team/a"}, {"registry.internal:5000", ""}}
+	if len(c.Watched) != 2 || c.Watched[0] != want[0] || c.Watched[1] != want[1] {
+		t.Errorf("watched %+v, want %+v", c.Watched, want)
+	}
+	if c.PollEvery != 30*time.Second || c.PollTimeout != DefaultPollTimeout {
+		t.Errorf("poll %v %v", c.PollEvery, c.PollTimeout)
+	}
+	if h := c.Webhooks.Registry; h.Header != "Authorization" || h.Secret != "Bearer s3cret" {
+		t.Errorf("registry hook %+v", h)
+	}
+	if e := c.Webhooks.EventBridge; e.Header != "x-api-key" || e.Secret != "k" || e.Hosts["123456789012.dkr.ecr.us-east-1.amazonaws.com"] != "127.0.0.1:5000" {
+		t.Errorf("eventbridge %+v", e)
+	}
+	if engine, path, _ := StoreURL(c.Store); engine != "sqlite" || path != "/var/lib/bulwark/s.db" {
+		t.Errorf("store %s %s", engine, path)
+	}
+	if err := c.Override(Overrides{Watch: []string{"127.0.0.1:6000/b"}, Registry: registry.Settings{Insecure: true}, Listen: "127.0.0.1:0"}); err != nil {
+		t.Fatal(err)
+	}
+	regs := c.RegistrySettings()
+	if len(regs) != 3 || !regs["127.0.0.1:5000"].Insecure || !regs["127.0.0.1:6000"].Insecure || regs["registry.internal:5000"].Insecure || regs["registry.internal:5000"].CACert != "/etc/ca.pem" {
+		t.Errorf("registries %+v", regs)
+	}
+}
+
+func TestOverrideErrors(t *testing.T) {
+	for _, tc := range []struct {
+		o    Overrides
+		want string
+	}{
+		{Overrides{Listen: "x"}, "--listen"},
+		{Overrides{Store: "ftp://x"}, "--database"},
+		{Overrides{Watch: []string{"/x"}}, "--watch"},
+		{Overrides{TLSCert: "c"}, "--tls-cert and --tls-key"},
+		{Overrides{PollInterval: "-1m"}, "--poll-interval"},
+	} {
+		if err := Default().Override(tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want %q", tc.o, err, tc.want)
+		}
+	}
+	if engine, url, err := StoreURL("postgres://u@127.0.0.1/db"); err != nil || engine != "postgres" || url != "postgres://u@127.0.0.1/db" {
+		t.Errorf("postgres: %s %s %v", engine, url, err)
 	}
 }

@@ -1,6 +1,7 @@
 // Package webhook decodes the notification envelope the CNCF distribution
 // registry (docker-registry) sends to its notification endpoints, and
-// keeps the manifest pushes from it.
+// keeps the manifest pushes from it. Push, its checks and the bounded body
+// read are shared with the other ingest sources.
 package webhook
 
 import (
@@ -9,13 +10,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"regexp"
 	"strings"
 )
 
-// MaxBody is the largest envelope read; the registry sends at most a few
-// events of a few hundred bytes each.
+// MaxBody is the largest webhook body read; the registry sends at most a
+// few events of a few hundred bytes each.
 const MaxBody = 1 << 20
+
+// ErrTooLarge is returned for a body larger than MaxBody.
+var ErrTooLarge = fmt.Errorf("body larger than %d bytes", MaxBody)
 
 // Push is a manifest pushed to a registry.
 type Push struct {
@@ -63,16 +68,47 @@ var (
 	hostRe = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$`)
 )
 
+// ReadBody reads at most MaxBody bytes of a webhook body: more is
+// ErrTooLarge (as is the error of an http.MaxBytesReader).
+func ReadBody(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxBody+1))
+	var mb *http.MaxBytesError
+	switch {
+	case errors.As(err, &mb) || len(b) > MaxBody:
+		return nil, ErrTooLarge
+	case err != nil:
+		return nil, fmt.Errorf("reading the body: %w", err)
+	}
+	return b, nil
+}
+
+// Check tells whether every field of a push is well formed; the error
+// names the field as the source calls it (names: registry, repository,
+// digest, tag).
+func (p Push) Check(names [4]string) error {
+	switch {
+	case !hostRe.MatchString(p.Registry):
+		return fmt.Errorf("%s %q is not a registry host", names[0], clip(p.Registry))
+	case len(p.Repository) > 255 || !repoRe.MatchString(p.Repository):
+		return fmt.Errorf("%s %q is not a repository name", names[1], clip(p.Repository))
+	case !digestRe.MatchString(p.Digest):
+		return fmt.Errorf("%s %q is not a sha256 digest", names[2], clip(p.Digest))
+	case p.Tag != "" && !tagRe.MatchString(p.Tag):
+		return fmt.Errorf("%s %q is not a tag", names[3], clip(p.Tag))
+	}
+	return nil
+}
+
+// fields names Push's fields as the envelope calls them.
+var fields = [4]string{"request.host", "target.repository", "target.digest", "target.tag"}
+
 // Decode reads an envelope and returns its manifest pushes. Events that
 // are not manifest pushes are skipped; a body that is not an envelope, or
 // a manifest push with a malformed field, is an error naming it.
 func Decode(r io.Reader) ([]Push, error) {
-	b, err := io.ReadAll(io.LimitReader(r, MaxBody+1))
+	b, err := ReadBody(r)
 	if err != nil {
-		return nil, fmt.Errorf("reading the notification: %w", err)
-	}
-	if len(b) > MaxBody {
-		return nil, fmt.Errorf("notification larger than %d bytes", MaxBody)
+		return nil, fmt.Errorf("notification: %w", err)
 	}
 	var env envelope
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -91,15 +127,8 @@ func Decode(r io.Reader) ([]Push, error) {
 			continue
 		}
 		p := Push{Registry: e.Request.Host, Repository: e.Target.Repository, Digest: e.Target.Digest, Tag: e.Target.Tag}
-		switch {
-		case !hostRe.MatchString(p.Registry):
-			return nil, fmt.Errorf("event %d: request.host %q is not a registry host", i, clip(p.Registry))
-		case len(p.Repository) > 255 || !repoRe.MatchString(p.Repository):
-			return nil, fmt.Errorf("event %d: target.repository %q is not a repository name", i, clip(p.Repository))
-		case !digestRe.MatchString(p.Digest):
-			return nil, fmt.Errorf("event %d: target.digest %q is not a sha256 digest", i, clip(p.Digest))
-		case p.Tag != "" && !tagRe.MatchString(p.Tag):
-			return nil, fmt.Errorf("event %d: target.tag %q is not a tag", i, clip(p.Tag))
+		if err := p.Check(fields); err != nil {
+			return nil, fmt.Errorf("event %d: %w", i, err)
 		}
 		out = append(out, p)
 	}

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -29,6 +30,9 @@ func TestDecode(t *testing.T) {
 
 func TestDecodeHostile(t *testing.T) {
 	good := strings.Repeat("a", 64)
+	if _, err := Decode(strings.NewReader(`{"events":[` + strings.Repeat(" ", MaxBody) + `]}`)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("too large: %v, want ErrTooLarge", err)
+	}
 	for name, body := range map[string]string{
 		"not json":      "hello",
 		"no events":     `{}`,
@@ -39,7 +43,6 @@ func TestDecodeHostile(t *testing.T) {
 		"bad repo":      `{"events":[{"action":"push","target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:` + good + `","repository":"../etc"},"request":{"host":"h"}}]}`,
 		"bad host":      `{"events":[{"action":"push","target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:` + good + `","repository":"a"},"request":{"host":"h/x@y"}}]}`,
 		"bad tag":       `{"events":[{"action":"push","target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:` + good + `","repository":"a","tag":"-x"},"request":{"host":"h"}}]}`,
-		"too large":     `{"events":[` + strings.Repeat(" ", MaxBody) + `]}`,
 	} {
 		if _, err := Decode(strings.NewReader(body)); err == nil {
 			t.Errorf("%s: no error", name)
