@@ -50,8 +50,8 @@ func bars(label string, counts []count) chartRow {
 func (c chart) Height() int { return len(c)*chartRowHeight + 4 }
 
 // Width is the width of the SVG drawing (the label, the longest bar and
-// room for its total).
-func (c chart) Width() int { return chartLabelWidth + chartBarWidth + 60 }
+// room for its total and counts).
+func (c chart) Width() int { return chartLabelWidth + chartBarWidth + 260 }
 
 // layout places the rows one under the other and scales every bar to the
 // longest; a segment is at least 2 units wide so that a count of 1 among

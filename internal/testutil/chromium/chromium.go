@@ -28,6 +28,9 @@ var names = []string{"chromium", "chromium-browser", "google-chrome", "google-ch
 type Browser struct {
 	// Path is the chromium executable.
 	Path string
+	// Args are extra flags for every run (a --proxy-server that records
+	// what the page tries to fetch, say).
+	Args []string
 	dir  string
 }
 
@@ -96,6 +99,7 @@ func (b *Browser) run(ctx context.Context, args ...string) (string, error) {
 	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
 		"--no-first-run", "--no-default-browser-check", "--disable-extensions", "--hide-scrollbars",
 		"--user-data-dir=" + profile}
+	base = append(base, b.Args...)
 	cmd := exec.CommandContext(ctx, b.Path, append(base, args...)...)
 	cmd.Dir = profile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
