@@ -15,7 +15,10 @@ import (
 )
 
 // openRootfs treats a directory as an image of one layer with no
-// configuration. Symlinks are reported as links, never followed.
+// configuration. Symlinks are reported as links, never followed; FIFOs,
+// sockets and devices are reported, never opened; mounted virtual file
+// systems below the directory (/proc, /sys, /dev, /run and the like when
+// it is "/", see virtualMounts) are not entered.
 func openRootfs(spec, dir string) (*Image, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -37,6 +40,7 @@ func walkRootfs(ctx context.Context, l *Layer, handlers []Handler) (layerPaths, 
 	var lp layerPaths
 	var warnings []string
 	var wanted []Handler
+	virtual := virtualMounts(l.dir)
 	err := filepath.WalkDir(l.dir, func(p string, d fs.DirEntry, err error) error {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
@@ -71,6 +75,16 @@ func walkRootfs(ctx context.Context, l *Layer, handlers []Handler) (layerPaths, 
 		}
 		lp.add(rel, kind)
 		wanted = wanting(wanted, handlers, e)
+		if info.IsDir() && virtual[rel] {
+			// /proc, /sys, /dev, /run...: the directory is there, what
+			// is mounted on it is not part of the system on disk.
+			if len(wanted) > 0 {
+				if err := fanOut(e, bytes.NewReader(nil), wanted); err != nil {
+					return err
+				}
+			}
+			return fs.SkipDir
+		}
 		if len(wanted) == 0 {
 			return nil
 		}
@@ -83,6 +97,11 @@ func walkRootfs(ctx context.Context, l *Layer, handlers []Handler) (layerPaths, 
 			return nil
 		}
 		defer f.Close()
+		if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+			// Replaced by a FIFO, socket or device since the walk saw it.
+			warnings = append(warnings, fmt.Sprintf("%s: skipped: no longer a regular file", rel))
+			return nil
+		}
 		return fanOut(e, io.LimitReader(f, e.Size), wanted)
 	})
 	return lp, warnings, err
