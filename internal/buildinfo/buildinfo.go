@@ -12,6 +12,10 @@ var (
 	Commit = ""
 	// Date is the build date (RFC 3339).
 	Date = ""
+	// ReleaseKey is the release's public key, base64 of its DER (PKIX)
+	// form, which 'bulwark version --verify' checks the binary with. The
+	// release build sets it; "" in other builds.
+	ReleaseKey = ""
 )
 
 // URL is the project's home page, named in SARIF output.

@@ -100,3 +100,39 @@ func FuzzParsePolicy(f *testing.F) {
 		_, _ = p.Check([]VerifiedAttestation{{Statement: &Statement{PredicateType: PredicateVuln, Predicate: []byte(`{"scanner":{"result":{"findings":[]}}}`)}}}, time.Now())
 	})
 }
+
+func FuzzParseBlobSignature(f *testing.F) {
+	f.Add([]byte(`MEUCIQD1`), false)
+	f.Add([]byte(`{"base64Signature":"MEUCIQ=="}`), true)
+	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"x"}},"messageSignature":{"messageDigest":{"algorithm":"SHA2_256","digest":"3q2+7w=="},"signature":"MEUCIQ=="}}`), true)
+	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","dsseEnvelope":{"payload":"e30=","payloadType":"x","signatures":[]}}`), true)
+	f.Fuzz(func(t *testing.T, b []byte, bundle bool) {
+		s, err := ParseBlobSignature(b, bundle)
+		if err != nil {
+			return
+		}
+		if len(s.Sig) == 0 {
+			t.Fatal("accepted an empty signature")
+		}
+		if s.Digest != nil && len(s.Digest) != 32 {
+			t.Fatalf("accepted a %d-byte SHA-256", len(s.Digest))
+		}
+	})
+}
+
+func FuzzParseBlobAttestation(f *testing.F) {
+	f.Add([]byte(`{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"keyid":"","sig":"AAAA"}]}`))
+	f.Add([]byte(`eyJwYXlsb2FkVHlwZSI6IngiLCJwYXlsb2FkIjoiIiwic2lnbmF0dXJlcyI6W119`))
+	f.Add([]byte(`{"base64Signature":"eyJwYXlsb2FkVHlwZSI6IngiLCJwYXlsb2FkIjoiIiwic2lnbmF0dXJlcyI6W119"}`))
+	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","dsseEnvelope":{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"AAAA"}]}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := ParseBlobAttestation(b)
+		if err != nil {
+			return
+		}
+		if len(a.sigs) == 0 || len(a.sigs) > 64 {
+			t.Fatalf("accepted %d signatures", len(a.sigs))
+		}
+		_, _ = ParseStatement(a.payload)
+	})
+}

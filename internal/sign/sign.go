@@ -9,6 +9,7 @@ package sign
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -124,15 +125,20 @@ func signDSSE(ctx context.Context, s *Signer, statement []byte) (*Envelope, erro
 	}, nil
 }
 
-// bundleJSON is the subset of a Sigstore bundle v0.3 bulwark writes and reads.
+// bundleJSON is the subset of a Sigstore bundle v0.3 bulwark writes and
+// reads: a DSSE envelope (images, attestations) or a message signature
+// (blobs), with the key's hint as verification material.
 type bundleJSON struct {
 	MediaType            string `json:"mediaType"`
 	VerificationMaterial struct {
-		PublicKey *struct {
-			Hint string `json:"hint"`
-		} `json:"publicKey,omitempty"`
+		PublicKey *bundleKeyHint `json:"publicKey,omitempty"`
 	} `json:"verificationMaterial"`
-	DSSEEnvelope *bundleDSSE `json:"dsseEnvelope,omitempty"`
+	DSSEEnvelope     *bundleDSSE    `json:"dsseEnvelope,omitempty"`
+	MessageSignature *bundleMessage `json:"messageSignature,omitempty"`
+}
+
+type bundleKeyHint struct {
+	Hint string `json:"hint"`
 }
 
 // bundleDSSE is a bundle's DSSE envelope (protobuf JSON: bytes in base64).
@@ -147,24 +153,63 @@ type bundleSig struct {
 	KeyID string `json:"keyid,omitempty"`
 }
 
-func writeBundle(ctx context.Context, reg *Registry, d name.Digest, s *Signer, statement []byte, predicateType string) (string, error) {
-	env, err := signDSSE(ctx, s, statement)
+// bundleMessage is a bundle's signature over a blob.
+type bundleMessage struct {
+	MessageDigest *bundleDigest `json:"messageDigest,omitempty"`
+	Signature     []byte        `json:"signature"`
+}
+
+type bundleDigest struct {
+	Algorithm string `json:"algorithm"`
+	Digest    []byte `json:"digest"`
+}
+
+// newBundle starts a bundle whose verification material is the hint of
+// a public key (base64 of the SHA-256 of its DER), as cosign writes it.
+func newBundle(pub crypto.PublicKey) (*bundleJSON, error) {
+	der, err := cryptoutils.MarshalPublicKeyToDER(pub)
 	if err != nil {
-		return "", err
-	}
-	sig, _ := base64.StdEncoding.DecodeString(env.Signatures[0].Sig)
-	der, err := cryptoutils.MarshalPublicKeyToDER(s.Public())
-	if err != nil {
-		return "", err
+		return nil, err
 	}
 	hint := sha256.Sum256(der)
-	var b bundleJSON
-	b.MediaType = BundleMediaType
-	b.VerificationMaterial.PublicKey = &struct {
-		Hint string `json:"hint"`
-	}{Hint: base64.StdEncoding.EncodeToString(hint[:])}
-	b.DSSEEnvelope = &bundleDSSE{Payload: statement, PayloadType: InTotoPayloadType, Signatures: []bundleSig{{Sig: sig}}}
-	raw, err := json.Marshal(b)
+	b := &bundleJSON{MediaType: BundleMediaType}
+	b.VerificationMaterial.PublicKey = &bundleKeyHint{Hint: base64.StdEncoding.EncodeToString(hint[:])}
+	return b, nil
+}
+
+// dsseBundle signs a statement and returns it as a Sigstore bundle with
+// a DSSE envelope.
+func dsseBundle(ctx context.Context, s *Signer, statement []byte) ([]byte, error) {
+	env, err := signDSSE(ctx, s, statement)
+	if err != nil {
+		return nil, err
+	}
+	return envelopeBundle(s.Public(), env)
+}
+
+// envelopeBundle puts a signed in-toto DSSE envelope in a Sigstore bundle.
+func envelopeBundle(pub crypto.PublicKey, env *Envelope) ([]byte, error) {
+	statement, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		return nil, err
+	}
+	b, err := newBundle(pub)
+	if err != nil {
+		return nil, err
+	}
+	b.DSSEEnvelope = &bundleDSSE{Payload: statement, PayloadType: env.PayloadType}
+	for _, es := range env.Signatures {
+		sig, err := base64.StdEncoding.DecodeString(es.Sig)
+		if err != nil {
+			return nil, err
+		}
+		b.DSSEEnvelope.Signatures = append(b.DSSEEnvelope.Signatures, bundleSig{Sig: sig})
+	}
+	return json.Marshal(b)
+}
+
+func writeBundle(ctx context.Context, reg *Registry, d name.Digest, s *Signer, statement []byte, predicateType string) (string, error) {
+	raw, err := dsseBundle(ctx, s, statement)
 	if err != nil {
 		return "", err
 	}
@@ -180,14 +225,23 @@ func writeBundle(ctx context.Context, reg *Registry, d name.Digest, s *Signer, s
 	return target.String(), nil
 }
 
-// parseBundle returns the DSSE payload and signatures of a bundle.
-func parseBundle(b []byte) (payload []byte, sigs [][]byte, err error) {
+// decodeBundle parses a Sigstore bundle from untrusted bytes.
+func decodeBundle(b []byte) (*bundleJSON, error) {
 	if len(b) > maxEnvelopeSize {
-		return nil, nil, fmt.Errorf("bundle of %d bytes is larger than %d", len(b), maxEnvelopeSize)
+		return nil, fmt.Errorf("bundle of %d bytes is larger than %d", len(b), maxEnvelopeSize)
 	}
 	var bj bundleJSON
 	if err := json.Unmarshal(b, &bj); err != nil {
-		return nil, nil, fmt.Errorf("Sigstore bundle is not valid JSON: %w", err)
+		return nil, fmt.Errorf("Sigstore bundle is not valid JSON: %w", err)
+	}
+	return &bj, nil
+}
+
+// parseBundle returns the in-toto DSSE payload and signatures of a bundle.
+func parseBundle(b []byte) (payload []byte, sigs [][]byte, err error) {
+	bj, err := decodeBundle(b)
+	if err != nil {
+		return nil, nil, err
 	}
 	if bj.DSSEEnvelope == nil {
 		return nil, nil, fmt.Errorf("Sigstore bundle has no dsseEnvelope (message signatures are not supported for images)")
@@ -195,11 +249,18 @@ func parseBundle(b []byte) (payload []byte, sigs [][]byte, err error) {
 	if bj.DSSEEnvelope.PayloadType != InTotoPayloadType {
 		return nil, nil, fmt.Errorf("Sigstore bundle payload type %q is not in-toto", bj.DSSEEnvelope.PayloadType)
 	}
-	if len(bj.DSSEEnvelope.Signatures) == 0 || len(bj.DSSEEnvelope.Signatures) > 64 {
-		return nil, nil, fmt.Errorf("Sigstore bundle has %d signatures", len(bj.DSSEEnvelope.Signatures))
+	sigs, err = bj.DSSEEnvelope.sigs()
+	return bj.DSSEEnvelope.Payload, sigs, err
+}
+
+// sigs returns the envelope's signatures (1 to 64 of them).
+func (e *bundleDSSE) sigs() ([][]byte, error) {
+	if len(e.Signatures) == 0 || len(e.Signatures) > 64 {
+		return nil, fmt.Errorf("Sigstore bundle has %d signatures", len(e.Signatures))
 	}
-	for _, s := range bj.DSSEEnvelope.Signatures {
+	sigs := make([][]byte, 0, len(e.Signatures))
+	for _, s := range e.Signatures {
 		sigs = append(sigs, s.Sig)
 	}
-	return bj.DSSEEnvelope.Payload, sigs, nil
+	return sigs, nil
 }

@@ -41,7 +41,7 @@ const (
 // "no" of the gate, as opposed to an error that kept bulwark from
 // answering (unreachable registry, bad key reference).
 type VerificationError struct {
-	// Image is the image by digest.
+	// Image is the image by digest (for a blob, the file's name).
 	Image string
 	// Reason classifies the failure.
 	Reason Reason
