@@ -14,7 +14,7 @@ import (
 )
 
 // blobFiles writes a random blob, an altered copy and a SLSA v1
-// provenance predicate made by 'release provenance''s generator.
+// provenance predicate made by the 'release provenance' generator.
 func blobFiles(t *testing.T, dir string) (blob, altered, pred string) {
 	t.Helper()
 	data := make([]byte, 200<<10)
