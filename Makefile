@@ -5,7 +5,7 @@ DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 PKG     := github.com/bulwark-sec/bulwark/internal/buildinfo
 LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PKG).Date=$(DATE)
 
-.PHONY: build build-isal test vet fuzz
+.PHONY: build build-isal test vet fuzz repro
 build:
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bulwark ./cmd/bulwark
 
@@ -20,6 +20,11 @@ test:
 # its rate in execs/s; FUZZTIME=10s make fuzz is a quick check.
 fuzz:
 	bash bench/fuzz.sh
+
+# Two -trimpath builds with the release flags, from two directories and two
+# build caches (one empty), must be byte-identical (see docs/release.md).
+repro:
+	bash bench/repro.sh
 
 vet:
 	gofmt -l . | (! grep .) && go vet ./...
