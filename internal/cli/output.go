@@ -3,12 +3,15 @@ package cli
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bulwark-sec/bulwark/internal/atomicfile"
+	"github.com/bulwark-sec/bulwark/internal/buildinfo"
 	"github.com/bulwark-sec/bulwark/internal/output"
+	"github.com/bulwark-sec/bulwark/internal/trivyfmt"
 )
 
 // formatFlag is a -f/--format value checked when the command line is
@@ -79,4 +82,37 @@ func (o *outputFlags[T]) write(cmd *cobra.Command, doc T) error {
 	}
 	_, err = atomicfile.Write(o.output, 0o644, func(f io.Writer) error { return w(f, doc) })
 	return err
+}
+
+// trivyFormats is --template and what Trivy's github and template formats
+// read when the report is written.
+type trivyFormats struct {
+	output.Extras
+	template string
+}
+
+func (t *trivyFormats) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&t.template, "template", "", "with -f template: a Go template (Trivy's data and functions, docs/scan.md), or @FILE")
+}
+
+// prepare parses --template for -f template; a template that does not
+// parse is a usage error (exit 2). As Trivy does, --template with another
+// format is ignored with a note.
+func (t *trivyFormats) prepare(cmd *cobra.Command, format string) error {
+	t.Env = os.Getenv
+	if format != "template" {
+		if t.template != "" {
+			fmt.Fprintf(cmd.ErrOrStderr(), "bulwark: note: --template is ignored without -f template (the format is %s)\n", format)
+		}
+		return nil
+	}
+	if t.template == "" {
+		return usageError{fmt.Errorf("-f template needs --template TEMPLATE or --template @FILE")}
+	}
+	tpl, err := trivyfmt.ParseTemplate(t.template, buildinfo.Version)
+	if err != nil {
+		return usageError{err}
+	}
+	t.Template = tpl
+	return nil
 }

@@ -47,10 +47,11 @@ func newSBOMCmd() *cobra.Command {
 		img   imageFlags
 		out   outputFlags[*inventory.SBOM]
 		cache cacheFlags
+		trivy trivyFormats
 	)
 	cmd := &cobra.Command{
 		Use:   "sbom IMAGE|DIR",
-		Short: "List every package in an image or source tree (table, json, cyclonedx, spdx-json)",
+		Short: "List every package in an image or source tree (table, json, cyclonedx, spdx-json, html, github, template)",
 		Long: `sbom lists the packages of an image (OS packages from dpkg, apk and rpm;
 Go and Rust binaries; npm, Python, Java, Ruby, PHP and .NET packages) with
 their versions, package URLs, licences, the files they were found in and
@@ -63,6 +64,9 @@ too; use rootfs:DIR to scan a directory as an image root filesystem.
 Results are cached per layer (--cache-dir, --no-cache; 'bulwark cache clean').`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := trivy.prepare(cmd, out.format.value); err != nil {
+				return err
+			}
 			opts := inventory.Options{Analyzers: analyzers.All(), Mode: inventory.ModeImage,
 				Tool: "bulwark", ToolVersion: buildinfo.Version}
 			c, err := cache.cache(cmd.ErrOrStderr())
@@ -93,7 +97,8 @@ Results are cached per layer (--cache-dir, --no-cache; 'bulwark cache clean').`,
 	}
 	img.register(cmd)
 	img.trees = true
-	out.register(cmd, output.SBOM)
+	out.register(cmd, output.SBOMWith(&trivy.Extras))
+	trivy.register(cmd)
 	out.format.alias("spdx", "spdx-json") // Trivy's and syft's name for SPDX JSON here
 	cache.register(cmd)
 	return cmd

@@ -24,6 +24,7 @@ var scanIgnoreFiles = []string{".bulwarkignore", ".trivyignore", ".dockleignore"
 type scanFlags struct {
 	img          imageFlags
 	out          outputFlags[*finding.Report]
+	trivy        trivyFormats
 	db           dbSourceFlags
 	gate         gateFlags
 	scanners     []string
@@ -63,7 +64,8 @@ Exit codes: 0 passed, --exit-code (default 1) the gate failed, 2 error.`,
 	}
 	f.img.register(cmd)
 	f.img.trees = true
-	f.out.register(cmd, output.Scan)
+	f.out.register(cmd, output.ScanWith(&f.trivy.Extras))
+	f.trivy.register(cmd)
 	f.db.register(cmd, &f.img.reg, true)
 	f.gate.register(cmd, scanIgnoreFiles...)
 	f.gate.withVulns(cmd)
@@ -112,6 +114,9 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	}
 	pol, err := f.gate.policy(cmd, gates...)
 	if err != nil {
+		return err
+	}
+	if err := f.trivy.prepare(cmd, f.out.format.value); err != nil {
 		return err
 	}
 	var secOpts secrets.Options
@@ -167,12 +172,14 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	res, err := scan.Run(ctx, img, scan.Options{
 		Vulns: want["vuln"], Lint: want["lint"], Secrets: want["secret"], Host: want["host"], HostProfile: f.hostProfile,
 		DB: db, Mode: mode, BaseLayers: base, Progress: bar, GitignoreRoot: gitignoreRoot,
+		SBOM:        f.out.format.value == "github" || f.out.format.value == "template",
 		LintOptions: lint.Options{Env: os.Getenv}, SecretOptions: secOpts,
 	})
 	bar.Close()
 	if err != nil {
 		return err
 	}
+	f.trivy.Inventory = res.SBOM
 	warnings = append(warnings, res.Warnings...)
 	warnings = append(warnings, dbw...)
 	if res.Host != nil {

@@ -8,6 +8,7 @@ package output
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
@@ -16,6 +17,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/inventory/sbom"
 	"github.com/bulwark-sec/bulwark/internal/nist"
 	"github.com/bulwark-sec/bulwark/internal/report"
+	"github.com/bulwark-sec/bulwark/internal/trivyfmt"
 )
 
 // Writer writes a document of type T in one format.
@@ -62,3 +64,44 @@ var (
 	// NIST is the assessment of report nist-800-190.
 	NIST = Table[*nist.Assessment]{{"table", nist.Table}, {"json", nist.JSON}}
 )
+
+// Extras is what Trivy's github and template formats need beyond the
+// document; the writers read it when the report is written, so a command
+// fills it in once its scan ran.
+type Extras struct {
+	// Inventory is the package inventory the report was matched from.
+	Inventory *inventory.SBOM
+	// Template is the parsed --template.
+	Template *trivyfmt.Template
+	// Env reads the GITHUB_* variables of the github format.
+	Env func(string) string
+}
+
+func (x *Extras) github(w io.Writer, s *inventory.SBOM) error {
+	if s == nil {
+		return fmt.Errorf("the github format lists the packages, and this run made no inventory")
+	}
+	return trivyfmt.GitHub(w, s, x.Env, s.CreatedAt)
+}
+
+func (x *Extras) template(w io.Writer, r *finding.Report, s *inventory.SBOM) error {
+	if x.Template == nil {
+		return fmt.Errorf("-f template needs --template TEMPLATE or --template @FILE")
+	}
+	return x.Template.Execute(w, trivyfmt.Results(r, s))
+}
+
+// ScanWith is Scan and Trivy's github (the dependency snapshot of
+// x.Inventory) and template (x.Template run on Trivy's results) formats.
+func ScanWith(x *Extras) Table[*finding.Report] {
+	return append(slices.Clone(Scan),
+		Format[*finding.Report]{"github", func(w io.Writer, _ *finding.Report) error { return x.github(w, x.Inventory) }},
+		Format[*finding.Report]{"template", func(w io.Writer, r *finding.Report) error { return x.template(w, r, x.Inventory) }})
+}
+
+// SBOMWith is SBOM and Trivy's github and template formats.
+func SBOMWith(x *Extras) Table[*inventory.SBOM] {
+	return append(slices.Clone(SBOM),
+		Format[*inventory.SBOM]{"github", x.github},
+		Format[*inventory.SBOM]{"template", func(w io.Writer, s *inventory.SBOM) error { return x.template(w, nil, s) }})
+}
