@@ -49,6 +49,9 @@ func TestStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if b, err := s.SBOM(ctx, d1); err != nil || string(b) != `{}` {
+		t.Errorf("stored inventory after reopening: %q, %v", b, err)
+	}
 	im, err := s.Image(ctx, d1)
 	if err != nil || im.State != StateDone || len(im.Tags) != 2 || im.Counts["HIGH"] != 1 || im.DBVersion != "v1" {
 		t.Fatalf("image after reopening: %+v, %v", im, err)

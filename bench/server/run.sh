@@ -1,0 +1,47 @@
+#!/bin/bash
+# Scale bench of `bulwark server` (see README.md): 10,000 stored images made
+# from real Debian package lists, a database update changing 100
+# advisories, re-evaluation time against a full rescan estimated from a
+# real Debian image read through a CNCF registry on 127.0.0.1, API latency
+# with every image stored, storage per image. Writes results.json and
+# results.md here.
+#
+#   bench/server/run.sh                   # 10,000 images, 100 changes
+#   IMAGES=1000 CHANGES=10 bench/server/run.sh
+#   SAMPLE=0 bench/server/run.sh          # without the registry read
+#
+# Needs: Go, docker-registry (the CNCF registry) and debootstrap (the
+# sample image's root filesystem, built once into the test cache) as root.
+# Package lists: /var/lib/dpkg/status and the debootstrap root filesystems
+# in the test cache, or STATUS=file1:file2.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/../.."
+export BULWARK_SCALE=1 BULWARK_SCALE_OUT="$here/results.json"
+export BULWARK_SCALE_IMAGES=${IMAGES:-10000} BULWARK_SCALE_CHANGES=${CHANGES:-100} BULWARK_SCALE_SAMPLE=${SAMPLE:-1}
+[ -n "${STATUS:-}" ] && export BULWARK_SCALE_STATUS=$STATUS
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+echo "load before: $(load) on $(nproc) cores"
+/usr/bin/time -v go test ./bench/server/ -run '^TestScale$' -count=1 -v -timeout 60m 2>"$here/time.log" | tee "$here/test.log" | grep -E '^(=== RUN|--- |\s+scale_test|ok|FAIL)' || true
+grep -q '^--- PASS: TestScale' "$here/test.log" || { tail -30 "$here/test.log"; exit 1; }
+echo "load after: $(load)"
+python3 - "$here/results.json" "$(load)" > "$here/results.md" <<'PY'
+import json, sys
+f = json.load(open(sys.argv[1]))
+print("| measure | figure |")
+print("|---|---|")
+print(f"| stored images | {f['images']:,} ({f['packagesPerImageMean']:.0f} packages, {f['findingsPerImageMean']:.1f} findings each on average; {f['advisoriesV1']:,} advisories) |")
+print(f"| database update | {f['advisoriesChanged']} advisories changed: {f['keysChanged']} package keys, {f['rematched']:,} images re-matched, {f['keptCurrent']:,} kept current, {f['newFindings']:,} new and {f['fixedFindings']:,} fixed findings |")
+print(f"| re-evaluation | **{f['refreshSeconds']:.1f} s** wall, {f['refreshCPUSeconds']:.1f} s CPU (user+sys), {f['registryReadsDuringRefresh']} registry requests |")
+if f.get('sampleIngestSeconds'):
+    print(f"| sample image read (registry on 127.0.0.1, {f['sampleImageMB']:.0f} MB compressed) | {f['sampleIngestSeconds']:.1f} s = {f['ingestPerMinute']:.1f} images/minute |")
+    print(f"| full rescan of {f['images']:,} images, extrapolated | **{f['fullRescanMinutesEstimate']:.0f} min** ({f['fullRescanMinutesEstimate']*60/f['refreshSeconds']:.0f}x the re-evaluation) |")
+h = f['harborMinutesAt52And75PerMinute']
+print(f"| Harbor's reported 52-75 scans/minute | {h[1]:.0f}-{h[0]:.0f} min |")
+print(f"| SQLite store | {f['storeBytes']/1e6:.0f} MB = **{f['bytesPerImage']/1e3:.1f} KB per image** |")
+for k, v in f['apiLatency'].items():
+    print(f"| {k} | p50 {v['p50']:.1f} ms, p95 {v['p95']:.1f} ms, **p99 {v['p99']:.1f} ms** (n={v['n']}) |")
+print(f"\nLoad average after the run: {sys.argv[2]}.")
+PY
+cat "$here/results.md"
+grep -E 'Maximum resident|Elapsed|User time|System time' "$here/time.log" | sed 's/^\s*/  /'
