@@ -116,16 +116,6 @@ func variant(rng *rand.Rand, ls []list, i int) *inventory.SBOM {
 	return sb
 }
 
-// index is the package index of an inventory (what the server stores).
-func index(sb *inventory.SBOM) []store.Package {
-	out := make([]store.Package, 0, len(sb.Packages))
-	for i := range sb.Packages {
-		q, _ := match.QueryFor(sb.Target.OS, &sb.Packages[i])
-		out = append(out, store.Package{Ecosystem: q.Ecosystem, Name: q.Name, Version: q.Version})
-	}
-	return out
-}
-
 func advisory(id, eco, pkg, fixed, sev string) vulndb.Advisory {
 	return vulndb.Advisory{ID: id, Summary: pkg + ": synthetic advisory for the scale bench", DatabaseSeverity: sev,
 		Affected: []vulndb.Affected{{Ecosystem: eco, Package: pkg, Ranges: []vulndb.Range{{Type: vulndb.RangeEcosystem,
@@ -302,7 +292,7 @@ func TestScale(t *testing.T) {
 		if _, err := st.Add(ctx, "registry.bench", fmt.Sprintf("team%d/app%d", i%40, i%997), digests[i], "v"+strconv.Itoa(i%7)); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.Assessed(ctx, digests[i], &store.Assessment{SBOM: raw, Packages: index(sb), Vulns: m.Findings, DBVersion: srv.DBVersion(), At: time.Now()}); err != nil {
+		if err := st.Assessed(ctx, digests[i], &store.Assessment{SBOM: raw, Packages: server.PackageIndex(sb), Vulns: m.Findings, DBVersion: srv.DBVersion(), At: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		pkgs += len(sb.Packages)

@@ -32,7 +32,7 @@ func storedImages(b *testing.B, st store.Store, n int) {
 		if _, err := st.Add(ctx, "r", "repo", d, ""); err != nil {
 			b.Fatal(err)
 		}
-		if err := st.Assessed(ctx, d, &store.Assessment{SBOM: raw, Packages: index(sb), DBVersion: "none", At: time.Now()}); err != nil {
+		if err := st.Assessed(ctx, d, &store.Assessment{SBOM: raw, Packages: PackageIndex(sb), DBVersion: "none", At: time.Now()}); err != nil {
 			b.Fatal(err)
 		}
 	}

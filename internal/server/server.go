@@ -286,7 +286,7 @@ func (s *Server) ingest(ctx context.Context, im store.Image) error {
 	if err != nil {
 		return err
 	}
-	a := &store.Assessment{SBOM: sb, Packages: index(res.SBOM), DBVersion: st.version, At: time.Now()}
+	a := &store.Assessment{SBOM: sb, Packages: PackageIndex(res.SBOM), DBVersion: st.version, At: time.Now()}
 	for _, f := range res.Findings {
 		if f.Gate == finding.GateVuln {
 			a.Vulns = append(a.Vulns, f)
@@ -301,9 +301,10 @@ func (s *Server) ingest(ctx context.Context, im store.Image) error {
 	return nil
 }
 
-// index is the package index of an inventory: each package as the
+// PackageIndex is the package index of an inventory, as the server
+// stores it: each package as the
 // database keys it.
-func index(sb *inventory.SBOM) []store.Package {
+func PackageIndex(sb *inventory.SBOM) []store.Package {
 	out := make([]store.Package, 0, len(sb.Packages))
 	for i := range sb.Packages {
 		q, _ := match.QueryFor(sb.Target.OS, &sb.Packages[i])
