@@ -302,8 +302,7 @@ func (s *Server) ingest(ctx context.Context, im store.Image) error {
 }
 
 // PackageIndex is the package index of an inventory, as the server
-// stores it: each package as the
-// database keys it.
+// stores it: each package as the database keys it.
 func PackageIndex(sb *inventory.SBOM) []store.Package {
 	out := make([]store.Package, 0, len(sb.Packages))
 	for i := range sb.Packages {
