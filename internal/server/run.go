@@ -61,7 +61,7 @@ func Run(ctx context.Context, c *config.Config, log io.Writer, ready func(addr s
 		}
 		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	srv, err := New(ctx, Options{Store: st, DBFile: dbFile, Registries: c.RegistrySettings(), FailOn: c.FailOn, Token: c.Token, Webhooks: c.Webhooks, Log: log})
+	srv, err := New(ctx, Options{Store: st, DBFile: dbFile, Registries: c.RegistrySettings(), FailOn: c.FailOn, Token: c.Token, Webhooks: c.Webhooks, PublicMetrics: c.Metrics.Public, Log: log})
 	if err != nil {
 		return err
 	}

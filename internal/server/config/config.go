@@ -84,6 +84,8 @@ type Config struct {
 	Webhooks Webhooks `yaml:"webhooks"`
 	// TLS, when both files are given, serves HTTPS.
 	TLS TLS `yaml:"tls"`
+	// Metrics configures /metrics.
+	Metrics Metrics `yaml:"metrics"`
 
 	// FailOn is Policy.FailOn parsed.
 	FailOn policy.FailOn `yaml:"-"`
@@ -162,6 +164,13 @@ type DB struct {
 	CheckInterval string `yaml:"checkInterval"`
 }
 
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Public serves /metrics without the token (for a Prometheus that
+	// cannot send one); default false: the token is required.
+	Public bool `yaml:"public"`
+}
+
 // Policy is the gate rule of the image status.
 type Policy struct {
 	// FailOn uses the --fail-on grammar (default CRITICAL).
@@ -197,7 +206,7 @@ func Parse(b []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
-		return nil, fmt.Errorf("not a valid server configuration (keys: listen, token, store, db, registries, policy, watch, poll, webhooks, tls): %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, fmt.Errorf("not a valid server configuration (keys: listen, token, store, db, registries, policy, watch, poll, webhooks, tls, metrics): %s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	at := func(err error, keys ...any) error {
 		if l := yamlpath.Line(&root, keys...); l > 0 {

@@ -18,11 +18,13 @@ db:
   checkInterval: 30s
 policy:
   failOn: HIGH,kev
+metrics:
+  public: true
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != DefaultListen || c.CheckEvery != 30*time.Second || len(c.Registries) != 1 || !c.Registries[0].Settings().Insecure {
+	if c.Listen != DefaultListen || c.CheckEvery != 30*time.Second || len(c.Registries) != 1 || !c.Registries[0].Settings().Insecure || !c.Metrics.Public {
 		t.Errorf("parsed %+v", c)
 	}
 	if c.FailOn.String() == "" || c.FailOn.IsNever() {
