@@ -325,17 +325,11 @@ func TestScale(t *testing.T) {
 	fig.RefreshSeconds, fig.RefreshCPU = time.Since(start).Seconds(), cpuSeconds()-cpu
 	fig.KeysChanged, fig.Rematched, fig.Advanced = res.KeysChanged, res.Rematched, res.Advanced
 	fig.RegistryReads = srv.Reads() - reads + tr.n.Load() - requests
-	ch, err := st.Changes(ctx, res.To)
+	ch, err := st.Changes(ctx, res.To, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range ch {
-		if c.Kind == "new" {
-			fig.NewFindings++
-		} else {
-			fig.FixedFindings++
-		}
-	}
+	fig.NewFindings, fig.FixedFindings = ch.New, ch.Fixed
 	t.Logf("refresh: %+v in %.1fs (%.1fs CPU), %d registry requests; %d new, %d fixed findings", res, fig.RefreshSeconds, fig.RefreshCPU, fig.RegistryReads, fig.NewFindings, fig.FixedFindings)
 
 	// API latency with every image stored.
@@ -356,7 +350,8 @@ func TestScale(t *testing.T) {
 		{"GET /api/v1/images/{digest}/findings", 300, func() string { return "/api/v1/images/" + digests[rng.IntN(n)] + "/findings" }},
 		{"GET /api/v1/images/{digest}/findings?state=fixed", 100, func() string { return "/api/v1/images/" + digests[rng.IntN(n)] + "/findings?state=fixed" }},
 		{"GET /api/v1/status", 100, func() string { return "/api/v1/status" }},
-		{"GET /api/v1/changes", 10, func() string { return "/api/v1/changes" }},
+		{"GET /api/v1/changes (counts, first 1,000)", 10, func() string { return "/api/v1/changes" }},
+		{"GET /ui/changes", 10, func() string { return "/ui/changes" }},
 		{"GET /ui/images/{digest}", 100, func() string { return "/ui/images/" + digests[rng.IntN(n)] }},
 		{fmt.Sprintf("GET /api/v1/images (all %d)", n), 5, func() string { return "/api/v1/images" }},
 		{"GET /ui/ (overview)", 5, func() string { return "/ui/" }},

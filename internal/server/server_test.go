@@ -295,9 +295,10 @@ func TestServerEndToEnd(t *testing.T) {
 	}
 	var changes struct {
 		DBVersion string         `json:"dbVersion"`
+		New       int            `json:"new"`
 		Changes   []store.Change `json:"changes"`
 	}
-	if code := f.get(t, "/api/v1/changes", &changes); code != http.StatusOK || changes.DBVersion != res.To || len(changes.Changes) != 1 ||
+	if code := f.get(t, "/api/v1/changes", &changes); code != http.StatusOK || changes.DBVersion != res.To || changes.New != 1 || len(changes.Changes) != 1 ||
 		changes.Changes[0].Digest != dA || changes.Changes[0].Kind != "new" || changes.Changes[0].ID != "GHSA-leftpad" {
 		t.Errorf("changes since the update: HTTP %d %+v", code, changes)
 	}

@@ -215,7 +215,7 @@ func (d *dashboard) overview(w http.ResponseWriter, r *http.Request) {
 		more = len(rows) - MaxRows
 		rows = rows[:MaxRows]
 	}
-	ch, err := d.o.Store.Changes(ctx, st.DBVersion)
+	ch, err := d.o.Store.Changes(ctx, st.DBVersion, 10)
 	if err != nil {
 		d.fail(w, err)
 		return
@@ -227,31 +227,8 @@ func (d *dashboard) overview(w http.ResponseWriter, r *http.Request) {
 	}
 	d.render(w, http.StatusOK, "overview.html", map[string]any{
 		"Status": st, "Images": rows, "More": more, "Total": len(ims), "States": states, "Stale": stale,
-		"Changes": summarize(ch), "Chart": chart(trend), "Auth": d.o.Token != "",
+		"Changes": ch, "Chart": chart(trend), "Auth": d.o.Token != "",
 	})
-}
-
-// changeSummary counts a database version's changes.
-type changeSummary struct {
-	New, Fixed int
-	Images     int
-	First      []store.Change
-}
-
-func summarize(ch []store.Change) changeSummary {
-	s := changeSummary{}
-	images := map[string]bool{}
-	for _, c := range ch {
-		if c.Kind == "new" {
-			s.New++
-		} else {
-			s.Fixed++
-		}
-		images[c.Digest] = true
-	}
-	s.Images = len(images)
-	s.First = ch[:min(len(ch), 10)]
-	return s
 }
 
 // layer is one image layer with the findings it brings.
@@ -319,12 +296,12 @@ func (d *dashboard) image(w http.ResponseWriter, r *http.Request) {
 func (d *dashboard) changes(w http.ResponseWriter, r *http.Request) {
 	st := d.o.Status()
 	v := cmp.Or(r.URL.Query().Get("dbVersion"), st.DBVersion)
-	ch, err := d.o.Store.Changes(r.Context(), v)
+	ch, err := d.o.Store.Changes(r.Context(), v, MaxRows*5)
 	if err != nil {
 		d.fail(w, err)
 		return
 	}
-	d.render(w, http.StatusOK, "changes.html", map[string]any{"Status": st, "Version": v, "Changes": ch, "Summary": summarize(ch), "Auth": d.o.Token != ""})
+	d.render(w, http.StatusOK, "changes.html", map[string]any{"Status": st, "Version": v, "Changes": ch, "More": ch.New + ch.Fixed - len(ch.List), "Auth": d.o.Token != ""})
 }
 
 // severities are the severity names from the highest down, as columns.

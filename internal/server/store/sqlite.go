@@ -429,17 +429,26 @@ func (s *SQLite) Fixed(ctx context.Context, digest string) ([]Finding, error) {
 }
 
 // Changes implements Store.
-func (s *SQLite) Changes(ctx context.Context, version string) ([]Change, error) {
-	rows, err := s.db.QueryContext(ctx, `
-		SELECT i.digest, i.repository, 'new', h.gate, h.finding_id, h.severity, h.first_seen FROM history h JOIN images i ON i.id = h.image_id WHERE h.new_version = ? AND h.fixed_at IS NULL
+func (s *SQLite) Changes(ctx context.Context, version string, limit int) (*Changes, error) {
+	// The literal != '' lets SQLite use the partial indexes.
+	const changed = `
+		SELECT h.image_id, 'new' AS kind, h.gate, h.finding_id, h.severity, h.first_seen AS at FROM history h WHERE h.new_version = ?1 AND h.new_version != '' AND h.fixed_at IS NULL
 		UNION ALL
-		SELECT i.digest, i.repository, 'fixed', h.gate, h.finding_id, h.severity, h.fixed_at FROM history h JOIN images i ON i.id = h.image_id WHERE h.fixed_version = ?
-		ORDER BY 2, 1, 3, 5`, version, version)
+		SELECT h.image_id, 'fixed', h.gate, h.finding_id, h.severity, h.fixed_at FROM history h WHERE h.fixed_version = ?1 AND h.fixed_version != ''`
+	out := &Changes{List: []Change{}}
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(kind = 'new'), 0), COALESCE(SUM(kind = 'fixed'), 0), COUNT(DISTINCT image_id) FROM (`+changed+`)`, version).
+		Scan(&out.New, &out.Fixed, &out.Images); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT i.digest, i.repository, c.kind, c.gate, c.finding_id, c.severity, c.at FROM (`+changed+`) c JOIN images i ON i.id = c.image_id
+		ORDER BY i.repository, i.digest, c.kind, c.finding_id LIMIT ?2`, version, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []Change{}
 	for rows.Next() {
 		var c Change
 		var gate, at string
@@ -447,7 +456,7 @@ func (s *SQLite) Changes(ctx context.Context, version string) ([]Change, error) 
 			return nil, err
 		}
 		c.Gate, c.At = finding.Gate(gate), parseTime(at)
-		out = append(out, c)
+		out.List = append(out.List, c)
 	}
 	return out, rows.Err()
 }

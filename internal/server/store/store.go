@@ -109,6 +109,17 @@ type Change struct {
 	At time.Time `json:"at"`
 }
 
+// Changes is what a database version's re-match changed.
+type Changes struct {
+	// New and Fixed count the findings made new and fixed; Images the
+	// images they are in.
+	New    int `json:"new"`
+	Fixed  int `json:"fixed"`
+	Images int `json:"images"`
+	// List is the first of them, by repository, image, kind and ID.
+	List []Change `json:"changes"`
+}
+
 // Day is one day of the trend: the findings first seen and fixed that
 // day (UTC) and those open at its end, by severity.
 type Day struct {
@@ -190,9 +201,10 @@ type Store interface {
 	// Fixed returns the findings an image no longer has, as last
 	// reported, with when they were first seen and fixed.
 	Fixed(ctx context.Context, digest string) ([]Finding, error)
-	// Changes lists the findings that re-matching against database
-	// version made new or fixed, by image.
-	Changes(ctx context.Context, version string) ([]Change, error)
+	// Changes counts the findings that re-matching against database
+	// version made new or fixed, and lists the first limit of them by
+	// repository and image (all when limit <= 0).
+	Changes(ctx context.Context, version string, limit int) (*Changes, error)
 	// Trend counts the findings of all images new and fixed per day.
 	Trend(ctx context.Context) ([]Day, error)
 	// Keys lists the distinct (ecosystem, name) keys of the package index.

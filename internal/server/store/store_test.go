@@ -126,14 +126,18 @@ func TestHistory(t *testing.T) {
 	if len(fixed) != 1 || fixed[0].ID != "CVE-B" || fixed[0].Title != "title of CVE-B" || !fixed[0].FixedAt.Equal(t1) || !fixed[0].FirstSeen.Equal(t0) || fixed[0].DBVersion != "v2" {
 		t.Fatalf("fixed: %+v", fixed)
 	}
-	ch, err := s.Changes(ctx, "v2")
+	all, err := s.Changes(ctx, "v2", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ch) != 2 || ch[0].Kind != "fixed" || ch[0].ID != "CVE-B" || ch[1].Kind != "new" || ch[1].ID != "CVE-C" || ch[1].Repository != "app" {
-		t.Errorf("changes at v2: %+v", ch)
+	ch := all.List
+	if all.New != 1 || all.Fixed != 1 || all.Images != 1 || len(ch) != 2 || ch[0].Kind != "fixed" || ch[0].ID != "CVE-B" || ch[1].Kind != "new" || ch[1].ID != "CVE-C" || ch[1].Repository != "app" {
+		t.Errorf("changes at v2: %+v", all)
 	}
-	if ch, _ := s.Changes(ctx, "v1"); len(ch) != 0 {
+	if first, err := s.Changes(ctx, "v2", 1); err != nil || first.New != 1 || first.Fixed != 1 || len(first.List) != 1 {
+		t.Errorf("the first change at v2: %+v, %v", first, err)
+	}
+	if ch, _ := s.Changes(ctx, "v1", 0); ch.New+ch.Fixed != 0 || len(ch.List) != 0 {
 		t.Errorf("a read is no database change: %+v", ch)
 	}
 	// CVE-B is back: reopened, no longer fixed.
