@@ -109,6 +109,14 @@ func (f FailOn) or(g FailOn) FailOn {
 // IsNever reports whether nothing fails.
 func (f FailOn) IsNever() bool { return f == Never }
 
+// BySeverityOnly reports whether only severities matter: then counts of
+// findings by severity decide whether any fails (FailsSeverity).
+func (f FailOn) BySeverityOnly() bool { return !f.kev && !f.hasEPSS && f.level == 0 }
+
+// FailsSeverity reports whether a finding of severity s fails by its
+// severity alone.
+func (f FailOn) FailsSeverity(s finding.Severity) bool { return f.hasMin && s >= f.min }
+
 // Fails reports whether a finding meets any term. Suppression and the base
 // image are the Policy's business, not the FailOn's.
 func (f FailOn) Fails(x *finding.Finding) bool {

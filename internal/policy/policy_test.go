@@ -288,3 +288,18 @@ func FuzzParseFailOn(f *testing.F) {
 		}
 	})
 }
+
+// Counts by severity decide a FailOn of severities only.
+func TestFailsSeverity(t *testing.T) {
+	f := AtLeast(finding.High)
+	if !f.BySeverityOnly() || !f.FailsSeverity(finding.Critical) || f.FailsSeverity(finding.Medium) {
+		t.Errorf("high: by severity only %v, critical %v, medium %v", f.BySeverityOnly(), f.FailsSeverity(finding.Critical), f.FailsSeverity(finding.Medium))
+	}
+	k, err := ParseFailOn("high,kev")
+	if err != nil || k.BySeverityOnly() || !k.FailsSeverity(finding.High) {
+		t.Errorf("high,kev: %v, by severity only %v", err, k.BySeverityOnly())
+	}
+	if Never.FailsSeverity(finding.Critical) || !Never.BySeverityOnly() {
+		t.Error("never fails a severity")
+	}
+}

@@ -154,6 +154,18 @@ func (s *Server) view(r *http.Request, im store.Image) (imageJSON, error) {
 		return v, nil
 	}
 	v.Stale = im.DBVersion != s.DBVersion()
+	// The counts decide when a severity fails, or when only severities
+	// matter; the findings are read only otherwise (kev, epss).
+	for sev, n := range im.Counts {
+		if x, err := finding.ParseSeverity(sev); err == nil && n > 0 && s.o.FailOn.FailsSeverity(x) {
+			v.Policy = "fail"
+			return v, nil
+		}
+	}
+	if s.o.FailOn.BySeverityOnly() {
+		v.Policy = "pass"
+		return v, nil
+	}
 	fs, err := s.o.Store.Findings(r.Context(), im.Digest)
 	if err != nil {
 		return v, err
