@@ -25,22 +25,22 @@ type Escape struct {
 // maxEscapes bounds the escapes recorded per layer; the rest are counted.
 const maxEscapes = 100
 
-// escapeReason returns why a tar entry leaves the image root, or "".
-func escapeReason(hdr *tar.Header) string {
-	name := hdr.Name
+// escapeReason returns why a tar entry (its name, type flag and link
+// target) leaves the image root, or "".
+func escapeReason(name string, typeflag byte, linkname string) string {
 	if strings.HasPrefix(name, "/") {
 		return "absolute path; image layers hold relative paths only"
 	}
 	if hasDotDot(name) {
 		return `path with ".." climbs out of the image root`
 	}
-	switch hdr.Typeflag {
+	switch typeflag {
 	case tar.TypeSymlink:
-		if t := hdr.Linkname; !path.IsAbs(t) && outside(path.Join(path.Dir(strings.TrimSuffix(name, "/")), t)) {
+		if t := linkname; !path.IsAbs(t) && outside(path.Join(path.Dir(strings.TrimSuffix(name, "/")), t)) {
 			return fmt.Sprintf("symbolic link to %q points outside the image root", t)
 		}
 	case tar.TypeLink:
-		if t := hdr.Linkname; strings.HasPrefix(t, "/") || hasDotDot(t) {
+		if t := linkname; strings.HasPrefix(t, "/") || hasDotDot(t) {
 			return fmt.Sprintf("hard link to %q points outside the image root", t)
 		}
 	}

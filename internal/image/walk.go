@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/bulwark-sec/bulwark/internal/tarstream"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -44,7 +45,8 @@ func (e *Entry) IsRegular() bool { return e.Type == tar.TypeReg }
 // one layer arrive in order, from one goroutine) and must be safe for that.
 type Handler interface {
 	// Want reports whether Handle should receive the entry and its content.
-	// It is called for every entry of every layer, so it must be cheap.
+	// It is called for every entry of every layer, so it must be cheap,
+	// and must not keep e (the walk reuses it; Handle may keep its e).
 	Want(e *Entry) bool
 	// Handle reads one wanted entry. r yields the entry's content (empty
 	// for anything but regular files) and is valid only until Handle
@@ -137,8 +139,11 @@ func walkLayer(ctx context.Context, l *Layer, handlers []Handler, progress io.Wr
 		}
 		tarStream = v
 	}
-	tr := tar.NewReader(tarStream)
+	tr := tarstream.NewReader(tarStream)
 	var wanted []Handler
+	// e is offered to Want; only an entry some handler wants is copied
+	// to the heap for Handle (Want must not keep e).
+	var e Entry
 	for count := 0; ; count++ {
 		if count&1023 == 0 && ctx.Err() != nil {
 			return lp, nil, ctx.Err()
@@ -150,7 +155,7 @@ func walkLayer(ctx context.Context, l *Layer, handlers []Handler, progress io.Wr
 		if err != nil {
 			return lp, nil, fmt.Errorf("reading entry %d: %w", count, describeReadErr(err))
 		}
-		if reason := escapeReason(hdr); reason != "" {
+		if reason := escapeReason(hdr.Name, hdr.Typeflag, hdr.Linkname); reason != "" {
 			lp.recordEscape(l, hdr.Name, reason)
 			continue
 		}
@@ -167,20 +172,21 @@ func walkLayer(ctx context.Context, l *Layer, handlers []Handler, progress io.Wr
 			}
 			continue
 		}
-		e := &Entry{Path: p, Type: hdr.Typeflag, Mode: hdr.FileInfo().Mode(), Size: hdr.Size,
+		e = Entry{Path: p, Type: hdr.Typeflag, Mode: hdr.Mode, Size: hdr.Size,
 			UID: hdr.Uid, GID: hdr.Gid, Linkname: hdr.Linkname, Layer: l}
 		if hdr.Typeflag == tar.TypeDir {
 			lp.add(p, pathEntry)
 		} else {
 			lp.add(p, pathEntry|pathNonDir)
 		}
-		wanted = wanting(wanted, handlers, e)
+		wanted = wanting(wanted, handlers, &e)
 		if len(wanted) > 0 {
 			var content io.Reader = tr
 			if !e.IsRegular() {
 				content = bytes.NewReader(nil)
 			}
-			if err := fanOut(e, content, wanted); err != nil {
+			he := e
+			if err := fanOut(&he, content, wanted); err != nil {
 				return lp, nil, err
 			}
 		}
