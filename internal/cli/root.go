@@ -98,7 +98,9 @@ func Main() {
 		<-ctx.Done()
 		stop() // the next signal is the default: exit now
 	}()
+	stopProfiles := startProfiles()
 	code := Execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stopProfiles()
 	stop()
 	os.Exit(code)
 }

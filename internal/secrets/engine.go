@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	aho "github.com/petar-dambovaliev/aho-corasick"
 )
@@ -40,6 +41,8 @@ type Engine struct {
 	always []int
 	// pathRules is true when some rule is limited to paths.
 	pathRules bool
+	// states holds scan states for reuse (see newState).
+	states sync.Pool
 }
 
 // NewEngine compiles rules into an engine. Rule IDs must be unique.
@@ -130,9 +133,9 @@ func IsBinary(head []byte) bool {
 // ScanBytes scans content held in memory. path is used for rules limited
 // to some paths.
 func (e *Engine) ScanBytes(path string, data []byte) []Match {
-	var s scanState
-	s.init(e, path)
-	e.scanChunk(&s, data, 0, 0, len(data), 1)
+	s := e.newState(path)
+	defer e.states.Put(s)
+	e.scanChunk(s, data, 0, 0, len(data), 1)
 	return s.out
 }
 
@@ -148,8 +151,8 @@ func (e *Engine) ScanReader(path string, r io.Reader, buf []byte, sniff bool) ([
 		buf = make([]byte, BufferSize)
 	}
 	buf = buf[:cap(buf)]
-	var s scanState
-	s.init(e, path)
+	s := e.newState(path)
+	defer e.states.Put(s)
 	var base int64 // offset of buf[0] in the content
 	line := 1      // line number at buf[0]
 	carry := 0     // bytes kept from the previous round at the start of buf
@@ -169,7 +172,7 @@ func (e *Engine) ScanReader(path string, r io.Reader, buf []byte, sniff bool) ([
 			to = end - overlap
 		}
 		if to > from {
-			e.scanChunk(&s, buf[:end], base, from, to, line)
+			e.scanChunk(s, buf[:end], base, from, to, line)
 		}
 		if eof {
 			return s.out, nil
@@ -198,15 +201,25 @@ type scanState struct {
 	specific  [][2]int64
 }
 
-func (s *scanState) init(e *Engine, path string) {
-	s.e = e
-	s.scannedTo = make([]int, len(e.rules))
+// newState returns a scan state for path from the engine's pool (one
+// scan a file: allocating its per-rule slices each time cost more than
+// the scan of a small file); put it back with e.states.Put once its out
+// has been handed over.
+func (e *Engine) newState(path string) *scanState {
+	s, _ := e.states.Get().(*scanState)
+	if s == nil {
+		s = &scanState{e: e, scannedTo: make([]int, len(e.rules))}
+		if e.pathRules {
+			s.skip = make([]bool, len(e.rules))
+		}
+	}
+	s.out = nil
 	if e.pathRules {
-		s.skip = make([]bool, len(e.rules))
 		for i, r := range e.rules {
 			s.skip[i] = r.Paths != nil && !r.Paths.MatchString(path)
 		}
 	}
+	return s
 }
 
 // scanChunk scans buf and records the matches whose secret starts in
