@@ -3,13 +3,13 @@ package cli
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"runtime/pprof"
 )
 
 // startProfiles writes a CPU profile to $BULWARK_CPUPROFILE and, when the
 // returned function is called, the allocation profile to
-// $BULWARK_ALLOCPROFILE (pprof format; for bench/ and issue work).
+// $BULWARK_ALLOCPROFILE (pprof format; for bench/ and issue work): all
+// allocations, and the heap in use as of the last garbage collection.
 func startProfiles() func() {
 	var stops []func()
 	if p := os.Getenv("BULWARK_CPUPROFILE"); p != "" {
@@ -27,7 +27,6 @@ func startProfiles() func() {
 		stops = append(stops, func() {
 			f, err := os.Create(p)
 			if err == nil {
-				runtime.GC()
 				err = pprof.Lookup("allocs").WriteTo(f, 0)
 				f.Close()
 			}

@@ -12,6 +12,7 @@ package tarstream
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -392,13 +393,21 @@ func octal(b []byte) (int64, bool) {
 
 // checksum is the unsigned sum of the block with the checksum field read
 // as spaces (archive/tar also accepts a signed sum; such headers go to it).
+// It adds eight bytes at a time in 16-bit lanes (64 words of 255+255 at
+// most fit a lane), as it runs for every entry.
 func checksum(b []byte) int64 {
+	const lanes = 0x00ff00ff00ff00ff
+	var acc uint64
+	for i := 0; i+8 <= blockSize; i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		acc += w&lanes + w>>8&lanes
+	}
 	var s int64
-	for i, c := range b {
-		if i >= offChksum && i < offChksum+lenChksum {
-			c = ' '
-		}
-		s += int64(c)
+	for ; acc != 0; acc >>= 16 {
+		s += int64(acc & 0xffff)
+	}
+	for _, c := range b[offChksum : offChksum+lenChksum] {
+		s += ' ' - int64(c)
 	}
 	return s
 }

@@ -211,3 +211,25 @@ func TestMutatedHeaders(t *testing.T) {
 		}
 	}
 }
+
+func TestChecksum(t *testing.T) {
+	b := make([]byte, blockSize)
+	for _, fill := range []func(i int) byte{
+		func(int) byte { return 0xff },
+		func(i int) byte { return byte(i * 7) },
+		func(int) byte { return 0 },
+	} {
+		var want int64
+		for i := range b {
+			b[i] = fill(i)
+			if i >= offChksum && i < offChksum+lenChksum {
+				want += ' '
+			} else {
+				want += int64(b[i])
+			}
+		}
+		if got := checksum(b); got != want {
+			t.Errorf("checksum = %d, want %d", got, want)
+		}
+	}
+}

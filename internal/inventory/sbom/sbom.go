@@ -4,6 +4,8 @@
 package sbom
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -24,16 +26,46 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/inventory"
 )
 
-// JSON writes bulwark's own JSON: the SBOM as the inventory types define it.
+// JSON writes bulwark's own JSON: the SBOM as the inventory types define
+// it, indented. The packages are encoded one at a time into the frame the
+// rest makes, so that a large SBOM is not held in memory again as its
+// encoding (twice: encoding/json indents a copy).
 func JSON(w io.Writer, s *inventory.SBOM) error {
-	out := *s
-	if out.Packages == nil {
-		out.Packages = []inventory.Package{}
-	}
-	enc := json.NewEncoder(w)
+	frame := *s
+	frame.Packages = []inventory.Package{}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(&out)
+	if err := enc.Encode(&frame); err != nil {
+		return err
+	}
+	const field = "\n  \"packages\": ["
+	head, tail, _ := bytes.Cut(buf.Bytes(), []byte(field+"]"))
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(head) //nolint:errcheck // Flush reports it
+	bw.WriteString(field)
+	var one bytes.Buffer
+	penc := json.NewEncoder(&one)
+	penc.SetIndent("    ", "  ")
+	penc.SetEscapeHTML(false)
+	for i := range s.Packages {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		one.Reset()
+		if err := penc.Encode(&s.Packages[i]); err != nil {
+			return err
+		}
+		bw.Write(bytes.TrimSuffix(one.Bytes(), []byte("\n")))
+	}
+	if len(s.Packages) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("]")
+	bw.Write(tail)
+	return bw.Flush()
 }
 
 // Table writes one line a package for a person, then the warnings.

@@ -2,6 +2,7 @@ package sbom
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"io"
 	"os"
@@ -189,5 +190,31 @@ func TestSPDXSchema(t *testing.T) {
 	}
 	if len(doc.Packages) != len(testSBOM().Packages)+2 {
 		t.Errorf("read back %d packages", len(doc.Packages))
+	}
+}
+
+// TestJSONStreamed: JSON, which encodes one package at a time, writes what
+// encoding/json writes for the whole SBOM at once.
+func TestJSONStreamed(t *testing.T) {
+	full := testSBOM()
+	full.Warnings = []string{"w <&>"}
+	for _, sb := range []*inventory.SBOM{full, {Tool: "bulwark", Target: finding.Target{Name: `"packages": []`, Kind: "dir"}, Warnings: []string{"x"}}} {
+		var got, want bytes.Buffer
+		if err := JSON(&got, sb); err != nil {
+			t.Fatal(err)
+		}
+		out := *sb
+		if out.Packages == nil {
+			out.Packages = []inventory.Package{}
+		}
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(&out); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("streamed:\n%s\nencoding/json:\n%s", &got, &want)
+		}
 	}
 }
