@@ -1,31 +1,35 @@
 #!/bin/bash
 # Scaling benchmark on the many-small-files shape (node_modules-like
 # layers, 40 files a package; bench/scaling/gen): bulwark lint, scan (all
-# gates), sbom -f json and sbom -f cyclonedx (no layer cache) against the
-# floor (every layer decompressed once with igzip, layers in parallel),
-# measured in the same run; median wall time and peak RSS.
+# gates), sbom -f json, -f cyclonedx and -f spdx (no layer cache) against
+# the floor (every layer decompressed once, layers in parallel, with igzip
+# and with GNU gzip) and, when they are on the PATH, trivy's SBOM pass and
+# Dockle, all measured in the same run: median wall time, median CPU time
+# (user+sys, the figure that compares on a shared machine) and peak RSS.
 # usage: bench/scaling/run.sh [FILES ...]   (default: 400000; the issue's
 #        second point is 1600000). RUNS=N (default 3), ISAL=1 adds the
 #        -tags isal build, BASELINE=BINARY adds rows for another build
-#        (an older commit) in the same run.
+#        (an older commit) in the same run, OUT=DIR puts the images, the
+#        builds and the tables in DIR (default bench/out).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 shared=${SHARED:-../shared}
 runs=${RUNS:-3}
+out=${OUT:-bench/out}
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(400000)
-mkdir -p bench/out
-go build -trimpath -o bench/out/bulwark-go ./cmd/bulwark
+mkdir -p "$out"
+go build -trimpath -o "$out/bulwark-go" ./cmd/bulwark
 builds=(go)
 if [ "${ISAL:-}" = 1 ]; then
-  CGO_ENABLED=1 go build -tags isal -trimpath -o bench/out/bulwark-isal ./cmd/bulwark
+  CGO_ENABLED=1 go build -tags isal -trimpath -o "$out/bulwark-isal" ./cmd/bulwark
   builds+=(isal)
 fi
 if [ -n "${BASELINE:-}" ]; then
-  cp "$BASELINE" bench/out/bulwark-baseline
+  cp "$BASELINE" "$out/bulwark-baseline"
   builds+=(baseline)
 fi
-db=bench/out/scan.bwdb
-[ -s "$db" ] || bench/out/bulwark-go db build -o "$db" --osv "$shared/vulndata/go-vulndb-osv.tar.gz" \
+db=$out/scan.bwdb
+[ -s "$db" ] || "$out/bulwark-go" db build -o "$db" --osv "$shared/vulndata/go-vulndb-osv.tar.gz" \
   --osv "$shared/vulndata/pypa-advisory-osv-yaml.tar.gz" --ghsa "$shared/vulndata/ghsa" 2>/dev/null
 
 source bench/lib.sh
@@ -35,20 +39,32 @@ export -f gate
 export DOCKER_CONTENT_TRUST=1
 
 for files in "${sizes[@]}"; do
-  img=bench/out/many-$files.tar
+  img=$out/many-$files.tar
   [ -f "$img" ] || go run ./bench/scaling/gen -files "$files" -o "$img"
   export img db
-  read -r floor floor_rss < <(measure bash "$shared/bench/floor.sh" "$img")
+  read -r floor floor_cpu floor_rss < <(measure_cpu bash "$shared/bench/floor.sh" "$img")
   {
     echo "image: $img ($files files, $((files / 40)) packages, $(du -m "$img" | cut -f1) MB), median of $runs runs, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
-    printf '%-30s %8s %10s %12s\n' tool wall_s peak_MiB x_floor
-    row "floor (igzip, parallel)" "$floor" "$floor_rss" "$floor"
+    printf '%-26s %7s %7s %9s %8s %8s\n' tool wall_s cpu_s peak_MiB x_floor x_floorcpu
+    row_cpu "floor (igzip, parallel)" "$floor" "$floor_cpu" "$floor_rss" "$floor" "$floor_cpu"
+    read -r t c m < <(FLOOR_GZIP=gzip measure_cpu bash "$shared/bench/floor.sh" "$img"); row_cpu "floor (gzip, parallel)" "$t" "$c" "$m" "$floor" "$floor_cpu"
     for b in "${builds[@]}"; do
-      bin=bench/out/bulwark-$b
-      read -r t m < <(measure bash -c "gate $bin lint --input \$img -f json -o /dev/null"); row "lint ($b)" "$t" "$m" "$floor"
-      read -r t m < <(measure bash -c "gate $bin scan --input \$img --db \$db --offline -f json -o /dev/null"); row "scan ($b)" "$t" "$m" "$floor"
-      read -r t m < <(measure "$bin" sbom --no-cache "$img" -f json -o /dev/null); row "sbom -f json ($b)" "$t" "$m" "$floor"
-      read -r t m < <(measure "$bin" sbom --no-cache "$img" -f cyclonedx -o /dev/null); row "sbom -f cyclonedx ($b)" "$t" "$m" "$floor"
+      bin=$out/bulwark-$b
+      read -r t c m < <(measure_cpu bash -c "gate $bin lint --input \$img -f json -o /dev/null"); row_cpu "lint ($b)" "$t" "$c" "$m" "$floor" "$floor_cpu"
+      read -r t c m < <(measure_cpu bash -c "gate $bin scan --input \$img --db \$db --offline -f json -o /dev/null"); row_cpu "scan ($b)" "$t" "$c" "$m" "$floor" "$floor_cpu"
+      for f in json cyclonedx spdx; do
+        read -r t c m < <(measure_cpu "$bin" sbom --no-cache "$img" -f "$f" -o /dev/null); row_cpu "sbom -f $f ($b)" "$t" "$c" "$m" "$floor" "$floor_cpu"
+      done
     done
-  } | tee "bench/out/scaling-$files.txt"
+    if command -v trivy >/dev/null; then
+      read -r t c m < <(measure_cpu trivy image --quiet --cache-dir "$out/trivy-cache" --input "$img" -f cyclonedx -o /dev/null); row_cpu "trivy SBOM" "$t" "$c" "$m" "$floor" "$floor_cpu"
+    else
+      echo "trivy: not installed here, no row"
+    fi
+    if command -v dockle >/dev/null; then
+      read -r t c m < <(measure_cpu bash -c "gate dockle --input \$img -f json -o /dev/null"); row_cpu "dockle" "$t" "$c" "$m" "$floor" "$floor_cpu"
+    else
+      echo "dockle: not installed here, no row"
+    fi
+  } | tee "$out/scaling-$files.txt"
 done
