@@ -19,7 +19,6 @@ import (
 	"time"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
-	spdxjson "github.com/spdx/tools-golang/json"
 	"github.com/spdx/tools-golang/spdx/v2/common"
 	spdx "github.com/spdx/tools-golang/spdx/v2/v2_3"
 
@@ -27,44 +26,78 @@ import (
 )
 
 // JSON writes bulwark's own JSON: the SBOM as the inventory types define
-// it, indented. The packages are encoded one at a time into the frame the
-// rest makes, so that a large SBOM is not held in memory again as its
-// encoding (twice: encoding/json indents a copy).
+// it, indented.
 func JSON(w io.Writer, s *inventory.SBOM) error {
 	frame := *s
-	frame.Packages = []inventory.Package{}
-	var buf bytes.Buffer
+	frame.Packages = []inventory.Package{{}}
+	return writeIndented(w, &frame, array{"packages", &frame.Packages[0], len(s.Packages), func(i int) any { return &s.Packages[i] }})
+}
+
+// array is a top-level array field of a document that writeIndented
+// fills: n elements, elem(i) encoded one at a time, in place of the one
+// placeholder element the frame holds there.
+type array struct {
+	field       string
+	placeholder any
+	n           int
+	elem        func(i int) any
+}
+
+// writeIndented writes frame as encoding/json writes it with two-space
+// indentation and no HTML escaping, except that its top-level array fields
+// (in their order in the document) get their elements one at a time: a
+// large SBOM is not held in memory again as its encoding (twice:
+// encoding/json indents a copy), nor as another format's model of it.
+func writeIndented(w io.Writer, frame any, arrays ...array) error {
+	var buf, one bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&frame); err != nil {
+	if err := enc.Encode(frame); err != nil {
 		return err
 	}
-	const field = "\n  \"packages\": ["
-	head, tail, _ := bytes.Cut(buf.Bytes(), []byte(field+"]"))
-	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.Write(head) //nolint:errcheck // Flush reports it
-	bw.WriteString(field)
-	var one bytes.Buffer
-	penc := json.NewEncoder(&one)
-	penc.SetIndent("    ", "  ")
-	penc.SetEscapeHTML(false)
-	for i := range s.Packages {
-		if i > 0 {
-			bw.WriteByte(',')
-		}
-		bw.WriteString("\n    ")
+	eenc := json.NewEncoder(&one)
+	eenc.SetIndent("    ", "  ")
+	eenc.SetEscapeHTML(false)
+	encode := func(v any) ([]byte, error) {
 		one.Reset()
-		if err := penc.Encode(&s.Packages[i]); err != nil {
+		if err := eenc.Encode(v); err != nil {
+			return nil, err
+		}
+		return bytes.TrimSuffix(one.Bytes(), []byte("\n")), nil
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	rest := buf.Bytes()
+	for _, a := range arrays {
+		ph, err := encode(a.placeholder)
+		if err != nil {
 			return err
 		}
-		bw.Write(bytes.TrimSuffix(one.Bytes(), []byte("\n")))
+		open := "\n  \"" + a.field + "\": ["
+		head, tail, ok := bytes.Cut(rest, []byte(open+"\n    "+string(ph)+"\n  ]"))
+		if !ok {
+			return fmt.Errorf("sbom: no %s field in the document", a.field)
+		}
+		bw.Write(head) //nolint:errcheck // Flush reports it
+		bw.WriteString(open)
+		for i := range a.n {
+			if i > 0 {
+				bw.WriteByte(',')
+			}
+			b, err := encode(a.elem(i))
+			if err != nil {
+				return err
+			}
+			bw.WriteString("\n    ")
+			bw.Write(b)
+		}
+		if a.n > 0 {
+			bw.WriteString("\n  ")
+		}
+		bw.WriteString("]")
+		rest = tail
 	}
-	if len(s.Packages) > 0 {
-		bw.WriteString("\n  ")
-	}
-	bw.WriteString("]")
-	bw.Write(tail)
+	bw.Write(rest)
 	return bw.Flush()
 }
 
@@ -126,13 +159,15 @@ func CycloneDX(w io.Writer, s *inventory.SBOM) error {
 		}}},
 		Component: &cdx.Component{BOMRef: "target", Type: typ, Name: s.Target.Name, Version: s.Target.Digest},
 	}
-	comps := make([]cdx.Component, 0, len(s.Packages)+1)
+	// The components are made one at a time as they are written; their
+	// bom-refs first, for the dependencies, which come after them.
+	var osComp []cdx.Component
 	deps := make([]string, 0, len(s.Packages)+1)
 	// used holds the bom-refs so far, for the rare duplicate purl (the
 	// same package in two architectures without an arch qualifier).
 	used := make(map[string]bool, len(s.Packages)+1)
 	if os := s.Target.OS; os != nil {
-		comps = append(comps, cdx.Component{BOMRef: "os", Type: cdx.ComponentTypeOS, Name: os.ID, Version: os.Version,
+		osComp = append(osComp, cdx.Component{BOMRef: "os", Type: cdx.ComponentTypeOS, Name: os.ID, Version: os.Version,
 			Description: os.Name, Properties: props("bulwark:os:codename", os.Codename)})
 		deps = append(deps, "os")
 		used["os"] = true
@@ -145,47 +180,55 @@ func CycloneDX(w io.Writer, s *inventory.SBOM) error {
 				ref = fmt.Sprintf("%s#%d", p.PURL, i+1)
 			}
 		}
-		c := cdx.Component{BOMRef: ref, Type: cdx.ComponentTypeLibrary, Name: p.Name, Version: p.Version, PackageURL: p.PURL}
-		if len(p.Licenses) > 0 {
-			ls := cdx.Licenses{}
-			for _, l := range p.Licenses {
-				ls = append(ls, cdx.LicenseChoice{License: &cdx.License{Name: l}})
-			}
-			c.Licenses = &ls
-		}
-		var occ []cdx.EvidenceOccurrence
-		for _, l := range p.Locations {
-			occ = append(occ, cdx.EvidenceOccurrence{Location: "/" + l.Path})
-		}
-		if len(occ) > 0 {
-			c.Evidence = &cdx.Evidence{Occurrences: &occ}
-		}
-		kv := []string{"bulwark:ecosystem", p.Ecosystem, "bulwark:type", string(p.Kind)}
-		if len(p.Locations) > 0 && p.Locations[0].Layer != nil {
-			l := p.Locations[0].Layer
-			kv = append(kv, "bulwark:layer:index", strconv.Itoa(l.Index), "bulwark:layer:digest", l.Digest, "bulwark:layer:diffID", l.DiffID)
-		}
-		if p.SourceName != "" && (p.SourceName != p.Name || p.SourceVersion != p.Version) {
-			kv = append(kv, "bulwark:source:name", p.SourceName, "bulwark:source:version", p.SourceVersion)
-		}
-		if p.Dev {
-			kv = append(kv, "bulwark:dev", "true")
-		}
-		c.Properties = props(kv...)
-		comps = append(comps, c)
 		deps = append(deps, ref)
 		used[ref] = true
 	}
-	bom.Components = &comps
+	bom.Components = &[]cdx.Component{{}}
 	bom.Dependencies = &[]cdx.Dependency{{Ref: "target", Dependencies: &deps}}
 	// The document is built with 1.6 fields only, so it is written as 1.6
 	// without EncodeVersion, whose conversion copies the whole BOM through
-	// encoding/gob (half the writer's time).
+	// encoding/gob (half the writer's time); cyclonedx-go's JSON encoder is
+	// encoding/json's, which writeIndented reproduces.
 	bom.SpecVersion, bom.JSONSchema = cdx.SpecVersion1_6, "http://cyclonedx.org/schema/bom-1.6.schema.json"
-	enc := cdx.NewBOMEncoder(w, cdx.BOMFileFormatJSON)
-	enc.SetPretty(true)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(bom)
+	return writeIndented(w, bom, array{"components", &cdx.Component{}, len(osComp) + len(s.Packages), func(i int) any {
+		if i < len(osComp) {
+			return &osComp[i]
+		}
+		i -= len(osComp)
+		return component(&s.Packages[i], deps[len(osComp)+i])
+	}})
+}
+
+// component is the CycloneDX component of a package, with bom-ref ref.
+func component(p *inventory.Package, ref string) *cdx.Component {
+	c := cdx.Component{BOMRef: ref, Type: cdx.ComponentTypeLibrary, Name: p.Name, Version: p.Version, PackageURL: p.PURL}
+	if len(p.Licenses) > 0 {
+		ls := cdx.Licenses{}
+		for _, l := range p.Licenses {
+			ls = append(ls, cdx.LicenseChoice{License: &cdx.License{Name: l}})
+		}
+		c.Licenses = &ls
+	}
+	var occ []cdx.EvidenceOccurrence
+	for _, l := range p.Locations {
+		occ = append(occ, cdx.EvidenceOccurrence{Location: "/" + l.Path})
+	}
+	if len(occ) > 0 {
+		c.Evidence = &cdx.Evidence{Occurrences: &occ}
+	}
+	kv := []string{"bulwark:ecosystem", p.Ecosystem, "bulwark:type", string(p.Kind)}
+	if len(p.Locations) > 0 && p.Locations[0].Layer != nil {
+		l := p.Locations[0].Layer
+		kv = append(kv, "bulwark:layer:index", strconv.Itoa(l.Index), "bulwark:layer:digest", l.Digest, "bulwark:layer:diffID", l.DiffID)
+	}
+	if p.SourceName != "" && (p.SourceName != p.Name || p.SourceVersion != p.Version) {
+		kv = append(kv, "bulwark:source:name", p.SourceName, "bulwark:source:version", p.SourceVersion)
+	}
+	if p.Dev {
+		kv = append(kv, "bulwark:dev", "true")
+	}
+	c.Properties = props(kv...)
+	return &c
 }
 
 func props(kv ...string) *[]cdx.Property {
@@ -230,57 +273,83 @@ func SPDX(w io.Writer, s *inventory.SBOM) error {
 	if s.Target.Kind == "dir" {
 		root.PrimaryPackagePurpose = "SOURCE"
 	}
-	doc.Packages = append(doc.Packages, root)
-	doc.Relationships = append(doc.Relationships, &spdx.Relationship{
-		RefA: common.MakeDocElementID("", "DOCUMENT"), RefB: common.MakeDocElementID("", "Target"), Relationship: "DESCRIBES"})
+	pkgs := []*spdx.Package{root}
+	rels := []*spdx.Relationship{{
+		RefA: common.MakeDocElementID("", "DOCUMENT"), RefB: common.MakeDocElementID("", "Target"), Relationship: "DESCRIBES"}}
 	if os := s.Target.OS; os != nil {
-		doc.Packages = append(doc.Packages, &spdx.Package{
+		pkgs = append(pkgs, &spdx.Package{
 			PackageName: os.ID, PackageVersion: os.Version, PackageSPDXIdentifier: "OperatingSystem",
 			PackageDownloadLocation: "NOASSERTION", IsFilesAnalyzedTagPresent: true, PrimaryPackagePurpose: "OPERATING_SYSTEM",
 			PackageComment: os.Name,
 		})
-		doc.Relationships = append(doc.Relationships, &spdx.Relationship{
-			RefA: common.MakeDocElementID("", "Target"), RefB: common.MakeDocElementID("", "OperatingSystem"), Relationship: "CONTAINS"})
+		rels = append(rels, contains("OperatingSystem"))
 	}
-	for i, p := range s.Packages {
-		id := common.ElementID(fmt.Sprintf("Package-%d-%s", i+1, spdxIDChars.ReplaceAllString(p.Name, "-")))
-		sp := &spdx.Package{
-			PackageName: p.Name, PackageSPDXIdentifier: id, PackageVersion: p.Version,
-			PackageDownloadLocation: "NOASSERTION", IsFilesAnalyzedTagPresent: true,
-			PackageLicenseConcluded: "NOASSERTION", PackageLicenseDeclared: "NOASSERTION",
-			PrimaryPackagePurpose: "LIBRARY",
-		}
-		if len(p.Licenses) > 0 {
-			expr := strings.Join(p.Licenses, " AND ")
-			if len(p.Licenses) > 1 {
-				expr = "(" + strings.Join(p.Licenses, ") AND (") + ")"
+	// The packages and their relationships are made one at a time as they
+	// are written (spdxjson.Write is encoding/json's encoder, which
+	// writeIndented reproduces).
+	doc.Packages, doc.Relationships = pkgs[:1], rels[:1]
+	return writeIndented(w, doc,
+		array{"packages", doc.Packages[0], len(pkgs) + len(s.Packages), func(i int) any {
+			if i < len(pkgs) {
+				return pkgs[i]
 			}
-			if allMatch(p.Licenses) {
-				sp.PackageLicenseDeclared = expr
-			} else {
-				sp.PackageLicenseComments = "Recorded licences: " + strings.Join(p.Licenses, "; ")
+			i -= len(pkgs)
+			return spdxPackage(&s.Packages[i], spdxID(i, &s.Packages[i]))
+		}},
+		array{"relationships", doc.Relationships[0], len(rels) + len(s.Packages), func(i int) any {
+			if i < len(rels) {
+				return rels[i]
 			}
-		}
-		if p.PURL != "" {
-			sp.PackageExternalReferences = []*spdx.PackageExternalReference{{Category: "PACKAGE-MANAGER", RefType: "purl", Locator: p.PURL}}
-		}
-		var files []string
-		for _, l := range p.Locations {
-			f := "/" + l.Path
-			if l.Layer != nil {
-				f += fmt.Sprintf(" (layer %d %s)", l.Layer.Index, l.Layer.Digest)
-			}
-			files = append(files, f)
-		}
-		sp.PackageSourceInfo = "ecosystem " + p.Ecosystem + "; found in " + strings.Join(files, ", ")
-		if p.SourceName != "" && (p.SourceName != p.Name || p.SourceVersion != p.Version) {
-			sp.PackageSourceInfo += "; built from source package " + p.SourceName + " " + p.SourceVersion
-		}
-		doc.Packages = append(doc.Packages, sp)
-		doc.Relationships = append(doc.Relationships, &spdx.Relationship{
-			RefA: common.MakeDocElementID("", "Target"), RefB: common.MakeDocElementID("", string(id)), Relationship: "CONTAINS"})
+			i -= len(rels)
+			return contains(spdxID(i, &s.Packages[i]))
+		}})
+}
+
+// spdxID is the SPDX identifier of the i-th package (from 0).
+func spdxID(i int, p *inventory.Package) common.ElementID {
+	return common.ElementID(fmt.Sprintf("Package-%d-%s", i+1, spdxIDChars.ReplaceAllString(p.Name, "-")))
+}
+
+// contains is the relationship of the target to an element it contains.
+func contains(id common.ElementID) *spdx.Relationship {
+	return &spdx.Relationship{RefA: common.MakeDocElementID("", "Target"), RefB: common.MakeDocElementID("", string(id)), Relationship: "CONTAINS"}
+}
+
+// spdxPackage is the SPDX package of a package, with identifier id.
+func spdxPackage(p *inventory.Package, id common.ElementID) *spdx.Package {
+	sp := &spdx.Package{
+		PackageName: p.Name, PackageSPDXIdentifier: id, PackageVersion: p.Version,
+		PackageDownloadLocation: "NOASSERTION", IsFilesAnalyzedTagPresent: true,
+		PackageLicenseConcluded: "NOASSERTION", PackageLicenseDeclared: "NOASSERTION",
+		PrimaryPackagePurpose: "LIBRARY",
 	}
-	return spdxjson.Write(doc, w, spdxjson.Indent("  "), spdxjson.EscapeHTML(false))
+	if len(p.Licenses) > 0 {
+		expr := strings.Join(p.Licenses, " AND ")
+		if len(p.Licenses) > 1 {
+			expr = "(" + strings.Join(p.Licenses, ") AND (") + ")"
+		}
+		if allMatch(p.Licenses) {
+			sp.PackageLicenseDeclared = expr
+		} else {
+			sp.PackageLicenseComments = "Recorded licences: " + strings.Join(p.Licenses, "; ")
+		}
+	}
+	if p.PURL != "" {
+		sp.PackageExternalReferences = []*spdx.PackageExternalReference{{Category: "PACKAGE-MANAGER", RefType: "purl", Locator: p.PURL}}
+	}
+	var files []string
+	for _, l := range p.Locations {
+		f := "/" + l.Path
+		if l.Layer != nil {
+			f += fmt.Sprintf(" (layer %d %s)", l.Layer.Index, l.Layer.Digest)
+		}
+		files = append(files, f)
+	}
+	sp.PackageSourceInfo = "ecosystem " + p.Ecosystem + "; found in " + strings.Join(files, ", ")
+	if p.SourceName != "" && (p.SourceName != p.Name || p.SourceVersion != p.Version) {
+		sp.PackageSourceInfo += "; built from source package " + p.SourceName + " " + p.SourceVersion
+	}
+	return sp
 }
 
 func allMatch(ls []string) bool {
