@@ -18,10 +18,10 @@ runs=${RUNS:-3}
 out=${OUT:-bench/out}
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(400000)
 mkdir -p "$out"
-go build -trimpath -o "$out/bulwark-go" ./cmd/bulwark
+go build -o "$out/bulwark-go" ./cmd/bulwark
 builds=(go)
 if [ "${ISAL:-}" = 1 ]; then
-  CGO_ENABLED=1 go build -tags isal -trimpath -o "$out/bulwark-isal" ./cmd/bulwark
+  CGO_ENABLED=1 go build -tags isal -o "$out/bulwark-isal" ./cmd/bulwark
   builds+=(isal)
 fi
 if [ -n "${BASELINE:-}" ]; then
