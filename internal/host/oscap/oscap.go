@@ -140,7 +140,8 @@ func Eval(ctx context.Context, m *Mapping, rootfs, ds, work string) (map[string]
 	}
 	// oscap's dpkginfo probe reads the image's dpkg status through
 	// libapt, which also reads this machine's apt.conf.d: a container's
-	// "Dir::Cache::pkgcache \"\"" (Docker's docker-clean) makes it fail,
+	// "Dir::Cache::pkgcache \"\"" (Docker's docker-clean) makes it fail
+	// on a root file system without apt's own folders (TestAgreementFixture's),
 	// and every package rule with it. apt.conf names an empty parts folder.
 	parts := filepath.Join(work, "apt.conf.d")
 	if err := os.MkdirAll(parts, 0o755); err != nil {
