@@ -38,17 +38,20 @@ func Run(ctx context.Context, c *config.Config, log io.Writer, ready func(addr s
 	if err != nil {
 		return err
 	}
-	if engine != "sqlite" {
-		return fmt.Errorf("store %s: only SQLite (sqlite://PATH) is built so far", c.Store)
+	var st *store.SQL
+	if engine == "postgres" {
+		st, err = store.OpenPostgres(ctx, c.Store)
+		storePath = store.Redact(c.Store)
+	} else {
+		if storePath == "" {
+			// The cache folder the database lives in (<cache>/db/vulndb.bwdb).
+			storePath = filepath.Join(filepath.Dir(filepath.Dir(dbFile)), "server", "server.db")
+		}
+		if err := os.MkdirAll(filepath.Dir(storePath), 0o700); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		st, err = store.Open(ctx, storePath)
 	}
-	if storePath == "" {
-		// The cache folder the database lives in (<cache>/db/vulndb.bwdb).
-		storePath = filepath.Join(filepath.Dir(filepath.Dir(dbFile)), "server", "server.db")
-	}
-	if err := os.MkdirAll(filepath.Dir(storePath), 0o700); err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	st, err := store.Open(ctx, storePath)
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,10 @@
 // assessed: each image once by digest, its package index (ecosystem +
 // package -> images) and its findings, each recording the vulnerability
 // database version that produced it. Store is the interface the server
-// uses; SQLite (Open) is the default implementation, so another engine
-// (PostgreSQL) can be added behind the same interface.
+// uses; SQL implements it on SQLite (Open, the default) and on
+// PostgreSQL (OpenPostgres) with the same schema, whose versioned
+// migrations run at open. Each change of an image's findings also writes
+// an Event to an outbox table in the same transaction, for notifications.
 package store
 
 import (
@@ -28,6 +30,9 @@ const (
 
 // ErrNotFound is returned for a digest the store does not hold.
 var ErrNotFound = errors.New("no such image")
+
+// ErrNoEvent is returned for an event the store does not hold.
+var ErrNoEvent = errors.New("no such event")
 
 // Image is one stored image.
 type Image struct {
@@ -184,7 +189,8 @@ type Store interface {
 	// Pending lists the images that wait to be read, oldest first.
 	Pending(ctx context.Context) ([]Image, error)
 	// Assessed stores the outcome of reading an image, replacing its
-	// package index and findings in one transaction. The history keeps
+	// package index and findings in one transaction, with the Event of
+	// the findings that appeared or went away. The history keeps
 	// each finding's first-seen time (HistoryKey) and marks fixed those
 	// no longer reported.
 	Assessed(ctx context.Context, digest string, a *Assessment) error
@@ -219,12 +225,23 @@ type Store interface {
 	SBOM(ctx context.Context, digest string) (json.RawMessage, error)
 	// Rematched replaces an image's vulnerability findings with those of
 	// database version, recording in the history the findings new and
-	// fixed at that version.
+	// fixed at that version, and the Event of the change.
 	Rematched(ctx context.Context, digest string, vulns []finding.Finding, version string, at time.Time) error
 	// Advance marks the vulnerability findings of the read images at
 	// version from as current for version to, except the digests in skip:
 	// the database change did not touch their packages.
 	Advance(ctx context.Context, from, to string, skip []string) (int, error)
+	// Undispatched lists up to limit events not yet handed to the job
+	// queue, oldest first.
+	Undispatched(ctx context.Context, limit int) ([]int64, error)
+	// MarkDispatched records events as handed to the job queue.
+	MarkDispatched(ctx context.Context, ids []int64) error
+	// Event returns one event (ErrNoEvent when unknown).
+	Event(ctx context.Context, id int64) (*Event, error)
+	// Delivered reports whether an event was delivered to a target.
+	Delivered(ctx context.Context, id int64, target string) (bool, error)
+	// MarkDelivered records an event's delivery to a target.
+	MarkDelivered(ctx context.Context, id int64, target string) error
 	// Close releases the store.
 	Close() error
 }

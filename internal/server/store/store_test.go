@@ -10,14 +10,34 @@ import (
 	"time"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
+	"github.com/bulwark-sec/bulwark/internal/testutil/postgres"
 )
+
+// TestStore runs the store's tests on SQLite and on PostgreSQL.
+func TestStore(t *testing.T) {
+	var pg *postgres.Server
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			url := func(st *testing.T) string {
+				if engine == "sqlite" {
+					return filepath.Join(st.TempDir(), "s.db")
+				}
+				if pg == nil {
+					pg = postgres.Start(t)
+				}
+				return pg.NewDB(st)
+			}
+			t.Run("store", func(t *testing.T) { testStore(t, url(t)) })
+			t.Run("history", func(t *testing.T) { testHistory(t, url(t)) })
+		})
+	}
+}
 
 // A digest is added once; reopening the store keeps everything and runs
 // no migration twice; the package index finds the images of a key.
-func TestStore(t *testing.T) {
+func testStore(t *testing.T, url string) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "s.db")
-	s, err := Open(ctx, path)
+	s, err := OpenURL(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +64,7 @@ func TestStore(t *testing.T) {
 	}
 	s.Close()
 
-	s, err = Open(ctx, path)
+	s, err = OpenURL(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +82,34 @@ func TestStore(t *testing.T) {
 	}
 	if err := s.Rematched(ctx, d1, nil, "v2", time.Now()); err != nil {
 		t.Fatal(err)
+	}
+	// Events: d1's CVE-1 on ingest, then fixed by the re-match.
+	ids, err := s.Undispatched(ctx, 10)
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("undispatched events %v, %v; want 2", ids, err)
+	}
+	first, _ := s.Event(ctx, ids[0])
+	second, _ := s.Event(ctx, ids[1])
+	if first == nil || first.Reason != ReasonIngest || len(first.New) != 1 || first.New[0].ID != "CVE-1" || first.Image.Digest != d1 || len(first.Image.Tags) != 2 ||
+		second == nil || second.Reason != ReasonRematch || len(second.Fixed) != 1 || len(second.New) != 0 {
+		t.Fatalf("events: %+v, %+v", first, second)
+	}
+	if err := s.MarkDispatched(ctx, ids[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := s.Undispatched(ctx, 10); len(left) != 1 || left[0] != ids[1] {
+		t.Errorf("undispatched after marking the first: %v", left)
+	}
+	for range 2 {
+		if err := s.MarkDelivered(ctx, ids[0], "hook"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, _ := s.Delivered(ctx, ids[0], "hook"); !ok {
+		t.Error("event not delivered after MarkDelivered")
+	}
+	if ok, _ := s.Delivered(ctx, ids[1], "hook"); ok {
+		t.Error("event delivered without MarkDelivered")
 	}
 	if n, err := s.Advance(ctx, "v1", "v2", []string{d1}); err != nil || n != 1 {
 		t.Errorf("Advance = %d, %v; want 1 (d2 only)", n, err)
@@ -81,9 +129,9 @@ func TestStore(t *testing.T) {
 // reported), one that reports a new finding starts its history at that
 // database version, and a finding still reported keeps its first-seen
 // time; the changes of a version and the trend show both.
-func TestHistory(t *testing.T) {
+func testHistory(t *testing.T, url string) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	s, err := OpenURL(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}

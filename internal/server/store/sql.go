@@ -7,137 +7,41 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
+	"math"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/klauspost/compress/zstd"
-	_ "modernc.org/sqlite" // the pure-Go "sqlite" driver
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
 )
 
-// migrations are the schema versions, in order; migration i brings the
-// schema to version i+1. Append only: a released migration never changes.
-var migrations = []string{
-	`CREATE TABLE images (
-		id          INTEGER PRIMARY KEY,
-		digest      TEXT NOT NULL UNIQUE,
-		registry    TEXT NOT NULL,
-		repository  TEXT NOT NULL,
-		state       TEXT NOT NULL,
-		error       TEXT NOT NULL DEFAULT '',
-		attempts    INTEGER NOT NULL DEFAULT 0,
-		added_at    TEXT NOT NULL,
-		assessed_at TEXT,
-		db_version  TEXT NOT NULL DEFAULT '',
-		sbom        BLOB
-	);
-	CREATE TABLE tags (
-		image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
-		tag      TEXT NOT NULL,
-		PRIMARY KEY (image_id, tag)
-	);
-	CREATE TABLE packages (
-		ecosystem TEXT NOT NULL,
-		name      TEXT NOT NULL,
-		version   TEXT NOT NULL,
-		image_id  INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
-		PRIMARY KEY (ecosystem, name, version, image_id)
-	) WITHOUT ROWID;
-	CREATE INDEX packages_image ON packages(image_id);
-	CREATE TABLE findings (
-		image_id   INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
-		seq        INTEGER NOT NULL,
-		gate       TEXT NOT NULL,
-		severity   TEXT NOT NULL,
-		db_version TEXT NOT NULL DEFAULT '',
-		data       BLOB NOT NULL,
-		PRIMARY KEY (image_id, seq)
-	);`,
-	// The finding history: one row per finding an image ever had
-	// (HistoryKey), open while fixed_at is NULL. new_version and
-	// fixed_version name the database version whose re-match made it new
-	// or fixed ('' when a read of the image did); data keeps a fixed
-	// finding as last reported. Existing findings start their history at
-	// their image's assessment.
-	`CREATE TABLE history (
-		image_id      INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
-		key           TEXT NOT NULL,
-		gate          TEXT NOT NULL,
-		finding_id    TEXT NOT NULL,
-		severity      TEXT NOT NULL,
-		first_seen    TEXT NOT NULL,
-		new_version   TEXT NOT NULL DEFAULT '',
-		fixed_at      TEXT,
-		fixed_version TEXT NOT NULL DEFAULT '',
-		data          BLOB,
-		PRIMARY KEY (image_id, key)
-	) WITHOUT ROWID;
-	CREATE INDEX history_new ON history(new_version) WHERE new_version != '';
-	CREATE INDEX history_fixed ON history(fixed_version) WHERE fixed_version != '';
-	INSERT OR IGNORE INTO history (image_id, key, gate, finding_id, severity, first_seen)
-		SELECT f.image_id, f.gate || char(0) || json_extract(f.data, '$.id') || char(0) || COALESCE(json_extract(f.data, '$.fingerprint'), ''),
-			f.gate, json_extract(f.data, '$.id'), f.severity, COALESCE(i.assessed_at, i.added_at)
-		FROM findings f JOIN images i ON i.id = f.image_id;`,
+// SQL is the Store on a database/sql connection pool, for either engine:
+// the statements are written with "?" placeholders and rebound for the
+// engine.
+type SQL struct {
+	db      *sql.DB
+	dialect dialect
+	// pool is the PostgreSQL pool under db (nil on SQLite).
+	pool *pgxpool.Pool
 }
 
-// SQLite is the Store on a SQLite file.
-type SQLite struct {
-	db *sql.DB
-}
+// DB is the connection pool of the store.
+func (s *SQL) DB() *sql.DB { return s.db }
 
-// Open opens (creating it when missing) the SQLite store at path and
-// brings its schema up to date.
-func Open(ctx context.Context, path string) (*SQLite, error) {
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("store %s: %w", path, err)
-	}
-	// One connection: SQLite has one writer, and this keeps every
-	// transaction free of busy errors.
-	db.SetMaxOpenConns(1)
-	s := &SQLite{db: db}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store %s: %w", path, err)
-	}
-	return s, nil
-}
+// Pool is the PostgreSQL pool of the store, nil on SQLite.
+func (s *SQL) Pool() *pgxpool.Pool { return s.pool }
 
-// SchemaVersion is the schema version this bulwark writes.
-func SchemaVersion() int { return len(migrations) }
+// Engine names the engine: "sqlite" or "postgres".
+func (s *SQL) Engine() string { return s.dialect.name }
 
-func (s *SQLite) migrate(ctx context.Context) error {
-	var have int
-	if err := s.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have); err != nil {
-		return err
-	}
-	if have > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this bulwark's (%d): upgrade bulwark", have, len(migrations))
-	}
-	for v := have; v < len(migrations); v++ {
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
-				return fmt.Errorf("migration %d: %w", v+1, err)
-			}
-			_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, v+1))
-			return err
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *SQLite) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+func (s *SQL) tx(ctx context.Context, fn func(tx execer) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(execer{tx, s.dialect}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -147,9 +51,9 @@ func (s *SQLite) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 func now() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 
 // Add implements Store.
-func (s *SQLite) Add(ctx context.Context, registry, repository, digest, tag string) (bool, error) {
+func (s *SQL) Add(ctx context.Context, registry, repository, digest, tag string) (bool, error) {
 	var added bool
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx execer) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO images (digest, registry, repository, state, added_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(digest) DO NOTHING`,
 			digest, registry, repository, StatePending, now())
 		if err != nil {
@@ -184,8 +88,8 @@ func scanImage(sc interface{ Scan(...any) error }) (Image, error) {
 	return im, nil
 }
 
-func (s *SQLite) images(ctx context.Context, where string, args ...any) ([]Image, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+imageCols+` FROM images `+where+` ORDER BY id`, args...)
+func (s *SQL) images(ctx context.Context, where string, args ...any) ([]Image, error) {
+	rows, err := s.x().QueryContext(ctx, `SELECT `+imageCols+` FROM images `+where+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -234,8 +138,8 @@ func (s *SQLite) images(ctx context.Context, where string, args ...any) ([]Image
 }
 
 // eachRow runs a query whose rows are (image id, text[, count]).
-func (s *SQLite) eachRow(ctx context.Context, q string, fn func(id int64, v string, n int), args ...any) error {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+func (s *SQL) eachRow(ctx context.Context, q string, fn func(id int64, v string, n int), args ...any) error {
+	rows, err := s.x().QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
@@ -255,17 +159,17 @@ func (s *SQLite) eachRow(ctx context.Context, q string, fn func(id int64, v stri
 }
 
 // Pending implements Store.
-func (s *SQLite) Pending(ctx context.Context) ([]Image, error) {
+func (s *SQL) Pending(ctx context.Context) ([]Image, error) {
 	return s.images(ctx, `WHERE state = ?`, StatePending)
 }
 
 // Images implements Store.
-func (s *SQLite) Images(ctx context.Context) ([]Image, error) {
+func (s *SQL) Images(ctx context.Context) ([]Image, error) {
 	return s.images(ctx, ``)
 }
 
 // Image implements Store.
-func (s *SQLite) Image(ctx context.Context, digest string) (*Image, error) {
+func (s *SQL) Image(ctx context.Context, digest string) (*Image, error) {
 	ims, err := s.images(ctx, `WHERE digest = ?`, digest)
 	if err != nil {
 		return nil, err
@@ -276,9 +180,7 @@ func (s *SQLite) Image(ctx context.Context, digest string) (*Image, error) {
 	return &ims[0], nil
 }
 
-func (s *SQLite) imageID(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, digest string) (int64, error) {
+func (s *SQL) imageID(ctx context.Context, q execer, digest string) (int64, error) {
 	var id int64
 	err := q.QueryRowContext(ctx, `SELECT id FROM images WHERE digest = ?`, digest).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -288,8 +190,8 @@ func (s *SQLite) imageID(ctx context.Context, q interface {
 }
 
 // Assessed implements Store.
-func (s *SQLite) Assessed(ctx context.Context, digest string, a *Assessment) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+func (s *SQL) Assessed(ctx context.Context, digest string, a *Assessment) error {
+	return s.tx(ctx, func(tx execer) error {
 		id, err := s.imageID(ctx, tx, digest)
 		if err != nil {
 			return err
@@ -299,7 +201,14 @@ func (s *SQLite) Assessed(ctx context.Context, digest string, a *Assessment) err
 			StateDone, at, a.DBVersion, packSBOM(a.SBOM), id); err != nil {
 			return err
 		}
+		before, err := storedFindings(ctx, tx, id, "")
+		if err != nil {
+			return err
+		}
 		all := append(append([]finding.Finding(nil), a.Other...), a.Vulns...)
+		if err := addEvent(ctx, tx, id, ReasonIngest, a.DBVersion, a.At, before, all); err != nil {
+			return err
+		}
 		if err := recordHistory(ctx, tx, id, "", all, "", at); err != nil {
 			return err
 		}
@@ -325,7 +234,7 @@ func (s *SQLite) Assessed(ctx context.Context, digest string, a *Assessment) err
 	})
 }
 
-func insertFindings(ctx context.Context, tx *sql.Tx, id int64, seq int, fs []finding.Finding, version string) error {
+func insertFindings(ctx context.Context, tx execer, id int64, seq int, fs []finding.Finding, version string) error {
 	ins, err := tx.PrepareContext(ctx, `INSERT INTO findings (image_id, seq, gate, severity, db_version, data) VALUES (?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
@@ -344,19 +253,19 @@ func insertFindings(ctx context.Context, tx *sql.Tx, id int64, seq int, fs []fin
 }
 
 // Failed implements Store.
-func (s *SQLite) Failed(ctx context.Context, digest string, cause error) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE images SET state = ?, error = ?, attempts = attempts + 1 WHERE digest = ? AND state = ?`, StateFailed, cause.Error(), digest, StatePending)
+func (s *SQL) Failed(ctx context.Context, digest string, cause error) error {
+	_, err := s.x().ExecContext(ctx, `UPDATE images SET state = ?, error = ?, attempts = attempts + 1 WHERE digest = ? AND state = ?`, StateFailed, cause.Error(), digest, StatePending)
 	return err
 }
 
 // Findings implements Store.
-func (s *SQLite) Findings(ctx context.Context, digest string) ([]Finding, error) {
-	id, err := s.imageID(ctx, s.db, digest)
+func (s *SQL) Findings(ctx context.Context, digest string) ([]Finding, error) {
+	id, err := s.imageID(ctx, s.x(), digest)
 	if err != nil {
 		return nil, err
 	}
 	seen := map[string]time.Time{}
-	hrows, err := s.db.QueryContext(ctx, `SELECT key, first_seen FROM history WHERE image_id = ? AND fixed_at IS NULL`, id)
+	hrows, err := s.x().QueryContext(ctx, `SELECT key, first_seen FROM history WHERE image_id = ? AND fixed_at IS NULL`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -372,7 +281,7 @@ func (s *SQLite) Findings(ctx context.Context, digest string) ([]Finding, error)
 	if err := hrows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT db_version, data FROM findings WHERE image_id = ? ORDER BY seq`, id)
+	rows, err := s.x().QueryContext(ctx, `SELECT db_version, data FROM findings WHERE image_id = ? ORDER BY seq`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -396,12 +305,12 @@ func (s *SQLite) Findings(ctx context.Context, digest string) ([]Finding, error)
 }
 
 // Fixed implements Store.
-func (s *SQLite) Fixed(ctx context.Context, digest string) ([]Finding, error) {
-	id, err := s.imageID(ctx, s.db, digest)
+func (s *SQL) Fixed(ctx context.Context, digest string) ([]Finding, error) {
+	id, err := s.imageID(ctx, s.x(), digest)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT gate, finding_id, severity, fixed_version, first_seen, fixed_at, data FROM history WHERE image_id = ? AND fixed_at IS NOT NULL ORDER BY fixed_at, key`, id)
+	rows, err := s.x().QueryContext(ctx, `SELECT gate, finding_id, severity, fixed_version, first_seen, fixed_at, data FROM history WHERE image_id = ? AND fixed_at IS NOT NULL ORDER BY fixed_at, key`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -429,21 +338,21 @@ func (s *SQLite) Fixed(ctx context.Context, digest string) ([]Finding, error) {
 }
 
 // Changes implements Store.
-func (s *SQLite) Changes(ctx context.Context, version string, limit int) (*Changes, error) {
+func (s *SQL) Changes(ctx context.Context, version string, limit int) (*Changes, error) {
 	// The literal != '' lets SQLite use the partial indexes.
 	const changed = `
 		SELECT h.image_id, 'new' AS kind, h.gate, h.finding_id, h.severity, h.first_seen AS at FROM history h WHERE h.new_version = ?1 AND h.new_version != '' AND h.fixed_at IS NULL
 		UNION ALL
 		SELECT h.image_id, 'fixed', h.gate, h.finding_id, h.severity, h.fixed_at FROM history h WHERE h.fixed_version = ?1 AND h.fixed_version != ''`
 	out := &Changes{List: []Change{}}
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(kind = 'new'), 0), COALESCE(SUM(kind = 'fixed'), 0), COUNT(DISTINCT image_id) FROM (`+changed+`)`, version).
+	if err := s.x().QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN kind = 'new' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN kind = 'fixed' THEN 1 ELSE 0 END), 0), COUNT(DISTINCT image_id) FROM (`+changed+`) c`, version).
 		Scan(&out.New, &out.Fixed, &out.Images); err != nil {
 		return nil, err
 	}
 	if limit <= 0 {
-		limit = -1
+		limit = math.MaxInt32
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT i.digest, i.repository, c.kind, c.gate, c.finding_id, c.severity, c.at FROM (`+changed+`) c JOIN images i ON i.id = c.image_id
+	rows, err := s.x().QueryContext(ctx, `SELECT i.digest, i.repository, c.kind, c.gate, c.finding_id, c.severity, c.at FROM (`+changed+`) c JOIN images i ON i.id = c.image_id
 		ORDER BY i.repository, i.digest, c.kind, c.finding_id LIMIT ?2`, version, limit)
 	if err != nil {
 		return nil, err
@@ -462,9 +371,9 @@ func (s *SQLite) Changes(ctx context.Context, version string, limit int) (*Chang
 }
 
 // Trend implements Store.
-func (s *SQLite) Trend(ctx context.Context) ([]Day, error) {
+func (s *SQL) Trend(ctx context.Context) ([]Day, error) {
 	count := func(col string) (map[string]map[string]int, error) {
-		rows, err := s.db.QueryContext(ctx, `SELECT substr(`+col+`, 1, 10), severity, COUNT(*) FROM history WHERE `+col+` IS NOT NULL GROUP BY 1, 2`)
+		rows, err := s.x().QueryContext(ctx, `SELECT substr(`+col+`, 1, 10), severity, COUNT(*) FROM history WHERE `+col+` IS NOT NULL GROUP BY 1, 2`)
 		if err != nil {
 			return nil, err
 		}
@@ -504,7 +413,7 @@ func parseTime(s string) time.Time {
 // replaced: findings not open yet start (or reopen) at at, open ones no
 // longer reported are fixed at at and keep their last report. version is
 // the database version of a re-match (” for a read).
-func recordHistory(ctx context.Context, tx *sql.Tx, id int64, gate finding.Gate, fs []finding.Finding, version, at string) error {
+func recordHistory(ctx context.Context, tx execer, id int64, gate finding.Gate, fs []finding.Finding, version, at string) error {
 	scope, args := ``, []any{id}
 	if gate != "" {
 		scope, args = ` AND gate = ?`, append(args, string(gate))
@@ -584,8 +493,8 @@ func recordHistory(ctx context.Context, tx *sql.Tx, id int64, gate finding.Gate,
 }
 
 // Keys implements Store.
-func (s *SQLite) Keys(ctx context.Context) ([]Package, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT ecosystem, name FROM packages ORDER BY ecosystem, name`)
+func (s *SQL) Keys(ctx context.Context) ([]Package, error) {
+	rows, err := s.x().QueryContext(ctx, `SELECT DISTINCT ecosystem, name FROM packages ORDER BY ecosystem, name`)
 	if err != nil {
 		return nil, err
 	}
@@ -602,7 +511,7 @@ func (s *SQLite) Keys(ctx context.Context) ([]Package, error) {
 }
 
 // ImagesWith implements Store.
-func (s *SQLite) ImagesWith(ctx context.Context, keys []Package) ([]string, error) {
+func (s *SQL) ImagesWith(ctx context.Context, keys []Package) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
 	// Bounded batches keep each statement under SQLite's variable limit.
@@ -629,8 +538,8 @@ func (s *SQLite) ImagesWith(ctx context.Context, keys []Package) ([]string, erro
 	return out, nil
 }
 
-func (s *SQLite) digests(ctx context.Context, q string, args ...any) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+func (s *SQL) digests(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := s.x().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -647,14 +556,14 @@ func (s *SQLite) digests(ctx context.Context, q string, args ...any) ([]string, 
 }
 
 // ImagesNotAt implements Store.
-func (s *SQLite) ImagesNotAt(ctx context.Context, version string) ([]string, error) {
+func (s *SQL) ImagesNotAt(ctx context.Context, version string) ([]string, error) {
 	return s.digests(ctx, `SELECT digest FROM images WHERE state = ? AND db_version != ? ORDER BY id`, StateDone, version)
 }
 
 // SBOM implements Store.
-func (s *SQLite) SBOM(ctx context.Context, digest string) (json.RawMessage, error) {
+func (s *SQL) SBOM(ctx context.Context, digest string) (json.RawMessage, error) {
 	var b []byte
-	err := s.db.QueryRowContext(ctx, `SELECT sbom FROM images WHERE digest = ?`, digest).Scan(&b)
+	err := s.x().QueryRowContext(ctx, `SELECT sbom FROM images WHERE digest = ?`, digest).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -688,14 +597,21 @@ func unpackSBOM(b []byte) (json.RawMessage, error) {
 }
 
 // Rematched implements Store.
-func (s *SQLite) Rematched(ctx context.Context, digest string, vulns []finding.Finding, version string, at time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+func (s *SQL) Rematched(ctx context.Context, digest string, vulns []finding.Finding, version string, at time.Time) error {
+	return s.tx(ctx, func(tx execer) error {
 		id, err := s.imageID(ctx, tx, digest)
 		if err != nil {
 			return err
 		}
 		var next int
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), -1) + 1 FROM findings WHERE image_id = ?`, id).Scan(&next); err != nil {
+			return err
+		}
+		before, err := storedFindings(ctx, tx, id, string(finding.GateVuln))
+		if err != nil {
+			return err
+		}
+		if err := addEvent(ctx, tx, id, ReasonRematch, version, at, before, vulns); err != nil {
 			return err
 		}
 		when := at.UTC().Format(time.RFC3339Nano)
@@ -713,9 +629,9 @@ func (s *SQLite) Rematched(ctx context.Context, digest string, vulns []finding.F
 }
 
 // Advance implements Store.
-func (s *SQLite) Advance(ctx context.Context, from, to string, skip []string) (int, error) {
+func (s *SQL) Advance(ctx context.Context, from, to string, skip []string) (int, error) {
 	var n int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx execer) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS skip (digest TEXT PRIMARY KEY)`); err != nil {
 			return err
 		}
@@ -723,7 +639,7 @@ func (s *SQLite) Advance(ctx context.Context, from, to string, skip []string) (i
 			return err
 		}
 		for _, d := range skip {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO skip (digest) VALUES (?)`, d); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO skip (digest) VALUES (?) ON CONFLICT DO NOTHING`, d); err != nil {
 				return err
 			}
 		}
@@ -743,6 +659,12 @@ func (s *SQLite) Advance(ctx context.Context, from, to string, skip []string) (i
 }
 
 // Close implements Store.
-func (s *SQLite) Close() error { return s.db.Close() }
+func (s *SQL) Close() error {
+	err := s.db.Close()
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	return err
+}
 
-var _ Store = (*SQLite)(nil)
+var _ Store = (*SQL)(nil)
