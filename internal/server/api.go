@@ -56,6 +56,7 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/images/{digest}/findings", s.getFindings)
 	api.HandleFunc("GET /api/v1/changes", s.getChanges)
 	api.HandleFunc("GET /api/v1/trend", s.getTrend)
+	api.HandleFunc("GET /api/v1/jobs", s.listJobs)
 	api.HandleFunc("POST /api/v1/db/refresh", s.dbRefresh)
 	mux.Handle("/api/", s.auth(api))
 	// The webhooks take their sender's shared secret, or the token.

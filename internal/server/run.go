@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bulwark-sec/bulwark/internal/server/config"
+	"github.com/bulwark-sec/bulwark/internal/server/notify"
 	"github.com/bulwark-sec/bulwark/internal/server/store"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 )
@@ -64,7 +65,11 @@ func Run(ctx context.Context, c *config.Config, log io.Writer, ready func(addr s
 		}
 		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	srv, err := New(ctx, Options{Store: st, DBFile: dbFile, Registries: c.RegistrySettings(), FailOn: c.FailOn, Token: c.Token, Webhooks: c.Webhooks, PublicMetrics: c.Metrics.Public, Log: log})
+	var targets []notify.Target
+	for _, n := range c.Notify {
+		targets = append(targets, notify.Target{Name: n.Name, URL: n.URL, Secret: n.Secret, Format: n.Format})
+	}
+	srv, err := New(ctx, Options{Store: st, DBFile: dbFile, Registries: c.RegistrySettings(), FailOn: c.FailOn, Token: c.Token, Webhooks: c.Webhooks, PublicMetrics: c.Metrics.Public, Notify: targets, Log: log})
 	if err != nil {
 		return err
 	}

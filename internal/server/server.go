@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -26,7 +27,9 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/registry"
 	"github.com/bulwark-sec/bulwark/internal/scan"
 	"github.com/bulwark-sec/bulwark/internal/server/config"
+	"github.com/bulwark-sec/bulwark/internal/server/jobs"
 	"github.com/bulwark-sec/bulwark/internal/server/metrics"
+	"github.com/bulwark-sec/bulwark/internal/server/notify"
 	"github.com/bulwark-sec/bulwark/internal/server/store"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 )
@@ -53,6 +56,10 @@ type Options struct {
 	Webhooks config.Webhooks
 	// Log receives one line per event (stderr).
 	Log io.Writer
+	// Notify are the targets the finding events are delivered to.
+	Notify []notify.Target
+	// Jobs tunes the job queue the reads and deliveries run on.
+	Jobs jobs.Options
 }
 
 // dbState is the vulnerability database in use.
@@ -68,8 +75,10 @@ type fileID struct {
 	modTime time.Time
 }
 
-// Server assesses images and serves the API. Ingest and re-match run on
-// one worker goroutine, one job at a time.
+// Server assesses images and serves the API. Reads of images (ingest)
+// and deliveries of finding events (notify) run as jobs of a durable
+// queue (package jobs) in the store's database, shared by every server
+// on it; database refreshes run on one worker goroutine.
 type Server struct {
 	o        Options
 	clients  map[string]*registry.Client
@@ -81,6 +90,14 @@ type Server struct {
 	done     chan struct{}
 	stopOnce sync.Once
 	metrics  *metrics.Metrics
+	queue    *jobs.Queue
+	targets  map[string]notify.Target
+	http     *http.Client
+	// dbMu is held for reading while a read uses the current database, for
+	// writing while a refresh swaps it.
+	dbMu sync.RWMutex
+	// dispatching serializes handing events to the queue.
+	dispatching sync.Mutex
 }
 
 type refreshReply struct {
@@ -136,6 +153,10 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	if len(stale) > 0 {
 		fmt.Fprintf(o.Log, "bulwark server: re-matched %d image(s) against database %s\n", len(stale), st.version)
+	}
+	if err := s.startQueue(ctx); err != nil {
+		st.db.Close()
+		return nil, err
 	}
 	go s.work()
 	s.Kick()
@@ -201,11 +222,17 @@ func (s *Server) Refresh(ctx context.Context) (*RefreshResult, error) {
 	}
 }
 
-// Close stops the worker after the job in progress and closes the
-// database (not the store, which the caller owns).
+// Close stops the job queue and the worker after the jobs in progress
+// (those still running after jobStopGrace are cancelled, to be retried)
+// and closes the database (not the store, which the caller owns).
 func (s *Server) Close() {
 	s.stopOnce.Do(func() { close(s.stop) })
 	<-s.done
+	ctx, cancel := context.WithTimeout(context.Background(), jobStopGrace)
+	defer cancel()
+	if err := s.queue.Stop(ctx); err != nil {
+		fmt.Fprintf(s.o.Log, "bulwark server: stopping the job queue: %v\n", err)
+	}
 	s.cur.Load().db.Close()
 }
 
@@ -220,12 +247,18 @@ func (s *Server) work() {
 		case <-ctx.Done():
 		}
 	}()
+	// The tick re-queues what a crash may have left between the store and
+	// the queue.
+	tick := time.NewTicker(requeueEvery)
+	defer tick.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-s.kick:
-			s.ingestPending(ctx)
+			s.enqueue(ctx)
+		case <-tick.C:
+			s.enqueue(ctx)
 		case reply := <-s.refresh:
 			t := time.Now()
 			res, err := s.doRefresh(ctx)
@@ -234,32 +267,8 @@ func (s *Server) work() {
 			} else {
 				s.metrics.Refresh(time.Since(t), false, 0, err)
 			}
+			s.dispatch(ctx)
 			reply <- refreshReply{res, err}
-		}
-	}
-}
-
-func (s *Server) ingestPending(ctx context.Context) {
-	pending, err := s.o.Store.Pending(ctx)
-	if err != nil {
-		fmt.Fprintf(s.o.Log, "bulwark server: listing pending images: %v\n", err)
-		return
-	}
-	for _, im := range pending {
-		if ctx.Err() != nil {
-			return
-		}
-		t := time.Now()
-		err := s.ingest(ctx, im)
-		s.metrics.Read(time.Since(t), err)
-		if err != nil {
-			if ctx.Err() != nil {
-				return // stopped: the image stays pending for the next start
-			}
-			fmt.Fprintf(s.o.Log, "bulwark server: %s/%s@%s: %v\n", im.Registry, im.Repository, im.Digest, err)
-			if err := s.o.Store.Failed(ctx, im.Digest, err); err != nil {
-				fmt.Fprintf(s.o.Log, "bulwark server: recording the failure: %v\n", err)
-			}
 		}
 	}
 }
@@ -270,6 +279,8 @@ func (s *Server) ingest(ctx context.Context, im store.Image) error {
 	if client == nil {
 		return fmt.Errorf("registry %s is not configured", im.Registry)
 	}
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	st := s.cur.Load()
 	ref := im.Registry + "/" + im.Repository + "@" + im.Digest
 	s.reads.Add(1)
@@ -389,7 +400,9 @@ func (s *Server) doRefresh(ctx context.Context) (*RefreshResult, error) {
 		}
 	}
 	res.Rematched += len(rest)
+	s.dbMu.Lock()
 	s.cur.Store(st)
+	s.dbMu.Unlock()
 	old.db.Close()
 	fmt.Fprintf(s.o.Log, "bulwark server: database %s -> %s: %d package key(s) changed, %d image(s) re-matched, %d kept current\n",
 		res.From, res.To, res.KeysChanged, res.Rematched, res.Advanced)

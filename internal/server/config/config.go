@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -86,6 +87,8 @@ type Config struct {
 	TLS TLS `yaml:"tls"`
 	// Metrics configures /metrics.
 	Metrics Metrics `yaml:"metrics"`
+	// Notify are the webhook targets of new and fixed findings.
+	Notify []Notify `yaml:"notify"`
 
 	// FailOn is Policy.FailOn parsed.
 	FailOn policy.FailOn `yaml:"-"`
@@ -171,6 +174,21 @@ type Metrics struct {
 	Public bool `yaml:"public"`
 }
 
+// Notify is a webhook target of the finding events.
+type Notify struct {
+	// Name identifies the target (default: its URL); each event is
+	// delivered once per name.
+	Name string `yaml:"name"`
+	// URL receives a POST per event.
+	URL string `yaml:"url"`
+	// Secret keys the HMAC-SHA256 signature header (default:
+	// $BULWARK_NOTIFY_SECRET).
+	Secret string `yaml:"secret"`
+	// Format is "json" (the event, default) or "slack" (a Slack
+	// incoming-webhook message).
+	Format string `yaml:"format"`
+}
+
 // Policy is the gate rule of the image status.
 type Policy struct {
 	// FailOn uses the --fail-on grammar (default CRITICAL).
@@ -206,7 +224,7 @@ func Parse(b []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
-		return nil, fmt.Errorf("not a valid server configuration (keys: listen, token, store, db, registries, policy, watch, poll, webhooks, tls, metrics): %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, fmt.Errorf("not a valid server configuration (keys: listen, token, store, db, registries, policy, watch, poll, webhooks, tls, metrics, notify): %s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	at := func(err error, keys ...any) error {
 		if l := yamlpath.Line(&root, keys...); l > 0 {
@@ -256,6 +274,31 @@ func (c *Config) complete(at func(err error, keys ...any) error) error {
 			return at(fmt.Errorf("registries[%d]: a password needs a username", i), "registries", i, "password")
 		}
 		seen[h] = true
+	}
+	names := map[string]bool{}
+	for i := range c.Notify {
+		n := &c.Notify[i]
+		u, err := url.Parse(n.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return at(fmt.Errorf("notify[%d].url: %q is not an http(s) URL", i, n.URL), "notify", i, "url")
+		}
+		if n.Name == "" {
+			n.Name = n.URL
+		}
+		if names[n.Name] {
+			return at(fmt.Errorf("notify[%d].name: %s is listed twice", i, n.Name), "notify", i)
+		}
+		names[n.Name] = true
+		switch n.Format {
+		case "":
+			n.Format = "json"
+		case "json", "slack":
+		default:
+			return at(fmt.Errorf("notify[%d].format: %q is not json or slack", i, n.Format), "notify", i, "format")
+		}
+		if n.Secret == "" {
+			n.Secret = os.Getenv("BULWARK_NOTIFY_SECRET")
+		}
 	}
 	fo := c.Policy.FailOn
 	if fo == "" {

@@ -56,6 +56,9 @@ func TestParseErrors(t *testing.T) {
 		{"webhooks:\n  eventbridge:\n    hosts:\n      a.b: \"c/d\"\n", "line 4: webhooks.eventbridge.hosts"},
 		{"webhooks:\n  eventbridge:\n    secrets: x\n", "line 3: field secrets not found"},
 		{"tls:\n  cert: a.pem\n", "line 2: tls: cert and key"},
+		{"notify:\n  - url: ftp://x\n", "line 2: notify[0].url"},
+		{"notify:\n  - url: http://a/\n    format: teams\n", "line 3: notify[0].format"},
+		{"notify:\n  - url: http://a/\n  - url: http://a/\n", "line 3: notify[1].name: http://a/ is listed twice"},
 	} {
 		_, err := Parse([]byte(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -1,0 +1,310 @@
+// Package jobs is the durable job queue of `bulwark server`: image reads
+// (ingest) and notification deliveries (notify) run as River jobs
+// (riverqueue/river) in the store's own database, on PostgreSQL (the
+// riverpgxv5 driver, so several server processes share the work) or on
+// SQLite (the riversqlite driver, one process). A job is unique by its
+// arguments, so a digest is never read twice however many servers
+// enqueue it; a failing job is retried with exponential backoff, then
+// parked (River's "discarded" state) with its errors listed by List.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Kinds of job.
+const (
+	KindIngest = "ingest"
+	KindNotify = "notify"
+)
+
+// IngestArgs reads a pending image.
+type IngestArgs struct {
+	Digest string `json:"digest"`
+}
+
+// Kind implements river.JobArgs.
+func (IngestArgs) Kind() string { return KindIngest }
+
+// NotifyArgs delivers an outbox event to a notification target.
+type NotifyArgs struct {
+	Event  int64  `json:"event"`
+	Target string `json:"target"`
+}
+
+// Kind implements river.JobArgs.
+func (NotifyArgs) Kind() string { return KindNotify }
+
+// Handlers do the work of each kind. A returned error retries the job;
+// Parked is told when the last attempt failed.
+type Handlers struct {
+	Ingest func(ctx context.Context, a IngestArgs) error
+	Notify func(ctx context.Context, a NotifyArgs) error
+	// Parked, when set, records a job that gave up (the image's error).
+	Parked func(ctx context.Context, kind string, args json.RawMessage, err error)
+}
+
+// Options tune the queue; zero values take the defaults.
+type Options struct {
+	// Workers is how many jobs run at once in this process (default 4).
+	Workers int
+	// MaxAttempts is how often a job is tried before it is parked
+	// (default 5).
+	MaxAttempts int
+	// Backoff is the delay before the first retry, doubled at each
+	// further one up to an hour (default 2s).
+	Backoff time.Duration
+	// JobTimeout bounds one attempt (default 10m). A job whose process
+	// died is retried after twice this time (River's rescuer).
+	JobTimeout time.Duration
+	// Poll is how often SQLite is polled for jobs (default 200ms);
+	// PostgreSQL is woken by LISTEN/NOTIFY and polled every second.
+	Poll time.Duration
+	// ID names this process among the servers (default: River's).
+	ID string
+	// Log receives River's own messages (default: warnings and errors to
+	// nowhere).
+	Log *slog.Logger
+}
+
+// Engine is the store's database: a PostgreSQL pool, or else SQLite.
+type Engine interface {
+	DB() *sql.DB
+	Pool() *pgxpool.Pool
+}
+
+// client is what the queue uses of river.Client, for either driver.
+type client interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
+}
+
+// Queue runs jobs. It is safe for concurrent use.
+type Queue struct {
+	c           client
+	maxAttempts int
+}
+
+// backoff is the retry policy: Backoff doubled per attempt, at most an
+// hour.
+type backoff struct{ base time.Duration }
+
+func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	d := b.base << min(max(job.Attempt-1, 0), 20)
+	if d <= 0 || d > time.Hour {
+		d = time.Hour
+	}
+	return time.Now().Add(d)
+}
+
+// worker runs one kind of job with a handler.
+type worker[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+	fn     func(context.Context, T) error
+	parked func(ctx context.Context, kind string, args json.RawMessage, err error)
+}
+
+func (w *worker[T]) Work(ctx context.Context, job *river.Job[T]) error {
+	err := w.fn(ctx, job.Args)
+	if err != nil && job.Attempt >= job.MaxAttempts && w.parked != nil {
+		w.parked(ctx, job.Kind, job.EncodedArgs, err)
+	}
+	return err
+}
+
+// New migrates River's tables in the engine's database and returns a
+// queue running the handlers; nil handlers make an insert-only queue (no
+// workers). Start begins working.
+func New(ctx context.Context, e Engine, h Handlers, o Options) (*Queue, error) {
+	o.Workers = cmpOr(o.Workers, 4)
+	o.MaxAttempts = cmpOr(o.MaxAttempts, 5)
+	o.Backoff = cmpOr(o.Backoff, 2*time.Second)
+	o.JobTimeout = cmpOr(o.JobTimeout, 10*time.Minute)
+	o.Poll = cmpOr(o.Poll, 200*time.Millisecond)
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	cfg := &river.Config{
+		ID:                   o.ID,
+		JobTimeout:           o.JobTimeout,
+		RescueStuckJobsAfter: 2 * o.JobTimeout,
+		MaxAttempts:          o.MaxAttempts,
+		RetryPolicy:          backoff{o.Backoff},
+		Logger:               o.Log,
+	}
+	if h.Ingest != nil || h.Notify != nil {
+		ws := river.NewWorkers()
+		if h.Ingest != nil {
+			river.AddWorker(ws, &worker[IngestArgs]{fn: h.Ingest, parked: h.Parked})
+		}
+		if h.Notify != nil {
+			river.AddWorker(ws, &worker[NotifyArgs]{fn: h.Notify, parked: h.Parked})
+		}
+		cfg.Workers = ws
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}}
+	}
+	q := &Queue{maxAttempts: o.MaxAttempts}
+	if pool := e.Pool(); pool != nil {
+		d := riverpgxv5.New(pool)
+		if err := migratePostgres(ctx, pool, d); err != nil {
+			return nil, err
+		}
+		c, err := river.NewClient(d, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("job queue: %w", err)
+		}
+		q.c = c
+		return q, nil
+	}
+	d := riversqlite.New(e.DB())
+	m, err := rivermigrate.New(d, nil)
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("job queue: migrating River's tables: %w", err)
+	}
+	cfg.PollOnly = true
+	cfg.FetchPollInterval = o.Poll
+	cfg.FetchCooldown = min(o.Poll, river.FetchCooldownDefault)
+	c, err := river.NewClient(d, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	q.c = c
+	return q, nil
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// migrationLock keeps servers starting together from migrating River's
+// tables at once.
+const migrationLock = 0x72697672 // "rivr"
+
+func migratePostgres(ctx context.Context, pool *pgxpool.Pool, d *riverpgxv5.Driver) error {
+	m, err := rivermigrate.New(d, nil)
+	if err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
+	if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("job queue: migrating River's tables: %w", err)
+	}
+	return tx.Commit(ctx)
+}
+
+// Start begins working jobs until Stop.
+func (q *Queue) Start(ctx context.Context) error { return q.c.Start(ctx) }
+
+// Stop waits for the jobs in progress until ctx ends, then cancels those
+// left (they are retried later) and stops.
+func (q *Queue) Stop(ctx context.Context) error {
+	err := q.c.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return q.c.StopAndCancel(cctx)
+	}
+	return err
+}
+
+// Add enqueues jobs; a job whose arguments match one waiting, running or
+// done is skipped. It returns how many were new.
+func (q *Queue) Add(ctx context.Context, args ...river.JobArgs) (int, error) {
+	if len(args) == 0 {
+		return 0, nil
+	}
+	ps := make([]river.InsertManyParams, len(args))
+	for i, a := range args {
+		ps[i] = river.InsertManyParams{Args: a, InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}}
+	}
+	res, err := q.c.InsertMany(ctx, ps)
+	if err != nil {
+		return 0, fmt.Errorf("job queue: %w", err)
+	}
+	n := 0
+	for _, r := range res {
+		if !r.UniqueSkippedAsDuplicate {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Job is a job as the API shows it.
+type Job struct {
+	ID          int64           `json:"id"`
+	Kind        string          `json:"kind"`
+	State       string          `json:"state"`
+	Args        json.RawMessage `json:"args"`
+	Attempt     int             `json:"attempt"`
+	MaxAttempts int             `json:"maxAttempts"`
+	CreatedAt   time.Time       `json:"createdAt"`
+	// FinalizedAt is when it completed or was parked.
+	FinalizedAt *time.Time `json:"finalizedAt,omitempty"`
+	// Errors are the errors of its failed attempts, oldest first.
+	Errors []string `json:"errors"`
+}
+
+// States a job can be listed by. "parked" is River's "discarded".
+var States = map[string]rivertype.JobState{
+	"available": rivertype.JobStateAvailable,
+	"running":   rivertype.JobStateRunning,
+	"retryable": rivertype.JobStateRetryable,
+	"scheduled": rivertype.JobStateScheduled,
+	"completed": rivertype.JobStateCompleted,
+	"parked":    rivertype.JobStateDiscarded,
+	"cancelled": rivertype.JobStateCancelled,
+}
+
+// List returns up to limit jobs in a state (a key of States), newest
+// first.
+func (q *Queue) List(ctx context.Context, state string, limit int) ([]Job, error) {
+	st, ok := States[state]
+	if !ok {
+		return nil, fmt.Errorf("no job state %q", state)
+	}
+	res, err := q.c.JobList(ctx, river.NewJobListParams().States(st).First(limit).OrderBy(river.JobListOrderByID, river.SortOrderDesc))
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	out := make([]Job, 0, len(res.Jobs))
+	for _, j := range res.Jobs {
+		job := Job{ID: j.ID, Kind: j.Kind, State: state, Args: j.EncodedArgs, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts,
+			CreatedAt: j.CreatedAt, FinalizedAt: j.FinalizedAt, Errors: []string{}}
+		for _, e := range j.Errors {
+			job.Errors = append(job.Errors, e.Error)
+		}
+		out = append(out, job)
+	}
+	return out, nil
+}
