@@ -208,18 +208,21 @@ func migratePostgres(ctx context.Context, pool *pgxpool.Pool, d *riverpgxv5.Driv
 	if err != nil {
 		return fmt.Errorf("job queue: %w", err)
 	}
-	tx, err := pool.Begin(ctx)
+	// A session lock: River's migrations commit one by one (a new enum
+	// value must be committed before use).
+	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("job queue: %w", err)
 	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
 		return fmt.Errorf("job queue: %w", err)
 	}
-	if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("job queue: migrating River's tables: %w", err)
 	}
-	return tx.Commit(ctx)
+	return nil
 }
 
 // Start begins working jobs until Stop.
