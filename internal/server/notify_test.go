@@ -16,6 +16,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/server/jobs"
 	"github.com/bulwark-sec/bulwark/internal/server/notify"
 	"github.com/bulwark-sec/bulwark/internal/server/store"
+	"github.com/bulwark-sec/bulwark/internal/testutil"
 	"github.com/bulwark-sec/bulwark/internal/testutil/postgres"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 )
@@ -135,7 +136,7 @@ func testNotifyRematch(t *testing.T, engine string) {
 		if err != nil || res.Rematched != 3 {
 			t.Fatalf("refresh: %+v, %v; want 3 re-matched", res, err)
 		}
-		waitUntil(t, 30*time.Second, "3 more deliveries", func() bool { return len(rc.list()) >= 3 })
+		testutil.WaitFor(t, 30*time.Second, "3 more deliveries", func() bool { return len(rc.list()) >= 3 })
 		time.Sleep(300 * time.Millisecond)
 		got := rc.list()
 		if len(got) != 3 {
@@ -165,7 +166,7 @@ func testNotifyRematch(t *testing.T, engine string) {
 	var parked struct {
 		Jobs []jobs.Job `json:"jobs"`
 	}
-	waitUntil(t, 60*time.Second, "6 parked deliveries", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "6 parked deliveries", func() bool {
 		req, _ := http.NewRequest("GET", api.URL+"/api/v1/jobs?state=parked", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		start := time.Now()
@@ -187,15 +188,4 @@ func testNotifyRematch(t *testing.T, engine string) {
 		}
 	}
 	t.Logf("a parked delivery's last error: %s", parked.Jobs[0].Errors[2])
-}
-
-func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

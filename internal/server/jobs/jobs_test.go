@@ -22,6 +22,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/server/notify"
 	"github.com/bulwark-sec/bulwark/internal/server/store"
+	"github.com/bulwark-sec/bulwark/internal/testutil"
 	"github.com/bulwark-sec/bulwark/internal/testutil/postgres"
 )
 
@@ -44,18 +45,6 @@ func fill(t *testing.T, st *store.SQL, q *Queue, n int) {
 	// Queued again (a second server, a webhook retry): nothing new.
 	if added, err := q.Add(ctx, args...); err != nil || added != 0 {
 		t.Fatalf("queued again %d, %v; want 0", added, err)
-	}
-}
-
-// waitFor polls cond for up to d.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -96,7 +85,7 @@ func TestTwoWorkers(t *testing.T) {
 		}
 		t.Cleanup(func() { q.Stop(context.Background()) })
 	}
-	waitFor(t, 60*time.Second, "500 jobs", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "500 jobs", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(done) == 500
@@ -157,15 +146,15 @@ func TestParked(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer q.Stop(context.Background())
-			waitFor(t, 30*time.Second, "the parked job", func() bool { return parked.Load() != nil })
+			testutil.WaitFor(t, 30*time.Second, "the parked job", func() bool { return parked.Load() != nil })
 			if got := parked.Load().(string); got != "ingest "+digest(1)+": registry hangs" || tries.Load() != 3 {
 				t.Errorf("parked %q after %d tries", got, tries.Load())
 			}
-			waitFor(t, 10*time.Second, "the parked job listed", func() bool {
+			testutil.WaitFor(t, 10*time.Second, "the parked job listed", func() bool {
 				js, _ := q.List(ctx, "parked", 10)
 				return len(js) == 1 && len(js[0].Errors) == 3 && js[0].Errors[2] == "registry hangs"
 			})
-			waitFor(t, 10*time.Second, "2 completed", func() bool {
+			testutil.WaitFor(t, 10*time.Second, "2 completed", func() bool {
 				js, _ := q.List(ctx, "completed", 10)
 				return len(js) == 2
 			})
@@ -311,11 +300,11 @@ func TestKilledWorker(t *testing.T) {
 			child.Wait()
 		}
 	}()
-	waitFor(t, 60*time.Second, "the worker to hang in a read", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "the worker to hang in a read", func() bool {
 		_, err := os.Stat(spec.Marker)
 		return err == nil
 	})
-	waitFor(t, 60*time.Second, "the other reads", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "the other reads", func() bool {
 		ims, _ := st.Pending(ctx)
 		return len(ims) == 1
 	})
@@ -335,11 +324,11 @@ func TestKilledWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer q.Stop(context.Background())
-	waitFor(t, 90*time.Second, "the rescued read", func() bool {
+	testutil.WaitFor(t, 90*time.Second, "the rescued read", func() bool {
 		ims, _ := st.Pending(ctx)
 		return len(ims) == 0
 	})
-	waitFor(t, 30*time.Second, "every delivery", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "every delivery", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(got) == n
