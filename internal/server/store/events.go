@@ -106,7 +106,7 @@ func storedFindings(ctx context.Context, tx execer, id int64, gate string) ([]fi
 			return nil, err
 		}
 		var f finding.Finding
-		if err := json.Unmarshal(b, &f); err != nil {
+		if err := decode(b, &f); err != nil {
 			return nil, err
 		}
 		out = append(out, f)

@@ -210,7 +210,7 @@ func (s *SQL) Assessed(ctx context.Context, digest string, a *Assessment) error 
 		}
 		at := a.At.UTC().Format(time.RFC3339Nano)
 		if _, err := tx.ExecContext(ctx, `UPDATE images SET state = ?, error = '', attempts = attempts + 1, assessed_at = ?, db_version = ?, sbom = ? WHERE id = ?`,
-			StateDone, at, a.DBVersion, packSBOM(a.SBOM), id); err != nil {
+			StateDone, at, a.DBVersion, pack(a.SBOM), id); err != nil {
 			return err
 		}
 		before, err := storedFindings(ctx, tx, id, "")
@@ -257,7 +257,7 @@ func insertFindings(ctx context.Context, tx execer, id int64, seq int, fs []find
 		if err != nil {
 			return err
 		}
-		if _, err := ins.ExecContext(ctx, id, seq+i, string(fs[i].Gate), fs[i].Severity.String(), version, b); err != nil {
+		if _, err := ins.ExecContext(ctx, id, seq+i, string(fs[i].Gate), fs[i].Severity.String(), version, pack(b)); err != nil {
 			return err
 		}
 	}
@@ -305,7 +305,7 @@ func (s *SQL) Findings(ctx context.Context, digest string) ([]Finding, error) {
 		if err := rows.Scan(&f.DBVersion, &data); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal(data, &f.Finding); err != nil {
+		if err := decode(data, &f.Finding); err != nil {
 			return nil, fmt.Errorf("image %s: stored finding: %w", digest, err)
 		}
 		if t, ok := seen[HistoryKey(&f.Finding)]; ok {
@@ -335,7 +335,7 @@ func (s *SQL) Fixed(ctx context.Context, digest string) ([]Finding, error) {
 		if err := rows.Scan(&gate, &id, &sev, &f.DBVersion, &first, &fixed, &data); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal(data, &f.Finding); err != nil {
+		if err := decode(data, &f.Finding); err != nil {
 			return nil, fmt.Errorf("image %s: stored fixed finding: %w", digest, err)
 		}
 		if f.ID == "" { // no last report kept: what the history knows
@@ -479,7 +479,7 @@ func recordHistory(ctx context.Context, tx execer, id int64, gate finding.Gate, 
 			old.Close()
 			return err
 		}
-		if json.Unmarshal(data, &f) == nil && open[HistoryKey(&f)] {
+		if decode(data, &f) == nil && open[HistoryKey(&f)] {
 			last[HistoryKey(&f)] = data
 		}
 	}
@@ -594,7 +594,7 @@ func (s *SQL) SBOMs(ctx context.Context, digests []string) (map[string]json.RawM
 		if err := rows.Scan(&d, &b); err != nil {
 			return nil, err
 		}
-		if out[d], err = unpackSBOM(b); err != nil {
+		if out[d], err = unpack(b); err != nil {
 			return nil, fmt.Errorf("image %s: %w", d, err)
 		}
 	}
@@ -611,15 +611,27 @@ var (
 	zstdMagic      = []byte{0x28, 0xb5, 0x2f, 0xfd}
 )
 
-func packSBOM(b []byte) []byte { return sbomEncoder.EncodeAll(b, nil) }
+// pack compresses stored JSON: inventories and findings.
+func pack(b []byte) []byte { return sbomEncoder.EncodeAll(b, nil) }
 
-func unpackSBOM(b []byte) (json.RawMessage, error) {
+// decode unpacks stored JSON into v.
+func decode(b []byte, v any) error {
+	raw, err := unpack(b)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, v)
+}
+
+// unpack reads stored JSON, compressed or (stored by an earlier bulwark)
+// plain.
+func unpack(b []byte) (json.RawMessage, error) {
 	if !bytes.HasPrefix(b, zstdMagic) {
 		return b, nil
 	}
 	out, err := sbomDecoder.DecodeAll(b, nil)
 	if err != nil {
-		return nil, fmt.Errorf("stored inventory: %w", err)
+		return nil, fmt.Errorf("zstd: %w", err)
 	}
 	return out, nil
 }
