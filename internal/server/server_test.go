@@ -81,7 +81,9 @@ type fixture struct {
 	push func(repo, tag string, img v1.Image) string
 }
 
-func start(t *testing.T) *fixture {
+// start runs a server on a store in a temporary folder, fed by a real
+// registry's notifications; tweaks adjust its options.
+func start(t *testing.T, tweaks ...func(*Options)) *fixture {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -98,8 +100,12 @@ func start(t *testing.T) *fixture {
 	}
 	f.st = st
 	t.Cleanup(func() { st.Close() })
-	f.srv, err = New(context.Background(), Options{Store: st, DBFile: f.db, Token: token, FailOn: policy.AtLeast(finding.High), Log: testWriter{t},
-		Registries: map[string]registry.Settings{f.reg.Host: {Transport: f.tr}}})
+	o := Options{Store: st, DBFile: f.db, Token: token, FailOn: policy.AtLeast(finding.High), Log: testWriter{t},
+		Registries: map[string]registry.Settings{f.reg.Host: {Transport: f.tr}}}
+	for _, tw := range tweaks {
+		tw(&o)
+	}
+	f.srv, err = New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,20 +114,26 @@ func start(t *testing.T) *fixture {
 	t.Cleanup(func() { hs.Close(); f.srv.Close() })
 	f.push = func(repo, tag string, img v1.Image) string {
 		t.Helper()
-		ref, err := name.ParseReference(f.reg.Host + "/" + repo + ":" + tag)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, img); err != nil {
-			t.Fatal(err)
-		}
-		d, err := img.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d.String()
+		return pushTo(t, f.reg.Host+"/"+repo+":"+tag, img)
 	}
 	return f
+}
+
+// pushTo pushes an image and returns its digest.
+func pushTo(t *testing.T, ref string, img v1.Image) string {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, img); err != nil {
+		t.Fatal(err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
 }
 
 type testWriter struct{ t *testing.T }
