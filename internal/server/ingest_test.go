@@ -70,7 +70,7 @@ func TestEventBridge(t *testing.T) {
 	})
 	ref := quiet.Host + "/team/ecr:1.0"
 	img := npmImage(t, "lodash", "4.17.0")
-	d := pushTo(t, ref, img)
+	d := testutil.Push(t, ref, img)
 	url := f.url + "/api/v1/webhooks/eventbridge"
 	ev := ecrEvent(t, "team/ecr", d, "1.0")
 	if code, _ := send(t, url, strings.NewReader(ev), "", ""); code != http.StatusUnauthorized {
@@ -91,7 +91,7 @@ func TestEventBridge(t *testing.T) {
 		t.Errorf("no GHSA-lodash finding")
 	}
 	// The token is taken too; a second tag of the same digest is not read.
-	pushTo(t, quiet.Host+"/team/ecr:latest", img)
+	testutil.Push(t, quiet.Host+"/team/ecr:latest", img)
 	if code, resp := send(t, url, strings.NewReader(ecrEvent(t, "team/ecr", d, "latest")), "Authorization", "Bearer "+token); code != http.StatusOK || !strings.Contains(resp, `"new": 0`) {
 		t.Errorf("second tag: HTTP %d %s", code, resp)
 	}

@@ -15,9 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/policy"
@@ -114,26 +112,9 @@ func start(t *testing.T, tweaks ...func(*Options)) *fixture {
 	t.Cleanup(func() { hs.Close(); f.srv.Close() })
 	f.push = func(repo, tag string, img v1.Image) string {
 		t.Helper()
-		return pushTo(t, f.reg.Host+"/"+repo+":"+tag, img)
+		return testutil.Push(t, f.reg.Host+"/"+repo+":"+tag, img)
 	}
 	return f
-}
-
-// pushTo pushes an image and returns its digest.
-func pushTo(t *testing.T, ref string, img v1.Image) string {
-	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r, img); err != nil {
-		t.Fatal(err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d.String()
 }
 
 type testWriter struct{ t *testing.T }
@@ -163,15 +144,7 @@ func (f *fixture) get(t *testing.T, path string, v any) int {
 
 func (f *fixture) post(t *testing.T, path, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, f.url+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return send(t, f.url+path, strings.NewReader(body), "Authorization", "Bearer "+token)
 }
 
 type apiImage struct {

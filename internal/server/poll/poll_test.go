@@ -8,9 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/bulwark-sec/bulwark/internal/registry"
 	"github.com/bulwark-sec/bulwark/internal/server/webhook"
@@ -22,22 +20,6 @@ type logWriter struct{ t *testing.T }
 func (w logWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))
 	return len(b), nil
-}
-
-func push(t *testing.T, ref string, img v1.Image) string {
-	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r, img); err != nil {
-		t.Fatal(err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d.String()
 }
 
 func image(t *testing.T, content string) v1.Image {
@@ -85,10 +67,10 @@ func TestRound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dA := push(t, reg.Host+"/team/a:1.0", image(t, "a"))
-	push(t, reg.Host+"/team/ignored:1.0", image(t, "x"))
-	dB := push(t, other.Host+"/b:1", image(t, "b"))
-	dC := push(t, other.Host+"/deep/c:2", image(t, "c"))
+	dA := testutil.Push(t, reg.Host+"/team/a:1.0", image(t, "a"))
+	testutil.Push(t, reg.Host+"/team/ignored:1.0", image(t, "x"))
+	dB := testutil.Push(t, other.Host+"/b:1", image(t, "b"))
+	dC := testutil.Push(t, other.Host+"/deep/c:2", image(t, "c"))
 
 	var got []webhook.Push
 	p := &Poller{
@@ -125,8 +107,8 @@ func TestRound(t *testing.T) {
 	}
 	// A new tag of a known digest is handed over (to gain the tag); a
 	// new image too.
-	push(t, reg.Host+"/team/a:latest", image(t, "a"))
-	dA2 := push(t, reg.Host+"/team/a:2.0", image(t, "a2"))
+	testutil.Push(t, reg.Host+"/team/a:latest", image(t, "a"))
+	dA2 := testutil.Push(t, reg.Host+"/team/a:2.0", image(t, "a2"))
 	if n := p.Round(t.Context()); n != 2 || len(got) != 2 {
 		t.Fatalf("third round recorded %+v", got)
 	}
@@ -138,7 +120,7 @@ func TestRound(t *testing.T) {
 
 	// A failed Record hands the same tags over next round.
 	got = nil
-	push(t, reg.Host+"/team/a:3.0", image(t, "a3"))
+	testutil.Push(t, reg.Host+"/team/a:3.0", image(t, "a3"))
 	p.Record = func(context.Context, []webhook.Push) error { return context.DeadlineExceeded }
 	if n := p.Round(t.Context()); n != 0 {
 		t.Errorf("a failed record counted %d", n)
