@@ -128,11 +128,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		st.db.Close()
 		return nil, err
 	}
-	for _, d := range stale {
-		if err := s.rematch(ctx, st, d); err != nil {
-			st.db.Close()
-			return nil, err
-		}
+	if err := s.rematch(ctx, st, stale); err != nil {
+		st.db.Close()
+		return nil, err
 	}
 	if len(stale) > 0 {
 		fmt.Fprintf(o.Log, "bulwark server: re-matched %d image(s) against database %s\n", len(stale), st.version)
@@ -312,23 +310,6 @@ func PackageIndex(sb *inventory.SBOM) []store.Package {
 	return out
 }
 
-// rematch matches an image's stored inventory against database st.
-func (s *Server) rematch(ctx context.Context, st *dbState, digest string) error {
-	raw, err := s.o.Store.SBOM(ctx, digest)
-	if err != nil {
-		return err
-	}
-	var sb inventory.SBOM
-	if err := json.Unmarshal(raw, &sb); err != nil {
-		return fmt.Errorf("image %s: stored inventory: %w", digest, err)
-	}
-	m, err := match.Match(st.db, &sb, match.Options{})
-	if err != nil {
-		return err
-	}
-	return s.o.Store.Rematched(ctx, digest, m.Findings, st.version, time.Now())
-}
-
 // doRefresh swaps in the database file when it changed.
 func (s *Server) doRefresh(ctx context.Context) (*RefreshResult, error) {
 	old := s.cur.Load()
@@ -364,11 +345,9 @@ func (s *Server) doRefresh(ctx context.Context) (*RefreshResult, error) {
 		st.db.Close()
 		return nil, err
 	}
-	for _, d := range touched {
-		if err := s.rematch(ctx, st, d); err != nil {
-			st.db.Close()
-			return nil, err
-		}
+	if err := s.rematch(ctx, st, touched); err != nil {
+		st.db.Close()
+		return nil, err
 	}
 	res.Rematched = len(touched)
 	if res.Advanced, err = s.o.Store.Advance(ctx, old.version, st.version, touched); err != nil {
@@ -382,11 +361,9 @@ func (s *Server) doRefresh(ctx context.Context) (*RefreshResult, error) {
 		st.db.Close()
 		return nil, err
 	}
-	for _, d := range rest {
-		if err := s.rematch(ctx, st, d); err != nil {
-			st.db.Close()
-			return nil, err
-		}
+	if err := s.rematch(ctx, st, rest); err != nil {
+		st.db.Close()
+		return nil, err
 	}
 	res.Rematched += len(rest)
 	s.cur.Store(st)

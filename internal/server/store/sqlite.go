@@ -651,17 +651,33 @@ func (s *SQLite) ImagesNotAt(ctx context.Context, version string) ([]string, err
 	return s.digests(ctx, `SELECT digest FROM images WHERE state = ? AND db_version != ? ORDER BY id`, StateDone, version)
 }
 
-// SBOM implements Store.
-func (s *SQLite) SBOM(ctx context.Context, digest string) (json.RawMessage, error) {
-	var b []byte
-	err := s.db.QueryRowContext(ctx, `SELECT sbom FROM images WHERE digest = ?`, digest).Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
+// SBOMs implements Store.
+func (s *SQLite) SBOMs(ctx context.Context, digests []string) (map[string]json.RawMessage, error) {
+	out := make(map[string]json.RawMessage, len(digests))
+	if len(digests) == 0 {
+		return out, nil
 	}
+	q := `SELECT digest, sbom FROM images WHERE digest IN (?` + strings.Repeat(`, ?`, len(digests)-1) + `)`
+	args := make([]any, len(digests))
+	for i, d := range digests {
+		args[i] = d
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
-	return unpackSBOM(b)
+	defer rows.Close()
+	for rows.Next() {
+		var d string
+		var b []byte
+		if err := rows.Scan(&d, &b); err != nil {
+			return nil, err
+		}
+		if out[d], err = unpackSBOM(b); err != nil {
+			return nil, fmt.Errorf("image %s: %w", d, err)
+		}
+	}
+	return out, rows.Err()
 }
 
 // Stored inventories are zstd-compressed: an inventory is most of what
@@ -688,28 +704,38 @@ func unpackSBOM(b []byte) (json.RawMessage, error) {
 }
 
 // Rematched implements Store.
-func (s *SQLite) Rematched(ctx context.Context, digest string, vulns []finding.Finding, version string, at time.Time) error {
+func (s *SQLite) Rematched(ctx context.Context, rs []Rematch) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		id, err := s.imageID(ctx, tx, digest)
-		if err != nil {
-			return err
+		for i := range rs {
+			if err := s.rematched(ctx, tx, &rs[i]); err != nil {
+				return err
+			}
 		}
-		var next int
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), -1) + 1 FROM findings WHERE image_id = ?`, id).Scan(&next); err != nil {
-			return err
-		}
-		when := at.UTC().Format(time.RFC3339Nano)
-		if err := recordHistory(ctx, tx, id, finding.GateVuln, vulns, version, when); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM findings WHERE image_id = ? AND gate = ?`, id, string(finding.GateVuln)); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE images SET assessed_at = ?, db_version = ? WHERE id = ?`, when, version, id); err != nil {
-			return err
-		}
-		return insertFindings(ctx, tx, id, next, vulns, version)
+		return nil
 	})
+}
+
+// rematched replaces one image's vulnerability findings within tx.
+func (s *SQLite) rematched(ctx context.Context, tx *sql.Tx, r *Rematch) error {
+	id, err := s.imageID(ctx, tx, r.Digest)
+	if err != nil {
+		return fmt.Errorf("image %s: %w", r.Digest, err)
+	}
+	var next int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), -1) + 1 FROM findings WHERE image_id = ?`, id).Scan(&next); err != nil {
+		return err
+	}
+	when := r.At.UTC().Format(time.RFC3339Nano)
+	if err := recordHistory(ctx, tx, id, finding.GateVuln, r.Vulns, r.Version, when); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM findings WHERE image_id = ? AND gate = ?`, id, string(finding.GateVuln)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE images SET assessed_at = ?, db_version = ? WHERE id = ?`, when, r.Version, id); err != nil {
+		return err
+	}
+	return insertFindings(ctx, tx, id, next, r.Vulns, r.Version)
 }
 
 // Advance implements Store.

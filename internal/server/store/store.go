@@ -93,6 +93,18 @@ type Finding struct {
 	FixedAt *time.Time `json:"fixedAt,omitempty"`
 }
 
+// Rematch is the outcome of re-matching an image's stored inventory.
+type Rematch struct {
+	// Digest names the image.
+	Digest string
+	// Vulns are its vulnerability findings from database Version.
+	Vulns []finding.Finding
+	// Version is the database version matched against.
+	Version string
+	// At is when the findings were computed.
+	At time.Time
+}
+
 // Change is a finding that a database update made new or fixed in an
 // image.
 type Change struct {
@@ -215,12 +227,14 @@ type Store interface {
 	// ImagesNotAt lists the digests of the read images whose vulnerability
 	// findings come from another database version than version.
 	ImagesNotAt(ctx context.Context, version string) ([]string, error)
-	// SBOM returns the stored inventory of an image.
-	SBOM(ctx context.Context, digest string) (json.RawMessage, error)
-	// Rematched replaces an image's vulnerability findings with those of
-	// database version, recording in the history the findings new and
-	// fixed at that version.
-	Rematched(ctx context.Context, digest string, vulns []finding.Finding, version string, at time.Time) error
+	// SBOMs returns the stored inventories of the images with the
+	// digests, by digest (a digest the store does not hold is absent).
+	SBOMs(ctx context.Context, digests []string) (map[string]json.RawMessage, error)
+	// Rematched replaces, in one transaction, the vulnerability findings
+	// of each image of rs with those of its re-match, recording in the
+	// history the findings new and fixed at the re-match's database
+	// version. On error none of rs is changed.
+	Rematched(ctx context.Context, rs []Rematch) error
 	// Advance marks the vulnerability findings of the read images at
 	// version from as current for version to, except the digests in skip:
 	// the database change did not touch their packages.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -49,8 +50,8 @@ func TestStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if b, err := s.SBOM(ctx, d1); err != nil || string(b) != `{}` {
-		t.Errorf("stored inventory after reopening: %q, %v", b, err)
+	if m, err := s.SBOMs(ctx, []string{d1, "sha256:unknown"}); err != nil || len(m) != 1 || string(m[d1]) != `{}` {
+		t.Errorf("stored inventories after reopening: %q, %v; want only %s's", m, err, d1)
 	}
 	im, err := s.Image(ctx, d1)
 	if err != nil || im.State != StateDone || len(im.Tags) != 2 || im.Counts["HIGH"] != 1 || im.DBVersion != "v1" {
@@ -60,7 +61,14 @@ func TestStore(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0] != d1 {
 		t.Errorf("ImagesWith glibc = %v, %v; want [%s]", got, err, d1)
 	}
-	if err := s.Rematched(ctx, d1, nil, "v2", time.Now()); err != nil {
+	// A batch holding an unknown digest changes none of its images.
+	if err := s.Rematched(ctx, []Rematch{{Digest: d1, Version: "v2", At: time.Now()}, {Digest: "sha256:unknown", Version: "v2"}}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("batch with an unknown digest: %v; want ErrNotFound", err)
+	}
+	if im, _ := s.Image(ctx, d1); im.DBVersion != "v1" || im.Counts["HIGH"] != 1 {
+		t.Fatalf("image after a failed batch: %+v; want it unchanged at v1", im)
+	}
+	if err := s.Rematched(ctx, []Rematch{{Digest: d1, Vulns: nil, Version: "v2", At: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := s.Advance(ctx, "v1", "v2", []string{d1}); err != nil || n != 1 {
@@ -102,7 +110,7 @@ func TestHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	t1 := t0.Add(48 * time.Hour)
-	if err := s.Rematched(ctx, d, []finding.Finding{vuln("CVE-A", finding.High), vuln("CVE-C", finding.Low)}, "v2", t1); err != nil {
+	if err := s.Rematched(ctx, []Rematch{{Digest: d, Vulns: []finding.Finding{vuln("CVE-A", finding.High), vuln("CVE-C", finding.Low)}, Version: "v2", At: t1}}); err != nil {
 		t.Fatal(err)
 	}
 	fs, err := s.Findings(ctx, d)
@@ -141,7 +149,7 @@ func TestHistory(t *testing.T) {
 		t.Errorf("a read is no database change: %+v", ch)
 	}
 	// CVE-B is back: reopened, no longer fixed.
-	if err := s.Rematched(ctx, d, []finding.Finding{vuln("CVE-A", finding.High), vuln("CVE-B", finding.Critical)}, "v3", t1.Add(24*time.Hour)); err != nil {
+	if err := s.Rematched(ctx, []Rematch{{Digest: d, Vulns: []finding.Finding{vuln("CVE-A", finding.High), vuln("CVE-B", finding.Critical)}, Version: "v3", At: t1.Add(24 * time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
 	if fixed, _ := s.Fixed(ctx, d); len(fixed) != 1 || fixed[0].ID != "CVE-C" {
