@@ -341,7 +341,8 @@ func TestScale(t *testing.T) {
 		{"GET /api/v1/changes (counts, first 1,000)", 10, func() string { return "/api/v1/changes" }},
 		{"GET /ui/changes", 10, func() string { return "/ui/changes" }},
 		{"GET /ui/images/{digest}", 100, func() string { return "/ui/images/" + digests[rng.IntN(n)] }},
-		{fmt.Sprintf("GET /api/v1/images (all %d)", n), 5, func() string { return "/api/v1/images" }},
+		{"GET /api/v1/images (a page of 100)", 100, func() string { return "/api/v1/images?after=" + digests[rng.IntN(n-100)] }},
+		{fmt.Sprintf("GET /api/v1/images?limit=0 (all %d)", n), 5, func() string { return "/api/v1/images?limit=0" }},
 		{"GET /ui/ (overview)", 5, func() string { return "/ui/" }},
 	} {
 		var ms []float64

@@ -180,8 +180,19 @@ func (s *Server) view(r *http.Request, im store.Image) (imageJSON, error) {
 	return v, nil
 }
 
+// DefaultImages is how many images GET /api/v1/images lists unless
+// ?limit= says otherwise (0: all).
+const DefaultImages = 100
+
+// listImages serves a page of the stored images: ?limit= of them after
+// the digest ?after=; "next" is the ?after= of the next page, absent on
+// the last.
 func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
-	ims, err := s.o.Store.Images(r.Context())
+	limit, ok := limitParam(w, r, DefaultImages)
+	if !ok {
+		return
+	}
+	ims, err := s.o.Store.Images(r.Context(), r.URL.Query().Get("after"), limit)
 	if err != nil {
 		s.storeError(w, err)
 		return
@@ -195,7 +206,11 @@ func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, v)
 	}
-	writeJSON(w, map[string]any{"dbVersion": s.DBVersion(), "images": out})
+	page := map[string]any{"dbVersion": s.DBVersion(), "images": out}
+	if limit > 0 && len(ims) == limit {
+		page["next"] = ims[len(ims)-1].Digest
+	}
+	writeJSON(w, page)
 }
 
 func (s *Server) getImage(w http.ResponseWriter, r *http.Request) {

@@ -18,14 +18,9 @@ func (s *Server) getChanges(w http.ResponseWriter, r *http.Request) {
 	if v == "" {
 		v = s.DBVersion()
 	}
-	limit := DefaultChanges
-	if l := r.URL.Query().Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 0 {
-			httpError(w, http.StatusBadRequest, fmt.Errorf("limit %q: want a number, 0 for all", l))
-			return
-		}
-		limit = n
+	limit, ok := limitParam(w, r, DefaultChanges)
+	if !ok {
+		return
 	}
 	ch, err := s.o.Store.Changes(r.Context(), v, limit)
 	if err != nil {
@@ -43,4 +38,19 @@ func (s *Server) getTrend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, map[string]any{"days": days})
+}
+
+// limitParam reads ?limit= (def when absent, 0: all); on a bad value it
+// answers 400 and returns false.
+func limitParam(w http.ResponseWriter, r *http.Request, def int) (int, bool) {
+	l := r.URL.Query().Get("limit")
+	if l == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 0 {
+		httpError(w, http.StatusBadRequest, fmt.Errorf("limit %q: want a number, 0 for all", l))
+		return 0, false
+	}
+	return n, true
 }

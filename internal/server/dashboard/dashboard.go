@@ -193,7 +193,7 @@ func risk(a, b row) int {
 func (d *dashboard) overview(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	st := d.o.Status()
-	ims, err := d.o.Store.Images(ctx)
+	ims, err := d.o.Store.Images(ctx, "", 0)
 	if err != nil {
 		d.fail(w, err)
 		return

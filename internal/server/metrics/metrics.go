@@ -147,7 +147,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	if time.Since(c.at) > CacheFor {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		ims, err := c.st.Images(ctx)
+		ims, err := c.st.Images(ctx, "", 0)
 		if err != nil {
 			ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0)
 			return

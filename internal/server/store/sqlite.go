@@ -185,7 +185,7 @@ func scanImage(sc interface{ Scan(...any) error }) (Image, error) {
 }
 
 func (s *SQLite) images(ctx context.Context, where string, args ...any) ([]Image, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+imageCols+` FROM images `+where+` ORDER BY id`, args...)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+imageCols+` FROM images `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -256,12 +256,24 @@ func (s *SQLite) eachRow(ctx context.Context, q string, fn func(id int64, v stri
 
 // Pending implements Store.
 func (s *SQLite) Pending(ctx context.Context) ([]Image, error) {
-	return s.images(ctx, `WHERE state = ?`, StatePending)
+	return s.images(ctx, `WHERE state = ? ORDER BY id`, StatePending)
 }
 
 // Images implements Store.
-func (s *SQLite) Images(ctx context.Context) ([]Image, error) {
-	return s.images(ctx, ``)
+func (s *SQLite) Images(ctx context.Context, after string, limit int) ([]Image, error) {
+	var from int64
+	if after != "" {
+		id, err := s.imageID(ctx, s.db, after)
+		if err != nil {
+			return nil, fmt.Errorf("after %s: %w", after, err)
+		}
+		from = id
+	}
+	where, args := `WHERE id > ? ORDER BY id`, []any{from}
+	if limit > 0 {
+		where, args = where+` LIMIT ?`, append(args, limit)
+	}
+	return s.images(ctx, where, args...)
 }
 
 // Image implements Store.

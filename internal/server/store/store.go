@@ -203,8 +203,10 @@ type Store interface {
 	// Failed records a failed read of a pending image (an image read
 	// meanwhile stays as it is).
 	Failed(ctx context.Context, digest string, err error) error
-	// Images lists the stored images.
-	Images(ctx context.Context) ([]Image, error)
+	// Images lists up to limit stored images (0: all) in the order they
+	// were added, from the one after digest after ("": from the first;
+	// ErrNotFound when the store does not hold it).
+	Images(ctx context.Context, after string, limit int) ([]Image, error)
 	// Image returns one image.
 	Image(ctx context.Context, digest string) (*Image, error)
 	// Findings returns an image's findings, each with when it was first

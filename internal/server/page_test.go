@@ -1,0 +1,91 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/bulwark-sec/bulwark/internal/server/store"
+)
+
+// GET /api/v1/images pages: ?limit= images after ?after=, "next" naming
+// the next page's ?after= until the last page; every image once, in order.
+func TestImagesPaged(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	storedImages(t, st, 250)
+	db := filepath.Join(dir, "vulndb.bwdb")
+	writeDB(t, db, time.Unix(1, 0).UTC())
+	srv, err := New(ctx, Options{Store: st, DBFile: db, Token: token, Log: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	get := func(q string) (int, []string, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+"/api/v1/images"+q, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var page struct {
+			Images []struct {
+				Digest string `json:"digest"`
+			} `json:"images"`
+			Next string `json:"next"`
+		}
+		if resp.StatusCode == http.StatusOK {
+			if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var ds []string
+		for _, im := range page.Images {
+			ds = append(ds, im.Digest)
+		}
+		return resp.StatusCode, ds, page.Next
+	}
+	if _, ds, next := get(""); len(ds) != DefaultImages || next != ds[len(ds)-1] {
+		t.Fatalf("first page: %d image(s), next %q; want %d, next the last", len(ds), next, DefaultImages)
+	}
+	var all []string
+	for q, pages := "?limit=60", 0; ; pages++ {
+		code, ds, next := get(q)
+		if code != http.StatusOK || pages > 5 {
+			t.Fatalf("page %d (%s): HTTP %d", pages, q, code)
+		}
+		all = append(all, ds...)
+		if next == "" {
+			break
+		}
+		q = "?limit=60&after=" + next
+	}
+	for i, d := range all {
+		if want := fmt.Sprintf("sha256:%064x", i); d != want || len(all) != 250 {
+			t.Fatalf("paged through %d image(s), #%d %s; want 250 in order", len(all), i, d)
+		}
+	}
+	if _, ds, next := get("?limit=0"); len(ds) != 250 || next != "" {
+		t.Errorf("?limit=0: %d image(s), next %q; want all 250, no next", len(ds), next)
+	}
+	for q, want := range map[string]int{"?limit=x": http.StatusBadRequest, "?limit=-1": http.StatusBadRequest, "?after=sha256:nope": http.StatusNotFound} {
+		if code, _, _ := get(q); code != want {
+			t.Errorf("%s: HTTP %d, want %d", q, code, want)
+		}
+	}
+}
