@@ -308,7 +308,7 @@ func (s *SQLite) Assessed(ctx context.Context, digest string, a *Assessment) err
 		}
 		at := a.At.UTC().Format(time.RFC3339Nano)
 		if _, err := tx.ExecContext(ctx, `UPDATE images SET state = ?, error = '', attempts = attempts + 1, assessed_at = ?, db_version = ?, sbom = ? WHERE id = ?`,
-			StateDone, at, a.DBVersion, packSBOM(a.SBOM), id); err != nil {
+			StateDone, at, a.DBVersion, pack(a.SBOM), id); err != nil {
 			return err
 		}
 		all := append(append([]finding.Finding(nil), a.Other...), a.Vulns...)
@@ -348,7 +348,7 @@ func insertFindings(ctx context.Context, tx *sql.Tx, id int64, seq int, fs []fin
 		if err != nil {
 			return err
 		}
-		if _, err := ins.ExecContext(ctx, id, seq+i, string(fs[i].Gate), fs[i].Severity.String(), version, b); err != nil {
+		if _, err := ins.ExecContext(ctx, id, seq+i, string(fs[i].Gate), fs[i].Severity.String(), version, pack(b)); err != nil {
 			return err
 		}
 	}
@@ -396,7 +396,7 @@ func (s *SQLite) Findings(ctx context.Context, digest string) ([]Finding, error)
 		if err := rows.Scan(&f.DBVersion, &data); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal(data, &f.Finding); err != nil {
+		if err := decode(data, &f.Finding); err != nil {
 			return nil, fmt.Errorf("image %s: stored finding: %w", digest, err)
 		}
 		if t, ok := seen[HistoryKey(&f.Finding)]; ok {
@@ -426,7 +426,7 @@ func (s *SQLite) Fixed(ctx context.Context, digest string) ([]Finding, error) {
 		if err := rows.Scan(&gate, &id, &sev, &f.DBVersion, &first, &fixed, &data); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal(data, &f.Finding); err != nil {
+		if err := decode(data, &f.Finding); err != nil {
 			return nil, fmt.Errorf("image %s: stored fixed finding: %w", digest, err)
 		}
 		if f.ID == "" { // no last report kept: what the history knows
@@ -570,7 +570,7 @@ func recordHistory(ctx context.Context, tx *sql.Tx, id int64, gate finding.Gate,
 			old.Close()
 			return err
 		}
-		if json.Unmarshal(data, &f) == nil && open[HistoryKey(&f)] {
+		if decode(data, &f) == nil && open[HistoryKey(&f)] {
 			last[HistoryKey(&f)] = data
 		}
 	}
@@ -685,7 +685,7 @@ func (s *SQLite) SBOMs(ctx context.Context, digests []string) (map[string]json.R
 		if err := rows.Scan(&d, &b); err != nil {
 			return nil, err
 		}
-		if out[d], err = unpackSBOM(b); err != nil {
+		if out[d], err = unpack(b); err != nil {
 			return nil, fmt.Errorf("image %s: %w", d, err)
 		}
 	}
@@ -702,15 +702,27 @@ var (
 	zstdMagic      = []byte{0x28, 0xb5, 0x2f, 0xfd}
 )
 
-func packSBOM(b []byte) []byte { return sbomEncoder.EncodeAll(b, nil) }
+// pack compresses stored JSON: inventories and findings.
+func pack(b []byte) []byte { return sbomEncoder.EncodeAll(b, nil) }
 
-func unpackSBOM(b []byte) (json.RawMessage, error) {
+// decode unpacks stored JSON into v.
+func decode(b []byte, v any) error {
+	raw, err := unpack(b)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, v)
+}
+
+// unpack reads stored JSON, compressed or (stored by an earlier bulwark)
+// plain.
+func unpack(b []byte) (json.RawMessage, error) {
 	if !bytes.HasPrefix(b, zstdMagic) {
 		return b, nil
 	}
 	out, err := sbomDecoder.DecodeAll(b, nil)
 	if err != nil {
-		return nil, fmt.Errorf("stored inventory: %w", err)
+		return nil, fmt.Errorf("zstd: %w", err)
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -56,6 +57,18 @@ func TestStore(t *testing.T) {
 	im, err := s.Image(ctx, d1)
 	if err != nil || im.State != StateDone || len(im.Tags) != 2 || im.Counts["HIGH"] != 1 || im.DBVersion != "v1" {
 		t.Fatalf("image after reopening: %+v, %v", im, err)
+	}
+	// Findings are stored compressed; plain ones (an earlier bulwark's)
+	// still read.
+	var data []byte
+	if err := s.x().QueryRowContext(ctx, `SELECT data FROM findings`).Scan(&data); err != nil || !bytes.HasPrefix(data, zstdMagic) {
+		t.Fatalf("stored finding %q, %v: not zstd", data, err)
+	}
+	if _, err := s.x().ExecContext(ctx, `UPDATE findings SET data = ?`, []byte(`{"gate":"vuln","id":"CVE-1","severity":"HIGH"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if fs, err := s.Findings(ctx, d1); err != nil || len(fs) != 1 || fs[0].ID != "CVE-1" {
+		t.Fatalf("plain stored finding: %+v, %v", fs, err)
 	}
 	got, err := s.ImagesWith(ctx, []Package{{Ecosystem: "Debian:12", Name: "glibc"}})
 	if err != nil || len(got) != 1 || got[0] != d1 {
