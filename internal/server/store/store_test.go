@@ -61,10 +61,10 @@ func TestStore(t *testing.T) {
 	// Findings are stored compressed; plain ones (an earlier bulwark's)
 	// still read.
 	var data []byte
-	if err := s.x().QueryRowContext(ctx, `SELECT data FROM findings`).Scan(&data); err != nil || !bytes.HasPrefix(data, zstdMagic) {
+	if err := s.db.QueryRowContext(ctx, `SELECT data FROM findings`).Scan(&data); err != nil || !bytes.HasPrefix(data, zstdMagic) {
 		t.Fatalf("stored finding %q, %v: not zstd", data, err)
 	}
-	if _, err := s.x().ExecContext(ctx, `UPDATE findings SET data = ?`, []byte(`{"gate":"vuln","id":"CVE-1","severity":"HIGH"}`)); err != nil {
+	if _, err := s.db.ExecContext(ctx, `UPDATE findings SET data = ?`, []byte(`{"gate":"vuln","id":"CVE-1","severity":"HIGH"}`)); err != nil {
 		t.Fatal(err)
 	}
 	if fs, err := s.Findings(ctx, d1); err != nil || len(fs) != 1 || fs[0].ID != "CVE-1" {
