@@ -72,7 +72,11 @@ func New(name, format string, dev io.ReaderAt, size int64) (*Disk, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.Partitions = parts
+	next := 1
+	for _, p := range parts {
+		next = max(next, p.Index+1)
+	}
+	d.Partitions = append(parts, readLVM(dev, parts, next, d.warn)...)
 	return d, nil
 }
 
@@ -198,6 +202,11 @@ func (d *Disk) findFS(spec string, rootIndex int) (Mount, bool) {
 		if p.Index == rootIndex {
 			continue
 		}
+		if p.dev != nil && lvDevice(spec) == p.Name {
+			if fsys, err := openFS(d.r, p); err == nil {
+				return Mount{Partition: p, FS: fsys}, true
+			}
+		}
 		fsys, err := openFS(d.r, p)
 		if err != nil {
 			continue
@@ -218,4 +227,25 @@ func (d *Disk) findFS(spec string, rootIndex int) (Mount, bool) {
 		}
 	}
 	return Mount{}, false
+}
+
+// lvDevice returns the "VG/LV" an fstab device path names
+// (/dev/VG/LV, or /dev/mapper/VG-LV with "-" in names doubled), or "".
+func lvDevice(spec string) string {
+	if rest, ok := strings.CutPrefix(spec, "/dev/mapper/"); ok {
+		for i := 0; i < len(rest); i++ {
+			if rest[i] == '-' {
+				if i+1 < len(rest) && rest[i+1] == '-' {
+					i++
+					continue
+				}
+				return strings.ReplaceAll(rest[:i], "--", "-") + "/" + strings.ReplaceAll(rest[i+1:], "--", "-")
+			}
+		}
+		return ""
+	}
+	if rest, ok := strings.CutPrefix(spec, "/dev/"); ok && strings.Count(rest, "/") == 1 {
+		return rest
+	}
+	return ""
 }

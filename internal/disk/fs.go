@@ -66,6 +66,9 @@ func detectFS(r io.ReaderAt, off int64) string {
 
 // openFS opens the file system of a partition.
 func openFS(r io.ReaderAt, p Partition) (FS, error) {
+	if p.dev != nil {
+		r = p.dev
+	}
 	sr := io.NewSectionReader(r, p.Start, p.Size)
 	switch detectFS(sr, 0) {
 	case "ext4":

@@ -24,6 +24,10 @@ type Partition struct {
 	// UUID is the GPT unique partition GUID, as fstab's PARTUUID= names
 	// it ("" for MBR).
 	UUID string
+
+	// dev, for an LVM logical volume, reads its extents (Start is 0 and
+	// Name is "VG/LV").
+	dev io.ReaderAt
 }
 
 const (

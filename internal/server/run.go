@@ -14,7 +14,9 @@ import (
 
 	"github.com/bulwark-sec/bulwark/internal/server/config"
 	"github.com/bulwark-sec/bulwark/internal/server/notify"
+	"github.com/bulwark-sec/bulwark/internal/server/poll"
 	"github.com/bulwark-sec/bulwark/internal/server/store"
+	"github.com/bulwark-sec/bulwark/internal/server/webhook"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 )
 
@@ -86,6 +88,9 @@ func Run(ctx context.Context, c *config.Config, log io.Writer, ready func(addr s
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	go srv.WatchDB(ctx, c.CheckEvery)
+	if len(c.Watched) > 0 {
+		go srv.poller(c).Run(ctx)
+	}
 	fmt.Fprintf(log, "bulwark server: listening on %s://%s (store %s, database %s)\n", scheme, ln.Addr(), storePath, srv.DBVersion())
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -102,4 +107,17 @@ func Run(ctx context.Context, c *config.Config, log io.Writer, ready func(addr s
 		return err
 	}
 	return nil
+}
+
+// poller polls the watched repositories into Record.
+func (s *Server) poller(c *config.Config) *poll.Poller {
+	p := &poll.Poller{Interval: c.PollEvery, Timeout: c.PollTimeout, Log: s.o.Log,
+		Record: func(ctx context.Context, pushes []webhook.Push) error {
+			_, err := s.Record(ctx, "poll", pushes)
+			return err
+		}}
+	for _, w := range c.Watched {
+		p.Targets = append(p.Targets, poll.Target{Registry: w.Registry, Repository: w.Repository, Client: s.clients[w.Registry]})
+	}
+	return p
 }

@@ -15,9 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/policy"
@@ -81,7 +79,9 @@ type fixture struct {
 	push func(repo, tag string, img v1.Image) string
 }
 
-func start(t *testing.T) *fixture {
+// start runs a server on a store in a temporary folder, fed by a real
+// registry's notifications; tweaks adjust its options.
+func start(t *testing.T, tweaks ...func(*Options)) *fixture {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -98,8 +98,12 @@ func start(t *testing.T) *fixture {
 	}
 	f.st = st
 	t.Cleanup(func() { st.Close() })
-	f.srv, err = New(context.Background(), Options{Store: st, DBFile: f.db, Token: token, FailOn: policy.AtLeast(finding.High), Log: testWriter{t},
-		Registries: map[string]registry.Settings{f.reg.Host: {Transport: f.tr}}})
+	o := Options{Store: st, DBFile: f.db, Token: token, FailOn: policy.AtLeast(finding.High), Log: testWriter{t},
+		Registries: map[string]registry.Settings{f.reg.Host: {Transport: f.tr}}}
+	for _, tw := range tweaks {
+		tw(&o)
+	}
+	f.srv, err = New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,18 +112,7 @@ func start(t *testing.T) *fixture {
 	t.Cleanup(func() { hs.Close(); f.srv.Close() })
 	f.push = func(repo, tag string, img v1.Image) string {
 		t.Helper()
-		ref, err := name.ParseReference(f.reg.Host + "/" + repo + ":" + tag)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, img); err != nil {
-			t.Fatal(err)
-		}
-		d, err := img.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d.String()
+		return testutil.Push(t, f.reg.Host+"/"+repo+":"+tag, img)
 	}
 	return f
 }
@@ -151,15 +144,7 @@ func (f *fixture) get(t *testing.T, path string, v any) int {
 
 func (f *fixture) post(t *testing.T, path, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, f.url+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return send(t, f.url+path, strings.NewReader(body), "Authorization", "Bearer "+token)
 }
 
 type apiImage struct {
