@@ -11,6 +11,7 @@
 # usage: bench/host/run.sh        (RUNS=5 by default)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. bench/lib.sh
 runs=${RUNS:-5}
 cache=${BULWARK_TEST_CACHE:-$HOME/.cache/bulwark-test}
 ds=/usr/share/xml/scap/ssg/content/ssg-debian11-ds.xml
@@ -28,20 +29,6 @@ bw() { bench/out/bulwark-go scan "rootfs:$1" --scanners host -f json -o /dev/nul
 osc() { APT_CONFIG=$PWD/bench/out/apt.conf OSCAP_PROBE_ROOT=$1 oscap xccdf eval --tailoring-file bench/host/tailoring.xml --profile xccdf_bulwark_profile_cis --results /dev/null "$2" >/dev/null 2>&1 || [ $? -eq 2 ]; }
 export -f bw osc
 
-# cpu CMD...: runs CMD $runs times under /usr/bin/time and prints the
-# medians of wall and CPU (user+system) seconds and the peak RSS in KiB.
-cpu() {
-  local tf walls=() cpus=() rss=0 e u s m
-  tf=$(mktemp)
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -o "$tf" -f '%e %U %S %M' "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; cat "$tf" >&2; exit 2; }
-    read -r e u s m < <(tail -1 "$tf")
-    walls+=("$e"); cpus+=("$(echo "$u + $s" | bc)"); [ "$m" -gt "$rss" ] && rss=$m
-  done
-  rm -f "$tf"
-  med() { printf '%s\n' "$@" | sort -n | sed -n "$(( (runs + 1) / 2 ))p"; }
-  printf '%s %s %s\n' "$(med "${walls[@]}")" "$(med "${cpus[@]}")" "$rss"
-}
 
 {
   echo "median of $runs runs, $(nproc) cores, load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (shared machine)"
@@ -50,8 +37,8 @@ cpu() {
     dir="$cache/debian-$suite-minbase+auditd,cron,openssh-server,rsyslog,sudo,systemd-sysv/rootfs"
     [ -d "$dir" ] || { echo "missing $dir: run go test ./internal/host/oscap -run TestAgreement first" >&2; exit 2; }
     d=$ds; [ "$suite" = bullseye ] || d=bench/out/ssg-debian-any-ds.xml
-    read -r bw bc brss < <(cpu bash -c "bw '$dir'")
-    read -r ow oc orss < <(cpu bash -c "osc '$dir' '$d'")
+    read -r bw bc brss < <(measure_cpu bash -c "bw '$dir'")
+    read -r ow oc orss < <(measure_cpu bash -c "osc '$dir' '$d'")
     printf '%-30s %9s %9s %7s %9s %9s %7s %9s\n' "$suite ($(du -sm "$dir" | cut -f1) MB)" "$bw" "$bc" "$((brss / 1024))" "$ow" "$oc" "$((orss / 1024))" "$(echo "scale=1; $oc / $bc" | bc)x"
   done
   echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

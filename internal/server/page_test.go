@@ -1,37 +1,17 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
-	"time"
-
-	"github.com/bulwark-sec/bulwark/internal/server/store"
 )
 
 // GET /api/v1/images pages: ?limit= images after ?after=, "next" naming
 // the next page's ?after= until the last page; every image once, in order.
 func TestImagesPaged(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	storedImages(t, st, 250)
-	db := filepath.Join(dir, "vulndb.bwdb")
-	writeDB(t, db, time.Unix(1, 0).UTC())
-	srv, err := New(ctx, Options{Store: st, DBFile: db, Token: token, Log: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	_, srv, _ := storedServer(t, 250, token)
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 	get := func(q string) (int, []string, string) {

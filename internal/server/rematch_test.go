@@ -19,20 +19,7 @@ import (
 // keeps the old database, and the next refresh brings every image up.
 func TestRematchFailsHalfway(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	storedImages(t, st, 450)
-	db := filepath.Join(dir, "vulndb.bwdb")
-	writeDB(t, db, time.Unix(1, 0).UTC())
-	srv, err := New(ctx, Options{Store: st, DBFile: db, Log: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	st, srv, db := storedServer(t, 450, "")
 	old := srv.DBVersion()
 	bad := fmt.Sprintf("sha256:%064x", 300)
 	good, err := st.SBOMs(ctx, []string{bad})
@@ -90,4 +77,26 @@ func TestRematchFailsHalfway(t *testing.T) {
 		t.Fatalf("second refresh: %+v, %v; want 450 re-matched", res, err)
 	}
 	check(true)
+}
+
+// storedServer is a server over a SQLite store holding n stored images
+// and the database file db with no advisories; both are closed at the test's end.
+func storedServer(t *testing.T, n int, token string) (st *store.SQL, srv *Server, db string) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	storedImages(t, st, n)
+	db = filepath.Join(dir, "vulndb.bwdb")
+	writeDB(t, db, time.Unix(1, 0).UTC())
+	srv, err = New(ctx, Options{Store: st, DBFile: db, Token: token, Log: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return st, srv, db
 }
