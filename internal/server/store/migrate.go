@@ -87,6 +87,27 @@ var migrations = []string{
 		delivered_at TEXT NOT NULL,
 		PRIMARY KEY (event_id, target)
 	);`,
+	// Where images run (admission hooks and the deployments API report
+	// it; a row not re-reported expires), each read image's signature
+	// status, and when an image was last pushed, polled or reported
+	// running (retention).
+	`CREATE TABLE deployments (
+		platform   TEXT NOT NULL,
+		cluster    TEXT NOT NULL,
+		namespace  TEXT NOT NULL,
+		name       TEXT NOT NULL,
+		digest     TEXT NOT NULL,
+		first_seen TEXT NOT NULL,
+		seen_at    TEXT NOT NULL,
+		PRIMARY KEY (platform, cluster, namespace, name, digest)
+	) WITHOUT ROWID;
+	CREATE INDEX deployments_digest ON deployments(digest);
+	CREATE INDEX deployments_seen ON deployments(seen_at);
+	ALTER TABLE images ADD COLUMN signature TEXT NOT NULL DEFAULT '';
+	ALTER TABLE images ADD COLUMN signer TEXT NOT NULL DEFAULT '';
+	ALTER TABLE images ADD COLUMN seen_at TEXT;
+	CREATE INDEX events_created ON events(created_at);
+	CREATE INDEX history_fixed_at ON history(fixed_at) WHERE fixed_at IS NOT NULL;`,
 }
 
 // postgresSQL turns a migration into PostgreSQL's SQL: its types, and
