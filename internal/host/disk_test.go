@@ -9,7 +9,9 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/testutil"
 )
 
-func assess(t *testing.T, spec string) map[string]host.Result {
+// assess runs the host checks on an image and wants the profile
+// os-release picks to be profile.
+func assess(t *testing.T, spec, profile string) map[string]host.Result {
 	t.Helper()
 	ctx := context.Background()
 	img, err := image.Open(ctx, spec, image.Options{})
@@ -21,8 +23,8 @@ func assess(t *testing.T, spec string) map[string]host.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Profile.ID != "debian-12" {
-		t.Fatalf("%s: profile %s, want debian-12 from os-release", spec, a.Profile.ID)
+	if a.Profile.ID != profile {
+		t.Fatalf("%s: profile %s, want %s from os-release", spec, a.Profile.ID, profile)
 	}
 	out := map[string]host.Result{}
 	for _, r := range a.Results {
@@ -38,8 +40,8 @@ func assess(t *testing.T, spec string) map[string]host.Result {
 func TestDiskImageSameAsRootfs(t *testing.T) {
 	rootfs := testutil.DebianRootfs(t, "cron", "openssh-server", "rsyslog", "sudo", "systemd-sysv")
 	disk := testutil.BuildDisk(t, rootfs, testutil.DiskOptions{Table: "gpt", Format: "qcow2", SeparateVar: true})
-	fromDir := assess(t, "rootfs:"+rootfs)
-	fromDisk := assess(t, "vm:"+disk)
+	fromDir := assess(t, "rootfs:"+rootfs, "debian-12")
+	fromDisk := assess(t, "vm:"+disk, "debian-12")
 	if len(fromDir) != len(fromDisk) {
 		t.Fatalf("%d results from the folder, %d from the disk", len(fromDir), len(fromDisk))
 	}

@@ -47,6 +47,11 @@ func newEnv(s *FS) *env {
 		for _, p := range pkgs {
 			e.pkgs[p.Name] = true
 		}
+	} else if s.RPMPath != "" {
+		e.pkgPath = s.RPMPath
+	}
+	for n := range s.RPMPackages {
+		e.pkgs[n] = true
 	}
 	return e
 }
@@ -230,4 +235,53 @@ func (e *env) mount(dir string) (*Mount, string) {
 		return &Mount{Dir: dir}, link
 	}
 	return nil, ""
+}
+
+// kernelCmdlines returns the kernel command lines the boot loader
+// passes: the options of every Boot Loader Specification entry (as
+// Fedora, RHEL and Amazon Linux 2023 boot through GRUB's blscfg), with
+// grubenv's $kernelopts filled in; without entries, GRUB_CMDLINE_LINUX
+// and GRUB_CMDLINE_LINUX_DEFAULT of /etc/default/grub and grub.d as one
+// line (what grub-mkconfig writes into grub.cfg).
+func (e *env) kernelCmdlines() []Setting {
+	var out []Setting
+	env := map[string]string{}
+	for _, p := range []string{"boot/grub2/grubenv", "boot/grub/grubenv"} {
+		b, _ := e.fs.Read(p)
+		for _, st := range ParseKeyValue(p, b, "equals") {
+			env[st.Key] = st.Value
+		}
+	}
+	for _, p := range e.fs.Glob("boot/loader/entries/*.conf") {
+		b, _ := e.fs.Read(p)
+		for _, st := range ParseKeyValue(p, b, "") {
+			if st.Key == "options" {
+				st.Value = strings.ReplaceAll(st.Value, "$kernelopts", env["kernelopts"])
+				out = append(out, st)
+			}
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	var joined *Setting
+	for _, p := range append([]string{"etc/default/grub"}, e.fs.Glob("etc/default/grub.d/*.cfg")...) {
+		b, _ := e.fs.Read(p)
+		for _, st := range ParseKeyValue(p, b, "equals") {
+			if st.Key != "GRUB_CMDLINE_LINUX" && st.Key != "GRUB_CMDLINE_LINUX_DEFAULT" {
+				continue
+			}
+			v := strings.Trim(st.Value, `"'`)
+			if joined == nil {
+				st.Value = v
+				joined = &st
+			} else {
+				joined.Value += " " + v
+			}
+		}
+	}
+	if joined != nil {
+		out = append(out, *joined)
+	}
+	return out
 }

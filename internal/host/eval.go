@@ -59,6 +59,7 @@ var evaluators = map[string]struct {
 	"accounts":          {evalAccounts, []string{"test"}},
 	"fs_inventory":      {evalInventory, []string{"test"}},
 	"kernel_cmdline":    {evalKernelCmdline, []string{"args"}},
+	"authselect":        {evalAuthselect, []string{"regex|args"}},
 }
 
 func validate(c *Check) error {
@@ -101,6 +102,8 @@ func validate(c *Check) error {
 			set = c.Test != ""
 		case "args":
 			set = len(c.Args) > 0
+		case "regex|args":
+			set = c.Regex != "" || len(c.Args) > 0
 		}
 		if !set {
 			return fmt.Errorf("kind %s needs %s", c.Kind, n)
@@ -557,12 +560,22 @@ func wantText(c *Check) string {
 	return why
 }
 
-// evalPAM checks that a module is used in a PAM service file (with its
-// @includes) and that its arguments, or the options in its configuration
-// files (Conf), meet Args: "name" (present), "!name" (absent),
-// "name=value", "name<=N", "name>=N", "a|b" (either present).
+// evalPAM checks that a module is used in each PAM service file named
+// (with its includes) and that its arguments, or the options in its
+// configuration files (Conf), meet Args: "name" (present), "!name"
+// (absent), "name=value", "name!=value" (absent or another value),
+// "name<=N", "name>=N", "a|b" (either present). Every file must pass.
 func evalPAM(c *Check, e *env) Result {
-	p := strings.TrimPrefix(c.Path, "/")
+	var r Result
+	for _, p := range c.paths() {
+		if r = evalPAMFile(c, e, strings.TrimPrefix(p, "/")); r.Status != Pass {
+			return r
+		}
+	}
+	return r
+}
+
+func evalPAMFile(c *Check, e *env, p string) Result {
 	if e.fs.Stat(p) == nil {
 		return c.missing(Fail, "/"+p+" does not exist")
 	}
@@ -618,7 +631,7 @@ func orAll(t string) string {
 	return t
 }
 
-var pamCond = regexp.MustCompile(`^([A-Za-z0-9_]+)(<=|>=|=|<|>)(-?[0-9A-Za-z_]+)$`)
+var pamCond = regexp.MustCompile(`^([A-Za-z0-9_]+)(<=|>=|!=|=|<|>)(-?[0-9A-Za-z_]+)$`)
 
 func pamArg(cond string, opts map[string]Setting) (bool, string) {
 	if name, ok := strings.CutPrefix(cond, "!"); ok {
@@ -629,6 +642,9 @@ func pamArg(cond string, opts map[string]Setting) (bool, string) {
 	}
 	if m := pamCond.FindStringSubmatch(cond); m != nil {
 		st, ok := opts[m[1]]
+		if m[2] == "!=" {
+			return !ok || st.Value != m[3], fmt.Sprintf("sets %s=%s", m[1], m[3])
+		}
 		if !ok {
 			return false, "does not set " + m[1]
 		}
@@ -673,36 +689,64 @@ func evalAuditRules(c *Check, e *env) Result {
 }
 
 func evalKernelCmdline(c *Check, e *env) Result {
-	var lines []Setting
-	for _, p := range append([]string{"etc/default/grub"}, e.fs.Glob("etc/default/grub.d/*.cfg")...) {
-		b, _ := e.fs.Read(p)
-		for _, st := range ParseKeyValue(p, b, "equals") {
-			if st.Key == "GRUB_CMDLINE_LINUX" || st.Key == "GRUB_CMDLINE_LINUX_DEFAULT" {
-				st.Value = strings.Trim(st.Value, `"'`)
-				lines = append(lines, st)
+	cmdlines := e.kernelCmdlines()
+	if len(cmdlines) == 0 {
+		return Result{Status: NotApplicable, Detail: "no GRUB configuration (/etc/default/grub) and no boot entries (/boot/loader/entries)"}
+	}
+	for _, l := range cmdlines {
+		set := map[string]Setting{}
+		for _, a := range strings.Fields(l.Value) {
+			k, v, _ := strings.Cut(a, "=")
+			set[k] = Setting{Key: k, Value: v}
+		}
+		for _, cond := range c.Args {
+			if ok, why := pamArg(cond, set); !ok {
+				return Result{Status: Fail, Path: l.Path, Line: l.Line, Detail: fmt.Sprintf("/%s:%d: the kernel command line %s", l.Path, l.Line, why)}
 			}
 		}
 	}
-	if len(lines) == 0 {
-		return Result{Status: NotApplicable, Detail: "no GRUB configuration (/etc/default/grub)"}
+	return Result{Status: Pass, Path: cmdlines[0].Path, Line: cmdlines[0].Line}
+}
+
+// evalAuthselect judges the authselect configuration
+// (/etc/authselect/authselect.conf, or Path: the profile ID on its first
+// line, then one enabled feature a line): Regex must match the profile
+// ID and every feature in Args must be enabled. Without the file, PAM is
+// not managed by authselect.
+func evalAuthselect(c *Check, e *env) Result {
+	p := "etc/authselect/authselect.conf"
+	if c.Path != "" {
+		p = strings.TrimPrefix(c.Path, "/")
 	}
-	args := map[string]string{}
-	for _, l := range lines {
-		for _, a := range strings.Fields(l.Value) {
-			k, v, _ := strings.Cut(a, "=")
-			args[k] = v
+	b, ok := e.fs.Read(p)
+	if !ok {
+		return c.missing(Fail, "/"+p+" does not exist: PAM is not managed by authselect")
+	}
+	profile, line := "", 0
+	features := map[string]bool{}
+	lines(b, func(n int, l string) {
+		if profile == "" {
+			profile, line = l, n
+		} else {
+			features[l] = true
+		}
+	})
+	if profile == "" {
+		return Result{Status: Fail, Path: p, Detail: "/" + p + " names no profile"}
+	}
+	if c.Regex != "" && !regexp.MustCompile(c.Regex).MatchString(profile) {
+		return Result{Status: Fail, Path: p, Line: line, Detail: fmt.Sprintf("/%s:%d: profile %s (want one matching %s)", p, line, profile, c.Regex)}
+	}
+	var lack []string
+	for _, f := range c.Args {
+		if !features[f] {
+			lack = append(lack, f)
 		}
 	}
-	for _, cond := range c.Args {
-		set := map[string]Setting{}
-		for k, v := range args {
-			set[k] = Setting{Key: k, Value: v}
-		}
-		if ok, why := pamArg(cond, set); !ok {
-			return Result{Status: Fail, Path: lines[0].Path, Line: lines[0].Line, Detail: "the kernel command line " + why}
-		}
+	if len(lack) > 0 {
+		return Result{Status: Fail, Path: p, Line: line, Detail: fmt.Sprintf("/%s: profile %s without %s", p, profile, strings.Join(lack, ", "))}
 	}
-	return Result{Status: Pass, Path: lines[0].Path, Line: lines[0].Line}
+	return Result{Status: Pass, Path: p, Line: line}
 }
 
 func isDirEntry(f *File) bool { return f != nil && f.Type == tar.TypeDir }

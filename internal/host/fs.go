@@ -2,6 +2,7 @@ package host
 
 import (
 	"archive/tar"
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -11,6 +12,8 @@ import (
 	"sync"
 
 	"github.com/bulwark-sec/bulwark/internal/image"
+	"github.com/bulwark-sec/bulwark/internal/inventory"
+	"github.com/bulwark-sec/bulwark/internal/inventory/rpm"
 )
 
 // maxFile bounds how much of one configuration file is kept; larger files
@@ -49,8 +52,12 @@ type FS struct {
 	SetID         []string
 	Owners        map[[2]int][]string
 	// Entries counts the entries walked.
-	Entries  int
-	Warnings []string
+	Entries int
+	// RPMPackages names the packages of the rpm database, read during
+	// the walk (the database is not kept); RPMPath is its path.
+	RPMPackages map[string]bool
+	RPMPath     string
+	Warnings    []string
 }
 
 // NewFS returns an empty FS; Add fills it (tests, fuzzing).
@@ -166,13 +173,18 @@ func (s *FS) Under(dir string) []string {
 }
 
 // metaDirs are the folders whose every entry's metadata is kept.
-var metaDirs = []string{"etc/", "boot/", "var/log/", "usr/lib/systemd/", "lib/systemd/", "usr/lib/sysctl.d/", "lib/sysctl.d/", "usr/lib/modprobe.d/", "lib/modprobe.d/"}
+var metaDirs = []string{"etc/", "boot/", "var/log/", "usr/lib/systemd/", "lib/systemd/", "usr/lib/sysctl.d/", "lib/sysctl.d/", "usr/lib/modprobe.d/", "lib/modprobe.d/", "usr/lib/motd.d/"}
 
 // metaFiles are single paths whose metadata is kept.
-var metaFiles = map[string]bool{"var/lib/dpkg/status": true, "usr/lib/os-release": true, "var/tmp": true, "dev/shm": true, "var/log": true}
+var metaFiles = map[string]bool{"var/lib/dpkg/status": true, "usr/lib/os-release": true, "var/tmp": true, "dev/shm": true, "var/log": true,
+	"var/lib/rpm/rpmdb.sqlite": true, "var/lib/rpm/Packages": true, "var/lib/rpm/Packages.db": true,
+	"usr/lib/sysimage/rpm/rpmdb.sqlite": true, "usr/lib/sysimage/rpm/Packages": true, "usr/lib/sysimage/rpm/Packages.db": true,
+	// The audit tools (CIS "audit tools mode"), where merged-/usr
+	// systems keep them.
+	"usr/sbin/auditctl": true, "usr/sbin/aureport": true, "usr/sbin/ausearch": true, "usr/sbin/autrace": true, "usr/sbin/auditd": true, "usr/sbin/augenrules": true}
 
 // contentPrefixes are read in full.
-var contentPrefixes = []string{"etc/", "boot/grub/grub.cfg", "usr/lib/sysctl.d/", "lib/sysctl.d/", "usr/lib/modprobe.d/", "lib/modprobe.d/", "var/lib/dpkg/status", "usr/lib/os-release", "root/.bashrc", "root/.profile", "root/.bash_profile", "usr/lib/systemd/journald.conf.d/", "usr/lib/systemd/timesyncd.conf.d/"}
+var contentPrefixes = []string{"etc/", "boot/grub/grub.cfg", "boot/grub2/grub.cfg", "boot/grub2/user.cfg", "boot/grub2/grubenv", "boot/loader/entries/", "usr/lib/motd.d/", "usr/lib/sysctl.d/", "lib/sysctl.d/", "usr/lib/modprobe.d/", "lib/modprobe.d/", "var/lib/dpkg/status", "usr/lib/os-release", "root/.bashrc", "root/.profile", "root/.bash_profile", "usr/lib/systemd/journald.conf.d/", "usr/lib/systemd/timesyncd.conf.d/"}
 
 // wantMeta says whether an entry's metadata is kept: everything at the
 // top level (merged /usr links), the configuration folders, home folders
@@ -216,6 +228,13 @@ type Handler struct {
 	owners  map[[2]int][]string
 	entries int
 	warns   []string
+	rpmDBs  []*rpmDB
+}
+
+// rpmDB is an rpm database seen in the walk, as package names.
+type rpmDB struct {
+	file  *File
+	names map[string]bool
 }
 
 // NewHandler returns a Handler for one walk.
@@ -256,6 +275,9 @@ func (h *Handler) Want(e *image.Entry) bool {
 func (h *Handler) Handle(e *image.Entry, r io.Reader) error {
 	f := &File{Path: e.Path, Type: e.Type, Mode: e.Mode, UID: e.UID, GID: e.GID, Linkname: e.Linkname, layer: e.Layer.Index}
 	var warn string
+	if e.IsRegular() && rpm.IsDB(e.Path) {
+		return h.readRPM(f, e, r)
+	}
 	if e.IsRegular() && wantContent(e.Path) {
 		b, err := io.ReadAll(io.LimitReader(r, maxFile+1))
 		if err != nil {
@@ -273,6 +295,26 @@ func (h *Handler) Handle(e *image.Entry, r io.Reader) error {
 		h.warns = append(h.warns, warn)
 	}
 	h.mu.Unlock()
+	return nil
+}
+
+// readRPM records the names of the packages in an rpm database. A
+// database that cannot be read leaves a warning: the package checks then
+// see no rpm packages.
+func (h *Handler) readRPM(f *File, e *image.Entry, r io.Reader) error {
+	res, err := rpm.Analyzer{}.Analyze(context.Background(), &inventory.File{Path: e.Path, Size: e.Size, Mode: e.Mode, R: r})
+	db := &rpmDB{file: f, names: map[string]bool{}}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.seen = append(h.seen, f)
+	if err != nil {
+		h.warns = append(h.warns, fmt.Sprintf("host: /%s: %v", e.Path, err))
+		return nil
+	}
+	for _, p := range res.Packages {
+		db.names[p.Name] = true
+	}
+	h.rpmDBs = append(h.rpmDBs, db)
 	return nil
 }
 
@@ -295,6 +337,11 @@ func (h *Handler) Finish(tree *image.Tree) *FS {
 	for _, f := range h.setid {
 		if visible(f) {
 			s.SetID = append(s.SetID, f.Path)
+		}
+	}
+	for _, db := range h.rpmDBs {
+		if visible(db.file) && s.files[db.file.Path] == db.file {
+			s.RPMPackages, s.RPMPath = db.names, db.file.Path
 		}
 	}
 	for _, m := range h.modules {

@@ -41,6 +41,7 @@ func FuzzParseSSHD(f *testing.F) {
 // FuzzParsePAM feeds a service file that may include itself.
 func FuzzParsePAM(f *testing.F) {
 	f.Add([]byte("@include common-auth\nauth [success=1 default=ignore] pam_unix.so nullok\n-session optional pam_systemd.so\n"))
+	f.Add([]byte("auth substack common-auth\npassword include login\naccount include\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s := fsOf(map[string]string{"etc/pam.d/common-auth": string(b), "etc/pam.d/login": "@include common-auth\n"}, nil)
 		ParsePAM(s, "etc/pam.d/login")

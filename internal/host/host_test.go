@@ -309,3 +309,74 @@ func TestIncludeExplosion(t *testing.T) {
 		t.Errorf("%d PAM lines from a file that only includes itself", n)
 	}
 }
+
+// one evaluates a check that is not in a profile.
+func one(s *FS, c Check) Result {
+	c.ID, c.Section, c.Title, c.Level = "x", "1", "x", 1
+	if err := validate(&c); err != nil {
+		panic(err)
+	}
+	return Evaluate(&Profile{ID: "t", Checks: []Check{c}}, s)[0]
+}
+
+// TestRedHatFiles covers what the Amazon Linux 2023 profile reads where
+// Debian has other files: authselect, PAM include/substack, BLS boot
+// entries, and packages from the rpm database.
+func TestRedHatFiles(t *testing.T) {
+	files := base()
+	delete(files, "var/lib/dpkg/status")
+	files["etc/pam.d/sshd"] = "auth substack password-auth\npassword include password-auth\n"
+	files["etc/pam.d/password-auth"] = "auth required pam_faillock.so preauth\npassword sufficient pam_unix.so sha512\n"
+	s := fsOf(files, nil)
+	for _, c := range []struct {
+		check Check
+		want  Status
+	}{
+		{Check{Kind: "authselect", Args: []string{"with-faillock"}}, Fail},
+		{Check{Kind: "pam", Path: "/etc/pam.d/sshd", Type: "auth", Module: "pam_faillock.so"}, Pass},
+		// include takes the lines of its own type only.
+		{Check{Kind: "pam", Path: "/etc/pam.d/sshd", Type: "password", Module: "pam_faillock.so"}, Fail},
+		{Check{Kind: "pam", Paths: []string{"/etc/pam.d/sshd", "/etc/pam.d/system-auth"}, Type: "auth", Module: "pam_faillock.so"}, Fail},
+		{Check{Kind: "kernel_cmdline", Args: []string{"audit=1"}}, NotApplicable},
+	} {
+		if r := one(s, c.check); r.Status != c.want {
+			t.Errorf("%+v: %s (%s), want %s", c.check, r.Status, r.Detail, c.want)
+		}
+	}
+	files["etc/authselect/authselect.conf"] = "sssd\nwith-faillock\n"
+	files["boot/grub2/grubenv"] = "# GRUB Environment Block\nkernelopts=root=/dev/xvda1 ro audit=1\n"
+	files["boot/loader/entries/a-6.1.conf"] = "title A\noptions $kernelopts selinux=0\n"
+	files["boot/loader/entries/b-6.1.conf"] = "title B\noptions root=/dev/xvda1 ro\n"
+	files["etc/default/grub"] = "GRUB_CMDLINE_LINUX=\"audit=1 audit_backlog_limit=8192\"\n"
+	s = fsOf(files, nil)
+	s.RPMPackages, s.RPMPath = map[string]bool{"telnet-server": true}, "var/lib/rpm/rpmdb.sqlite"
+	for _, c := range []struct {
+		check  Check
+		want   Status
+		detail string
+	}{
+		{Check{Kind: "authselect", Args: []string{"with-faillock"}}, Pass, ""},
+		{Check{Kind: "authselect", Regex: "^custom/"}, Fail, "profile sssd"},
+		// Every BLS entry counts; /etc/default/grub is not what boots.
+		{Check{Kind: "kernel_cmdline", Args: []string{"audit=1"}}, Fail, "b-6.1.conf:2"},
+		{Check{Kind: "kernel_cmdline", Args: []string{"selinux!=0"}}, Fail, "a-6.1.conf:2"},
+		{Check{Kind: "kernel_cmdline", Args: []string{"enforcing!=0"}}, Pass, ""},
+		{Check{Kind: "package_absent", Packages: []string{"telnet-server"}}, Fail, "telnet-server is installed"},
+	} {
+		r := one(s, c.check)
+		if r.Status != c.want || !strings.Contains(r.Detail, c.detail) {
+			t.Errorf("%+v: %s (%s), want %s with %q", c.check, r.Status, r.Detail, c.want, c.detail)
+		}
+	}
+	if r := one(s, Check{Kind: "package_absent", Packages: []string{"telnet-server"}}); r.Path != "var/lib/rpm/rpmdb.sqlite" {
+		t.Errorf("package check judged %q", r.Path)
+	}
+	delete(files, "boot/loader/entries/a-6.1.conf")
+	delete(files, "boot/loader/entries/b-6.1.conf")
+	if r := one(fsOf(files, nil), Check{Kind: "kernel_cmdline", Args: []string{"audit_backlog_limit>=8192"}}); r.Status != Pass {
+		t.Errorf("without BLS entries, /etc/default/grub: %s %s", r.Status, r.Detail)
+	}
+	if _, err := ParseProfile([]byte("id: x\nchecks:\n- {id: a, section: '1', level: 1, title: t, kind: authselect}\n")); err == nil {
+		t.Fatal("an authselect check with neither regex nor args was accepted")
+	}
+}

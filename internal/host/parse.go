@@ -190,8 +190,9 @@ type PAMLine struct {
 	Line                  int
 }
 
-// ParsePAM reads a PAM service file, following @include lines (relative
-// to /etc/pam.d) up to a small depth.
+// ParsePAM reads a PAM service file, following Debian's @include lines
+// and the include and substack controls (the lines of the named file's
+// type), relative to /etc/pam.d, up to a small depth.
 func ParsePAM(s *FS, p string) []PAMLine {
 	reads := 0
 	return parsePAM(s, p, 0, &reads)
@@ -214,6 +215,14 @@ func parsePAM(s *FS, p string, depth int, reads *int) []PAMLine {
 			return
 		}
 		typ := strings.TrimPrefix(f[0], "-")
+		if f[1] == "include" || f[1] == "substack" {
+			for _, l := range parsePAM(s, "etc/pam.d/"+path.Base(f[2]), depth+1, reads) {
+				if l.Type == typ {
+					out = append(out, l)
+				}
+			}
+			return
+		}
 		out = append(out, PAMLine{Type: typ, Control: f[1], Module: path.Base(f[2]), Args: f[3:], Path: p, Line: n})
 	})
 	return out
