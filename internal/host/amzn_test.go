@@ -34,40 +34,21 @@ type rootfs struct {
 	pkgs []string
 }
 
-// write replaces a file (root-owned unless uid/gid are given).
+// write replaces a file (root-owned unless uid and gid are given).
 func (r *rootfs) write(p, content string, mode os.FileMode, owner ...int) {
 	r.t.Helper()
-	full := filepath.Join(r.dir, p)
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-		r.t.Fatal(err)
+	if len(owner) == 0 {
+		owner = []int{0, 0}
 	}
-	os.Remove(full)
-	if err := os.WriteFile(full, []byte(content), mode); err != nil {
-		r.t.Fatal(err)
-	}
-	r.own(p, mode, owner...)
+	testutil.WriteFile(r.t, r.dir, p, content, mode, owner...)
 }
 
 func (r *rootfs) own(p string, mode os.FileMode, owner ...int) {
 	r.t.Helper()
-	full := filepath.Join(r.dir, p)
-	// Go's FileMode keeps setuid, setgid and sticky apart from the
-	// permission bits.
-	for bit, m := range map[os.FileMode]os.FileMode{0o4000: os.ModeSetuid, 0o2000: os.ModeSetgid, 0o1000: os.ModeSticky} {
-		if mode&bit != 0 {
-			mode = mode&^bit | m
-		}
+	if len(owner) == 0 {
+		owner = []int{0, 0}
 	}
-	if err := os.Chmod(full, mode); err != nil {
-		r.t.Fatal(err)
-	}
-	uid, gid := 0, 0
-	if len(owner) == 2 {
-		uid, gid = owner[0], owner[1]
-	}
-	if err := os.Lchown(full, uid, gid); err != nil {
-		r.t.Fatal(err)
-	}
+	testutil.SetOwner(r.t, filepath.Join(r.dir, p), mode, owner...)
 }
 
 func (r *rootfs) mkdir(p string, mode os.FileMode, owner ...int) {

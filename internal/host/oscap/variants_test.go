@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/bulwark-sec/bulwark/internal/testutil"
 )
 
 // packages every base root file system gets besides minbase: what a
@@ -31,20 +33,10 @@ type rootfs struct {
 	dir string
 }
 
-// write replaces a file with new content and mode (root-owned).
+// write replaces a file with new content and mode.
 func (r *rootfs) write(p, content string, mode os.FileMode) {
 	r.t.Helper()
-	full := filepath.Join(r.dir, p)
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-		r.t.Fatal(err)
-	}
-	os.Remove(full)
-	if err := os.WriteFile(full, []byte(content), mode); err != nil {
-		r.t.Fatal(err)
-	}
-	if err := os.Chmod(full, mode); err != nil {
-		r.t.Fatal(err)
-	}
+	testutil.WriteFile(r.t, r.dir, p, content, mode)
 }
 
 func (r *rootfs) read(p string) string {
