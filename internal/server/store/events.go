@@ -155,20 +155,7 @@ func addEvent(ctx context.Context, tx execer, id int64, reason, version string, 
 
 // Undispatched implements Store.
 func (s *SQL) Undispatched(ctx context.Context, limit int) ([]int64, error) {
-	rows, err := s.x().QueryContext(ctx, `SELECT id FROM events WHERE dispatched = 0 ORDER BY id LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return column[int64](ctx, s.x(), `SELECT id FROM events WHERE dispatched = 0 ORDER BY id LIMIT ?`, limit)
 }
 
 // MarkDispatched implements Store.

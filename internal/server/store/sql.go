@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -61,6 +60,11 @@ func (s *SQL) Add(ctx context.Context, registry, repository, digest, tag string)
 		}
 		n, _ := res.RowsAffected()
 		added = n == 1
+		if added {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO image_counts (image_id, repository) SELECT id, repository FROM images WHERE digest = ?`, digest); err != nil {
+				return err
+			}
+		}
 		if tag == "" {
 			return nil
 		}
@@ -70,12 +74,19 @@ func (s *SQL) Add(ctx context.Context, registry, repository, digest, tag string)
 	return added, err
 }
 
-const imageCols = `id, digest, registry, repository, state, error, attempts, assessed_at, db_version`
+// imageCols are an image's columns and its counts (image_counts c).
+var imageCols = `i.id, i.digest, i.registry, i.repository, i.state, i.error, i.attempts, i.assessed_at, i.db_version, ` +
+	`COALESCE(c.` + strings.ReplaceAll(countColumns, `, `, `, 0), COALESCE(c.`) + `, 0)`
 
 func scanImage(sc interface{ Scan(...any) error }) (Image, error) {
 	var im Image
 	var at sql.NullString
-	if err := sc.Scan(&im.ID, &im.Digest, &im.Registry, &im.Repository, &im.State, &im.Error, &im.Attempts, &at, &im.DBVersion); err != nil {
+	var c counts
+	dest := []any{&im.ID, &im.Digest, &im.Registry, &im.Repository, &im.State, &im.Error, &im.Attempts, &at, &im.DBVersion}
+	for i := range c {
+		dest = append(dest, &c[i])
+	}
+	if err := sc.Scan(dest...); err != nil {
 		return im, err
 	}
 	if at.Valid {
@@ -84,17 +95,19 @@ func scanImage(sc interface{ Scan(...any) error }) (Image, error) {
 		}
 	}
 	im.Tags = []string{}
-	im.Counts = map[string]int{}
+	im.Counts = c.toMap()
 	return im, nil
 }
 
+// images reads the images a WHERE (and ORDER BY) clause selects, with
+// their counts (image_counts) and their tags, read in one range of the
+// tags' key: no query per image.
 func (s *SQL) images(ctx context.Context, where string, args ...any) ([]Image, error) {
-	rows, err := s.x().QueryContext(ctx, `SELECT `+imageCols+` FROM images `+where, args...)
+	rows, err := s.x().QueryContext(ctx, `SELECT `+imageCols+` FROM images i LEFT JOIN image_counts c ON c.image_id = i.id `+where, args...)
 	if err != nil {
 		return nil, err
 	}
 	var out []Image
-	byID := map[int64]*Image{}
 	for rows.Next() {
 		im, err := scanImage(rows)
 		if err != nil {
@@ -107,60 +120,36 @@ func (s *SQL) images(ctx context.Context, where string, args ...any) ([]Image, e
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	for i := range out {
-		byID[out[i].ID] = &out[i]
-	}
 	if len(out) == 0 {
 		return out, nil
 	}
-	// A few images: their own rows through the indexes; many: one pass
-	// over each table.
-	scope, ids := ``, []any{}
-	if len(out) <= 100 {
-		scope = ` WHERE image_id IN (?` + strings.Repeat(`, ?`, len(out)-1) + `)`
-		for i := range out {
-			ids = append(ids, out[i].ID)
-		}
+	byID := make(map[int64]*Image, len(out))
+	lo, hi := out[0].ID, out[0].ID
+	for i := range out {
+		byID[out[i].ID] = &out[i]
+		lo, hi = min(lo, out[i].ID), max(hi, out[i].ID)
 	}
-	if err := s.eachRow(ctx, `SELECT image_id, tag FROM tags`+scope+` ORDER BY image_id, tag`, func(id int64, v string, _ int) {
-		if im := byID[id]; im != nil {
-			im.Tags = append(im.Tags, v)
-		}
-	}, ids...); err != nil {
+	tags, err := s.x().QueryContext(ctx, `SELECT image_id, tag FROM tags WHERE image_id >= ? AND image_id <= ? ORDER BY image_id, tag`, lo, hi)
+	if err != nil {
 		return nil, err
 	}
-	err = s.eachRow(ctx, `SELECT image_id, severity, COUNT(*) FROM findings`+scope+` GROUP BY image_id, severity`, func(id int64, v string, n int) {
-		if im := byID[id]; im != nil {
-			im.Counts[v] = n
-		}
-	}, ids...)
-	return out, err
-}
-
-// eachRow runs a query whose rows are (image id, text[, count]).
-func (s *SQL) eachRow(ctx context.Context, q string, fn func(id int64, v string, n int), args ...any) error {
-	rows, err := s.x().QueryContext(ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	for rows.Next() {
+	defer tags.Close()
+	for tags.Next() {
 		var id int64
-		var v string
-		var n int
-		dest := []any{&id, &v, &n}[:len(cols)]
-		if err := rows.Scan(dest...); err != nil {
-			return err
+		var tag string
+		if err := tags.Scan(&id, &tag); err != nil {
+			return nil, err
 		}
-		fn(id, v, n)
+		if im := byID[id]; im != nil {
+			im.Tags = append(im.Tags, tag)
+		}
 	}
-	return rows.Err()
+	return out, tags.Err()
 }
 
 // Pending implements Store.
 func (s *SQL) Pending(ctx context.Context) ([]Image, error) {
-	return s.images(ctx, `WHERE state = ? ORDER BY id`, StatePending)
+	return s.images(ctx, `WHERE i.state = ? ORDER BY i.id`, StatePending)
 }
 
 // Images implements Store.
@@ -173,7 +162,7 @@ func (s *SQL) Images(ctx context.Context, after string, limit int) ([]Image, err
 		}
 		from = id
 	}
-	where, args := `WHERE id > ? ORDER BY id`, []any{from}
+	where, args := `WHERE i.id > ? ORDER BY i.id`, []any{from}
 	if limit > 0 {
 		where, args = where+` LIMIT ?`, append(args, limit)
 	}
@@ -182,7 +171,7 @@ func (s *SQL) Images(ctx context.Context, after string, limit int) ([]Image, err
 
 // Image implements Store.
 func (s *SQL) Image(ctx context.Context, digest string) (*Image, error) {
-	ims, err := s.images(ctx, `WHERE digest = ?`, digest)
+	ims, err := s.images(ctx, `WHERE i.digest = ?`, digest)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +210,16 @@ func (s *SQL) Assessed(ctx context.Context, digest string, a *Assessment) error 
 		if err := addEvent(ctx, tx, id, ReasonIngest, a.DBVersion, a.At, before, all); err != nil {
 			return err
 		}
-		if err := recordHistory(ctx, tx, id, "", all, "", at); err != nil {
+		t := newTally()
+		if err := recordHistory(ctx, tx, t, id, "", all, "", at); err != nil {
+			return err
+		}
+		if err := t.flush(ctx, tx); err != nil {
+			return err
+		}
+		var c counts
+		c.add(all, 1)
+		if err := setCounts(ctx, tx, id, c, false); err != nil {
 			return err
 		}
 		for _, q := range []string{`DELETE FROM packages WHERE image_id = ?`, `DELETE FROM findings WHERE image_id = ?`} {
@@ -349,72 +347,6 @@ func (s *SQL) Fixed(ctx context.Context, digest string) ([]Finding, error) {
 	return out, rows.Err()
 }
 
-// Changes implements Store.
-func (s *SQL) Changes(ctx context.Context, version string, limit int) (*Changes, error) {
-	// The literal != '' lets SQLite use the partial indexes.
-	const changed = `
-		SELECT h.image_id, 'new' AS kind, h.gate, h.finding_id, h.severity, h.first_seen AS at FROM history h WHERE h.new_version = ?1 AND h.new_version != '' AND h.fixed_at IS NULL
-		UNION ALL
-		SELECT h.image_id, 'fixed', h.gate, h.finding_id, h.severity, h.fixed_at FROM history h WHERE h.fixed_version = ?1 AND h.fixed_version != ''`
-	out := &Changes{List: []Change{}}
-	if err := s.x().QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN kind = 'new' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN kind = 'fixed' THEN 1 ELSE 0 END), 0), COUNT(DISTINCT image_id) FROM (`+changed+`) c`, version).
-		Scan(&out.New, &out.Fixed, &out.Images); err != nil {
-		return nil, err
-	}
-	if limit <= 0 {
-		limit = math.MaxInt32
-	}
-	rows, err := s.x().QueryContext(ctx, `SELECT i.digest, i.repository, c.kind, c.gate, c.finding_id, c.severity, c.at FROM (`+changed+`) c JOIN images i ON i.id = c.image_id
-		ORDER BY i.repository, i.digest, c.kind, c.finding_id LIMIT ?2`, version, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var c Change
-		var gate, at string
-		if err := rows.Scan(&c.Digest, &c.Repository, &c.Kind, &gate, &c.ID, &c.Severity, &at); err != nil {
-			return nil, err
-		}
-		c.Gate, c.At = finding.Gate(gate), parseTime(at)
-		out.List = append(out.List, c)
-	}
-	return out, rows.Err()
-}
-
-// Trend implements Store.
-func (s *SQL) Trend(ctx context.Context) ([]Day, error) {
-	count := func(col string) (map[string]map[string]int, error) {
-		rows, err := s.x().QueryContext(ctx, `SELECT substr(`+col+`, 1, 10), severity, COUNT(*) FROM history WHERE `+col+` IS NOT NULL GROUP BY 1, 2`)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		out := map[string]map[string]int{}
-		for rows.Next() {
-			var day, sev string
-			var n int
-			if err := rows.Scan(&day, &sev, &n); err != nil {
-				return nil, err
-			}
-			if out[day] == nil {
-				out[day] = map[string]int{}
-			}
-			out[day][sev] = n
-		}
-		return out, rows.Err()
-	}
-	newBy, err := count("first_seen")
-	if err != nil {
-		return nil, err
-	}
-	fixedBy, err := count("fixed_at")
-	if err != nil {
-		return nil, err
-	}
-	return Trend(newBy, fixedBy), nil
-}
-
 func parseTime(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t
@@ -424,24 +356,30 @@ func parseTime(s string) time.Time {
 // (those of gate only, when gate is set), before its stored findings are
 // replaced: findings not open yet start (or reopen) at at, open ones no
 // longer reported are fixed at at and keep their last report. version is
-// the database version of a re-match (” for a read).
-func recordHistory(ctx context.Context, tx execer, id int64, gate finding.Gate, fs []finding.Finding, version, at string) error {
+// the database version of a re-match (” for a read). What this does to
+// the trend and the version changes goes to t.
+func recordHistory(ctx context.Context, tx execer, t *tally, id int64, gate finding.Gate, fs []finding.Finding, version, at string) error {
 	scope, args := ``, []any{id}
 	if gate != "" {
 		scope, args = ` AND gate = ?`, append(args, string(gate))
 	}
-	open := map[string]bool{}
-	rows, err := tx.QueryContext(ctx, `SELECT key FROM history WHERE image_id = ? AND fixed_at IS NULL`+scope, args...)
+	type row struct {
+		severity, firstSeen, newVersion, fixedVersion string
+		fixedAt                                       sql.NullString
+	}
+	hist := map[string]row{}
+	rows, err := tx.QueryContext(ctx, `SELECT key, severity, first_seen, new_version, fixed_at, fixed_version FROM history WHERE image_id = ?`+scope, args...)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		var k string
-		if err := rows.Scan(&k); err != nil {
+		var h row
+		if err := rows.Scan(&k, &h.severity, &h.firstSeen, &h.newVersion, &h.fixedAt, &h.fixedVersion); err != nil {
 			rows.Close()
 			return err
 		}
-		open[k] = true
+		hist[k] = h
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -453,14 +391,39 @@ func recordHistory(ctx context.Context, tx execer, id int64, gate finding.Gate, 
 		return err
 	}
 	defer start.Close()
+	seen := map[string]bool{}
 	for i := range fs {
 		k := HistoryKey(&fs[i])
-		if open[k] {
-			delete(open, k)
+		if seen[k] {
 			continue
 		}
-		if _, err := start.ExecContext(ctx, id, k, string(fs[i].Gate), fs[i].ID, fs[i].Severity.String(), at, version); err != nil {
+		seen[k] = true
+		h, known := hist[k]
+		if known && !h.fixedAt.Valid {
+			continue // open, still reported
+		}
+		sev := fs[i].Severity.String()
+		if _, err := start.ExecContext(ctx, id, k, string(fs[i].Gate), fs[i].ID, sev, at, version); err != nil {
 			return err
+		}
+		if known { // reopened: first seen as before, no longer fixed
+			t.addTrend(h.firstSeen, h.severity, -1, 0)
+			t.addTrend(h.firstSeen, sev, 1, 0)
+			t.addTrend(h.fixedAt.String, h.severity, 0, -1)
+			t.addChange(h.fixedVersion, id, 0, -1)
+		} else {
+			t.addTrend(at, sev, 1, 0)
+		}
+		t.addChange(version, id, 1, 0)
+	}
+	// What is open and no longer reported is fixed.
+	open := map[string]bool{}
+	for k, h := range hist {
+		if !h.fixedAt.Valid && !seen[k] {
+			open[k] = true
+			t.addTrend(at, h.severity, 0, 1)
+			t.addChange(h.newVersion, id, -1, 0)
+			t.addChange(version, id, 0, 1)
 		}
 	}
 	if len(open) == 0 {
@@ -551,18 +514,23 @@ func (s *SQL) ImagesWith(ctx context.Context, keys []Package) ([]string, error) 
 }
 
 func (s *SQL) digests(ctx context.Context, q string, args ...any) ([]string, error) {
-	rows, err := s.x().QueryContext(ctx, q, args...)
+	return column[string](ctx, s.x(), q, args...)
+}
+
+// column runs a query of one column and returns its values.
+func column[T any](ctx context.Context, x execer, q string, args ...any) ([]T, error) {
+	rows, err := x.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []string
+	var out []T
 	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
+		var v T
+		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		out = append(out, d)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
@@ -639,17 +607,18 @@ func unpack(b []byte) (json.RawMessage, error) {
 // Rematched implements Store.
 func (s *SQL) Rematched(ctx context.Context, rs []Rematch) error {
 	return s.tx(ctx, func(tx execer) error {
+		t := newTally()
 		for i := range rs {
-			if err := s.rematched(ctx, tx, &rs[i]); err != nil {
+			if err := s.rematched(ctx, tx, t, &rs[i]); err != nil {
 				return err
 			}
 		}
-		return nil
+		return t.flush(ctx, tx)
 	})
 }
 
 // rematched replaces one image's vulnerability findings within tx.
-func (s *SQL) rematched(ctx context.Context, tx execer, r *Rematch) error {
+func (s *SQL) rematched(ctx context.Context, tx execer, t *tally, r *Rematch) error {
 	id, err := s.imageID(ctx, tx, r.Digest)
 	if err != nil {
 		return fmt.Errorf("image %s: %w", r.Digest, err)
@@ -666,7 +635,13 @@ func (s *SQL) rematched(ctx context.Context, tx execer, r *Rematch) error {
 		return err
 	}
 	when := r.At.UTC().Format(time.RFC3339Nano)
-	if err := recordHistory(ctx, tx, id, finding.GateVuln, r.Vulns, r.Version, when); err != nil {
+	if err := recordHistory(ctx, tx, t, id, finding.GateVuln, r.Vulns, r.Version, when); err != nil {
+		return err
+	}
+	var c counts
+	c.add(before, -1)
+	c.add(r.Vulns, 1)
+	if err := setCounts(ctx, tx, id, c, true); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM findings WHERE image_id = ? AND gate = ?`, id, string(finding.GateVuln)); err != nil {

@@ -146,6 +146,18 @@ type Day struct {
 	Open  map[string]int `json:"open"`
 }
 
+// Stats are the store's figures for the overview and the metrics.
+type Stats struct {
+	// Total counts the images; States by state.
+	Total  int
+	States map[string]int
+	// Stale counts the read images at another database version than the
+	// one asked about.
+	Stale int
+	// Findings are the read images' findings by severity.
+	Findings map[string]int
+}
+
 // HistoryKey identifies a finding within an image across re-matches: its
 // gate, its ID and its fingerprint (or, without one, its location).
 func HistoryKey(f *finding.Finding) string {
@@ -213,6 +225,13 @@ type Store interface {
 	// were added, from the one after digest after ("": from the first;
 	// ErrNotFound when the store does not hold it).
 	Images(ctx context.Context, after string, limit int) ([]Image, error)
+	// ByRisk lists up to limit images (0: all) from the offset-th in the
+	// order of risk: the most critical findings first, then high, medium
+	// and low; then by repository and the order they were added.
+	ByRisk(ctx context.Context, offset, limit int) ([]Image, error)
+	// Stats counts the images by state, those read at another database
+	// version than version, and the read images' findings by severity.
+	Stats(ctx context.Context, version string) (*Stats, error)
 	// Image returns one image.
 	Image(ctx context.Context, digest string) (*Image, error)
 	// Findings returns an image's findings, each with when it was first
@@ -222,10 +241,13 @@ type Store interface {
 	// reported, with when they were first seen and fixed.
 	Fixed(ctx context.Context, digest string) ([]Finding, error)
 	// Changes counts the findings that re-matching against database
-	// version made new or fixed, and lists the first limit of them by
-	// repository and image (all when limit <= 0).
+	// version made new (and still open) or fixed, and lists the first
+	// limit of them by repository and image, in the order images were
+	// added (all when limit <= 0). The counts are kept per version and
+	// image as re-matches write them.
 	Changes(ctx context.Context, version string, limit int) (*Changes, error)
-	// Trend counts the findings of all images new and fixed per day.
+	// Trend counts the findings of all images new and fixed per day (kept
+	// per day as they change, not computed from the history).
 	Trend(ctx context.Context) ([]Day, error)
 	// Keys lists the distinct (ecosystem, name) keys of the package index.
 	Keys(ctx context.Context) ([]Package, error)

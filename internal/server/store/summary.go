@@ -1,0 +1,345 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/bulwark-sec/bulwark/internal/finding"
+)
+
+// The summaries answer the whole-store requests (the image list, an
+// update's changes, the trend, the overview) without reading every
+// finding or history row: image_counts holds each image's findings by
+// severity, version_changes each database version's new and fixed
+// findings per image, trend the findings first seen and fixed per day.
+// They are written in the transaction that changes the findings, so they
+// always agree with them (TestSummaries checks them against a
+// computation from scratch).
+
+// countColumns are image_counts' columns, in the order of severityNames.
+const countColumns = `critical, high, medium, low, info, unknown`
+
+// severityNames are the severities image_counts keeps, from the highest
+// down; unknown takes any other.
+var severityNames = [6]string{"CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO", "UNKNOWN"}
+
+// counts are findings by severity, in the order of severityNames.
+type counts [6]int
+
+func (c *counts) add(fs []finding.Finding, sign int) {
+	for i := range fs {
+		j := slices.Index(severityNames[:], fs[i].Severity.String())
+		if j < 0 {
+			j = len(severityNames) - 1
+		}
+		c[j] += sign
+	}
+}
+
+func (c counts) args() []any {
+	out := make([]any, len(c))
+	for i, n := range c {
+		out[i] = n
+	}
+	return out
+}
+
+// toMap is the counts as the API shows them: the severities that occur.
+func (c counts) toMap() map[string]int {
+	m := map[string]int{}
+	for i, n := range c {
+		if n != 0 {
+			m[severityNames[i]] = n
+		}
+	}
+	return m
+}
+
+// setCounts sets an image's counts (add: adds them to the stored ones).
+func setCounts(ctx context.Context, tx execer, id int64, c counts, add bool) error {
+	set := make([]string, 0, len(c))
+	for _, col := range strings.Split(countColumns, ", ") {
+		if add {
+			set = append(set, col+` = `+col+` + ?`)
+		} else {
+			set = append(set, col+` = ?`)
+		}
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE image_counts SET `+strings.Join(set, ", ")+` WHERE image_id = ?`, append(c.args(), id)...)
+	return err
+}
+
+// tally gathers what the history changes of one transaction do to the
+// trend and the version changes, written once by flush.
+type tally struct {
+	// trend: (day, severity) -> added, fixed.
+	trend map[[2]string]*[2]int
+	// changes: (database version, image) -> added, fixed.
+	changes map[versionImage]*[2]int
+}
+
+type versionImage struct {
+	version string
+	image   int64
+}
+
+func newTally() *tally {
+	return &tally{trend: map[[2]string]*[2]int{}, changes: map[versionImage]*[2]int{}}
+}
+
+// day is the UTC day of a stored time (RFC 3339).
+func day(at string) string { return at[:min(len(at), 10)] }
+
+func (t *tally) addTrend(at, severity string, added, fixed int) {
+	k := [2]string{day(at), severity}
+	if t.trend[k] == nil {
+		t.trend[k] = &[2]int{}
+	}
+	t.trend[k][0] += added
+	t.trend[k][1] += fixed
+}
+
+// addChange counts a finding made new (added) or fixed at a database
+// version (”: a read, which is no database change).
+func (t *tally) addChange(version string, id int64, added, fixed int) {
+	if version == "" {
+		return
+	}
+	k := versionImage{version, id}
+	if t.changes[k] == nil {
+		t.changes[k] = &[2]int{}
+	}
+	t.changes[k][0] += added
+	t.changes[k][1] += fixed
+}
+
+// flush writes the tally in tx.
+func (t *tally) flush(ctx context.Context, tx execer) error {
+	for k, v := range t.trend {
+		if v[0] == 0 && v[1] == 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO trend (day, severity, added, fixed) VALUES (?, ?, ?, ?)
+			ON CONFLICT (day, severity) DO UPDATE SET added = trend.added + excluded.added, fixed = trend.fixed + excluded.fixed`, k[0], k[1], v[0], v[1]); err != nil {
+			return err
+		}
+	}
+	for k, v := range t.changes {
+		if v[0] == 0 && v[1] == 0 {
+			continue
+		}
+		var repo string
+		var added, fixed sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT i.repository, c.added, c.fixed FROM images i
+			LEFT JOIN version_changes c ON c.db_version = ? AND c.repository = i.repository AND c.image_id = i.id WHERE i.id = ?`, k.version, k.image).
+			Scan(&repo, &added, &fixed); err != nil {
+			return err
+		}
+		a, f := int(added.Int64)+v[0], int(fixed.Int64)+v[1]
+		var err error
+		if a == 0 && f == 0 {
+			_, err = tx.ExecContext(ctx, `DELETE FROM version_changes WHERE db_version = ? AND repository = ? AND image_id = ?`, k.version, repo, k.image)
+		} else {
+			_, err = tx.ExecContext(ctx, `INSERT INTO version_changes (db_version, repository, image_id, added, fixed) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (db_version, repository, image_id) DO UPDATE SET added = excluded.added, fixed = excluded.fixed`, k.version, repo, k.image, a, f)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Changes implements Store: the counts from version_changes, the list
+// from the history of its images, a page of images at a time in the
+// order of its key.
+func (s *SQL) Changes(ctx context.Context, version string, limit int) (*Changes, error) {
+	out := &Changes{List: []Change{}}
+	if err := s.x().QueryRowContext(ctx, `SELECT COALESCE(SUM(added), 0), COALESCE(SUM(fixed), 0), COUNT(*) FROM version_changes WHERE db_version = ?`, version).
+		Scan(&out.New, &out.Fixed, &out.Images); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = math.MaxInt32
+	}
+	const page = 100
+	repo, last := "", int64(-1)
+	for len(out.List) < limit {
+		type ref struct {
+			id           int64
+			digest, repo string
+			list         []Change
+		}
+		var refs []*ref
+		rows, err := s.x().QueryContext(ctx, `SELECT c.image_id, i.digest, c.repository FROM version_changes c JOIN images i ON i.id = c.image_id
+			WHERE c.db_version = ? AND (c.repository > ? OR (c.repository = ? AND c.image_id > ?)) ORDER BY c.repository, c.image_id LIMIT ?`, version, repo, repo, last, page)
+		if err != nil {
+			return nil, err
+		}
+		byID := map[int64]*ref{}
+		for rows.Next() {
+			r := &ref{}
+			if err := rows.Scan(&r.id, &r.digest, &r.repo); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			refs = append(refs, r)
+			byID[r.id] = r
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if len(refs) == 0 {
+			break
+		}
+		repo, last = refs[len(refs)-1].repo, refs[len(refs)-1].id
+		args := []any{version, version, version}
+		for _, r := range refs {
+			args = append(args, r.id)
+		}
+		in := `(?` + strings.Repeat(`, ?`, len(refs)-1) + `)`
+		rows, err = s.x().QueryContext(ctx, `SELECT image_id, CASE WHEN fixed_version = ? THEN 'fixed' ELSE 'new' END, gate, finding_id, severity, COALESCE(fixed_at, first_seen)
+			FROM history WHERE ((new_version = ? AND fixed_at IS NULL) OR fixed_version = ?) AND image_id IN `+in, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			var c Change
+			var gate, at string
+			if err := rows.Scan(&id, &c.Kind, &gate, &c.ID, &c.Severity, &at); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			r := byID[id]
+			c.Digest, c.Repository, c.Gate, c.At = r.digest, r.repo, finding.Gate(gate), parseTime(at)
+			r.list = append(r.list, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		for _, r := range refs {
+			slices.SortFunc(r.list, func(a, b Change) int {
+				return strings.Compare(a.Kind+"\x00"+a.ID, b.Kind+"\x00"+b.ID)
+			})
+			out.List = append(out.List, r.list...)
+		}
+		if len(refs) < page {
+			break
+		}
+	}
+	if len(out.List) > limit {
+		out.List = out.List[:limit]
+	}
+	return out, nil
+}
+
+// Trend implements Store, from the trend table.
+func (s *SQL) Trend(ctx context.Context) ([]Day, error) {
+	rows, err := s.x().QueryContext(ctx, `SELECT day, severity, added, fixed FROM trend`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	newBy, fixedBy := map[string]map[string]int{}, map[string]map[string]int{}
+	for rows.Next() {
+		var d, sev string
+		var a, f int
+		if err := rows.Scan(&d, &sev, &a, &f); err != nil {
+			return nil, err
+		}
+		for _, x := range []struct {
+			m map[string]map[string]int
+			n int
+		}{{newBy, a}, {fixedBy, f}} {
+			if x.n == 0 {
+				continue
+			}
+			if x.m[d] == nil {
+				x.m[d] = map[string]int{}
+			}
+			x.m[d][sev] = x.n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return Trend(newBy, fixedBy), nil
+}
+
+// Stats implements Store: the images by state, those read at another
+// database version than version, and the read images' findings by
+// severity, from the state index and image_counts.
+func (s *SQL) Stats(ctx context.Context, version string) (*Stats, error) {
+	out := &Stats{States: map[string]int{StatePending: 0, StateDone: 0, StateFailed: 0}, Findings: map[string]int{}}
+	rows, err := s.x().QueryContext(ctx, `SELECT state, db_version, COUNT(*) FROM images GROUP BY state, db_version`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var state, v string
+		var n int
+		if err := rows.Scan(&state, &v, &n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out.States[state] += n
+		out.Total += n
+		if state == StateDone && v != version {
+			out.Stale += n
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var c counts
+	dest := make([]any, len(c))
+	for i := range c {
+		dest[i] = &c[i]
+	}
+	if err := s.x().QueryRowContext(ctx, `SELECT `+sums(countColumns)+` FROM image_counts c JOIN images i ON i.id = c.image_id WHERE i.state = ?`, StateDone).Scan(dest...); err != nil {
+		return nil, err
+	}
+	out.Findings = c.toMap()
+	return out, nil
+}
+
+// sums is "COALESCE(SUM(a), 0), ..." of the columns.
+func sums(cols string) string {
+	var out []string
+	for _, c := range strings.Split(cols, ", ") {
+		out = append(out, `COALESCE(SUM(`+c+`), 0)`)
+	}
+	return strings.Join(out, ", ")
+}
+
+// ByRisk implements Store: image_counts in the order of its risk index.
+func (s *SQL) ByRisk(ctx context.Context, offset, limit int) ([]Image, error) {
+	if limit <= 0 {
+		limit = math.MaxInt32
+	}
+	ids, err := column[int64](ctx, s.x(), `SELECT image_id FROM image_counts ORDER BY critical DESC, high DESC, medium DESC, low DESC, repository, image_id LIMIT ? OFFSET ?`, limit, offset)
+	if err != nil || len(ids) == 0 {
+		return []Image{}, err
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	ims, err := s.images(ctx, `WHERE i.id IN (?`+strings.Repeat(`, ?`, len(ids)-1)+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	at := make(map[int64]int, len(ids))
+	for i, id := range ids {
+		at[id] = i
+	}
+	slices.SortFunc(ims, func(a, b Image) int { return at[a.ID] - at[b.ID] })
+	return ims, nil
+}
