@@ -11,8 +11,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-
-	aho "github.com/petar-dambovaliev/aho-corasick"
 )
 
 // Tuning of the scan windows and chunks.
@@ -34,7 +32,7 @@ const (
 // Engine is a compiled rule set. It is safe for concurrent use.
 type Engine struct {
 	rules []*Rule
-	ac    aho.AhoCorasick
+	kw    *keywordIndex
 	// patRules maps each keyword pattern to the rules that use it.
 	patRules [][]int
 	// always lists the rules without keywords.
@@ -87,8 +85,7 @@ func NewEngine(rules []*Rule) (*Engine, error) {
 			}
 		}
 	}
-	b := aho.NewAhoCorasickBuilder(aho.Opts{AsciiCaseInsensitive: true, MatchKind: aho.StandardMatch, DFA: true})
-	e.ac = b.Build(patterns)
+	e.kw = newKeywordIndex(patterns)
 	return e, nil
 }
 
@@ -199,6 +196,7 @@ type scanState struct {
 	out       []Match
 	pending   []Match
 	specific  [][2]int64
+	hits      []keywordHit
 }
 
 // newState returns a scan state for path from the engine's pool (one
@@ -228,11 +226,11 @@ func (e *Engine) scanChunk(s *scanState, buf []byte, base int64, from, to, line 
 	clear(s.scannedTo)
 	s.pending = s.pending[:0]
 	if len(e.patRules) > 0 {
-		it := e.ac.IterOverlappingByte(buf)
-		for m := it.Next(); m != nil; m = it.Next() {
-			hs, he := m.Start(), m.End()
+		s.hits = e.kw.find(buf, s.hits[:0])
+		for _, hit := range s.hits {
+			hs, he := hit.End-e.kw.lens[hit.Keyword], hit.End
 			lineEnd := -1
-			for _, ri := range e.patRules[m.Pattern()] {
+			for _, ri := range e.patRules[hit.Keyword] {
 				if s.skip != nil && s.skip[ri] {
 					continue
 				}
