@@ -3,7 +3,6 @@ package image_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -22,7 +21,7 @@ func TestVMPackages(t *testing.T) {
 		t.Skip("needs debootstrap and disk tools")
 	}
 	rootfs := testutil.DebianRootfs(t)
-	want := dpkgQuery(t, rootfs)
+	want := testutil.DpkgQuery(t, rootfs)
 	for _, tc := range []struct {
 		name string
 		opts testutil.DiskOptions
@@ -84,26 +83,6 @@ func TestVMPackages(t *testing.T) {
 			}
 		})
 	}
-}
-
-// dpkgQuery lists the installed packages of a root filesystem as
-// "name version", with the architecture qualifier dpkg uses dropped.
-func dpkgQuery(t *testing.T, rootfs string) []string {
-	t.Helper()
-	testutil.RequireTool(t, "dpkg-query")
-	out, err := exec.Command("dpkg-query", "--admindir="+rootfs+"/var/lib/dpkg", "-W", "-f", "${db:Status-Abbrev} ${Package} ${Version}\n").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pkgs []string
-	for _, l := range strings.Split(string(out), "\n") {
-		f := strings.Fields(l)
-		if len(f) == 3 && f[0] == "ii" {
-			pkgs = append(pkgs, f[1]+" "+f[2])
-		}
-	}
-	slices.Sort(pkgs)
-	return pkgs
 }
 
 // TestVMNotADisk checks that a file holding no partition table and no file

@@ -74,22 +74,38 @@ func BuildDebianSuiteRootfs(ctx context.Context, cache, suite string, include ..
 	}
 	dir := filepath.Join(cache, name)
 	rootfs := filepath.Join(dir, "rootfs")
+	return rootfs, buildOnce(dir, func() (string, error) { return debootstrap(ctx, rootfs, suite, include) })
+}
+
+// buildOnce runs build unless an earlier run finished in dir: a file lock
+// keeps parallel test processes from building twice, and a marker file
+// (holding what build returns, a log) says a build finished.
+func buildOnce(dir string, build func() (string, error)) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+		return err
 	}
 	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer lock.Close()
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", err
+		return err
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck
 	done := filepath.Join(dir, ".complete")
 	if _, err := os.Stat(done); err == nil {
-		return rootfs, nil
+		return nil
 	}
+	log, err := build()
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(done, []byte(log), 0o644)
+}
+
+// debootstrap makes rootfs with debootstrap --variant=minbase.
+func debootstrap(ctx context.Context, rootfs, suite string, include []string) (string, error) {
 	mirror := os.Getenv("BULWARK_DEBIAN_MIRROR")
 	if mirror == "" {
 		mirror = "http://deb.debian.org/debian"
@@ -111,10 +127,7 @@ func BuildDebianSuiteRootfs(ctx context.Context, cache, suite string, include ..
 	for _, d := range debs {
 		os.Remove(d)
 	}
-	if err := os.Rename(tmp, rootfs); err != nil {
-		return "", err
-	}
-	return rootfs, os.WriteFile(done, []byte(fmt.Sprintln(args)), 0o644)
+	return fmt.Sprintln(args), os.Rename(tmp, rootfs)
 }
 
 func tail(b []byte, n int) []byte {
@@ -122,4 +135,25 @@ func tail(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
+}
+
+// DpkgQuery lists the installed packages of a root filesystem as
+// "name version", sorted, as dpkg-query --admindir says (the architecture
+// qualifier dpkg uses is dropped).
+func DpkgQuery(t testing.TB, rootfs string) []string {
+	t.Helper()
+	RequireTool(t, "dpkg-query")
+	out, err := exec.Command("dpkg-query", "--admindir="+rootfs+"/var/lib/dpkg", "-W", "-f", "${db:Status-Abbrev} ${Package} ${Version}\n").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkgs []string
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 3 && f[0] == "ii" {
+			pkgs = append(pkgs, f[1]+" "+f[2])
+		}
+	}
+	sort.Strings(pkgs)
+	return pkgs
 }

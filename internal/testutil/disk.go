@@ -10,6 +10,10 @@ import (
 	"testing"
 )
 
+// RootUUID is the UUID of the root file system BuildDisk makes (its first
+// partition).
+const RootUUID = "0badc0de-0000-4000-8000-000000000001"
+
 // DiskOptions describes a disk image for BuildDisk.
 type DiskOptions struct {
 	// Table is "gpt", "mbr" or "" (a file system on the whole disk).
@@ -95,7 +99,7 @@ func BuildDisk(t testing.TB, rootfs string, o DiskOptions) string {
 		if parts[i].exclude != "" {
 			src = stage(t, parts[i].src, parts[i].exclude, uuids[1:])
 		}
-		uuids[i] = fmt.Sprintf("0badc0de-0000-4000-8000-%012d", i+1)
+		uuids[i] = fmt.Sprintf("0badc0de-0000-4000-8000-%012d", i+1) // RootUUID for the first
 		switch o.FS {
 		case "ext4":
 			run(t, "", "mkfs.ext4", "-q", "-F", "-U", uuids[i], "-L", parts[i].label, "-d", src,
@@ -142,7 +146,7 @@ func stage(t testing.TB, src, exclude string, uuids []string) string {
 		if err := os.Mkdir(filepath.Join(dst, exclude), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		fstab := fmt.Sprintf("# test disk\nUUID=%s / auto defaults 0 1\nUUID=%s /%s auto defaults 0 2\n", "0badc0de-0000-4000-8000-000000000001", uuids[0], exclude)
+		fstab := fmt.Sprintf("# test disk\nUUID=%s / auto defaults 0 1\nUUID=%s /%s auto defaults 0 2\n", RootUUID, uuids[0], exclude)
 		if err := os.WriteFile(filepath.Join(dst, "etc/fstab"), []byte(fstab), 0o644); err != nil {
 			t.Fatal(err)
 		}
