@@ -47,6 +47,13 @@ func TestResolveFixtures(t *testing.T) {
 	}{
 		{"testdata/debian12", "6.1.0-12-amd64", "Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-12-amd64", "saved_entry in grubenv"},
 		{"testdata/al2023", "6.1.55-75.123.amzn2023.x86_64", "Amazon Linux (6.1.55-75.123.amzn2023.x86_64) 2023", "saved_entry in grubenv"},
+		// Real files (testutil.DebianKernelRootfs): grub-mkconfig's
+		// grub.cfg for two signed kernels with Debian's GRUB_DEFAULT=0;
+		// with GRUB_DEFAULT=saved and grub-set-default's grubenv naming
+		// the older kernel's submenu entry; and then grub-reboot 0.
+		{"testdata/debian12-mkconfig/default", "6.1.0-57-amd64", "Debian GNU/Linux", "set default in boot/grub/grub.cfg"},
+		{"testdata/debian12-mkconfig/saved", "6.1.0-50-amd64", "Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-50-amd64", "saved_entry in grubenv"},
+		{"testdata/debian12-mkconfig/saved-reboot", "6.1.0-57-amd64", "Debian GNU/Linux", "next_entry in grubenv"},
 	} {
 		t.Run(tc.root, func(t *testing.T) {
 			c := Resolve(readRoot(t, tc.root))
@@ -79,6 +86,40 @@ func TestDebianMenu(t *testing.T) {
 	}
 	if got := strings.Join(f.Defaults, ","); got != "${next_entry},${saved_entry}" {
 		t.Errorf("defaults %q", got)
+	}
+}
+
+// TestDebianMkconfigMenu reads the menu of a real grub-mkconfig file:
+// the simple entry, the advanced submenu (each kernel, then its recovery
+// entry, newest first), ids through $menuentry_id_option, and both
+// defaults of 00_header's next_entry conditional.
+func TestDebianMkconfigMenu(t *testing.T) {
+	b, err := os.ReadFile("testdata/debian12-mkconfig/saved/boot/grub/grub.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := mustParse(t, "boot/grub/grub.cfg", string(b))
+	const uuid = "0badc0de-0000-4000-8000-000000000001"
+	var got []string
+	for _, it := range f.Menu {
+		got = append(got, it.ID+" "+it.Kernel)
+		for _, s := range it.Sub {
+			got = append(got, "  "+s.ID+" "+s.Kernel)
+		}
+	}
+	want := []string{
+		"gnulinux-simple-" + uuid + " /boot/vmlinuz-6.1.0-57-amd64",
+		"gnulinux-advanced-" + uuid + " ",
+		"  gnulinux-6.1.0-57-amd64-advanced-" + uuid + " /boot/vmlinuz-6.1.0-57-amd64",
+		"  gnulinux-6.1.0-57-amd64-recovery-" + uuid + " /boot/vmlinuz-6.1.0-57-amd64",
+		"  gnulinux-6.1.0-50-amd64-advanced-" + uuid + " /boot/vmlinuz-6.1.0-50-amd64",
+		"  gnulinux-6.1.0-50-amd64-recovery-" + uuid + " /boot/vmlinuz-6.1.0-50-amd64",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("menu:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if d := strings.Join(f.Defaults, ","); d != "${next_entry},${saved_entry}" {
+		t.Errorf("defaults %q", d)
 	}
 }
 
