@@ -9,6 +9,7 @@ package serverbench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -41,6 +42,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/server"
 	"github.com/bulwark-sec/bulwark/internal/server/store"
 	"github.com/bulwark-sec/bulwark/internal/testutil"
+	"github.com/bulwark-sec/bulwark/internal/testutil/postgres"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 )
 
@@ -184,6 +186,7 @@ func writeDB(t testing.TB, path string, built time.Time, advs []vulndb.Advisory)
 
 // Figures are what TestScale measured.
 type Figures struct {
+	Database        string                 `json:"database"`
 	Images          int                    `json:"images"`
 	PackagesMean    float64                `json:"packagesPerImageMean"`
 	SBOMBytesMean   float64                `json:"sbomBytesPerImageMean"`
@@ -193,6 +196,7 @@ type Figures struct {
 	LoadSeconds     float64                `json:"loadSeconds"`
 	RefreshSeconds  float64                `json:"refreshSeconds"`
 	RefreshCPU      float64                `json:"refreshCPUSeconds"`
+	RefreshDBCPU    float64                `json:"refreshDatabaseServerCPUSeconds,omitempty"`
 	KeysChanged     int                    `json:"keysChanged"`
 	Rematched       int                    `json:"rematched"`
 	Advanced        int                    `json:"keptCurrent"`
@@ -210,12 +214,15 @@ type Figures struct {
 	Latency         map[string]Percentiles `json:"apiLatency"`
 }
 
-// Percentiles of request latency, in milliseconds.
+// Percentiles of request latency, in milliseconds, and the CPU time a
+// request took on average (the bench process, which serves it, and the
+// PostgreSQL server's processes).
 type Percentiles struct {
-	N   int     `json:"n"`
-	P50 float64 `json:"p50"`
-	P95 float64 `json:"p95"`
-	P99 float64 `json:"p99"`
+	N     int     `json:"n"`
+	P50   float64 `json:"p50"`
+	P95   float64 `json:"p95"`
+	P99   float64 `json:"p99"`
+	CPUMs float64 `json:"cpuMsPerRequest"`
 }
 
 // cpuSeconds is the process's user+system CPU time so far.
@@ -246,8 +253,25 @@ func TestScale(t *testing.T) {
 	writeDB(t, dbFile, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), v1)
 	fig := Figures{Images: n, AdvisoriesV1: len(v1), Changed: changes, Latency: map[string]Percentiles{}}
 
+	// The store: SQLite in the test's folder, or with
+	// BULWARK_SCALE_DATABASE=postgres a PostgreSQL server of its own
+	// (internal/testutil/postgres), whose processes' CPU time is counted
+	// beside the bench's.
+	fig.Database = cmp.Or(os.Getenv("BULWARK_SCALE_DATABASE"), "sqlite")
 	storePath := filepath.Join(dir, "server.db")
-	st, err := store.Open(ctx, storePath)
+	dbCPU := func() float64 { return 0 }
+	var st *store.SQL
+	var err error
+	switch fig.Database {
+	case "sqlite":
+		st, err = store.Open(ctx, storePath)
+	case "postgres":
+		pg := postgres.Start(t)
+		dbCPU = pg.CPUSeconds
+		st, err = store.OpenPostgres(ctx, pg.NewDB(t))
+	default:
+		t.Fatalf("BULWARK_SCALE_DATABASE=%s: want sqlite or postgres", fig.Database)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,26 +315,31 @@ func TestScale(t *testing.T) {
 	fig.LoadSeconds = time.Since(start).Seconds()
 	fig.PackagesMean, fig.FindingsMean, fig.SBOMBytesMean = float64(pkgs)/float64(n), float64(fnds)/float64(n), float64(sbomBytes)/float64(n)
 	t.Logf("stored %d images (%.0f packages, %.0f findings each on average) in %.1fs", n, fig.PackagesMean, fig.FindingsMean, fig.LoadSeconds)
-	checkpoint(t, storePath)
-	for _, f := range []string{storePath, storePath + "-wal"} {
-		if fi, err := os.Stat(f); err == nil {
-			fig.StoreBytes += fi.Size()
+	if fig.Database == "sqlite" {
+		checkpoint(t, storePath)
+		for _, f := range []string{storePath, storePath + "-wal"} {
+			if fi, err := os.Stat(f); err == nil {
+				fig.StoreBytes += fi.Size()
+			}
 		}
+		fig.TableBytes = tableSizes(t, storePath)
+	} else {
+		fig.StoreBytes, fig.TableBytes = pgSizes(t, st.DB())
 	}
 	fig.BytesPerImage = float64(fig.StoreBytes) / float64(n)
-	fig.TableBytes = tableSizes(t, storePath)
 	t.Logf("store: %.1f KB per image; by table and index: %v", fig.BytesPerImage/1e3, fig.TableBytes)
 
 	// The database update.
 	writeDB(t, dbFile, time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), update(rng, v1, changes))
 	reads := srv.Reads()
-	cpu := cpuSeconds()
+	cpu, pgCPU := cpuSeconds(), dbCPU()
 	start = time.Now()
 	res, err := srv.Refresh(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fig.RefreshSeconds, fig.RefreshCPU = time.Since(start).Seconds(), cpuSeconds()-cpu
+	fig.RefreshSeconds, fig.RefreshDBCPU = time.Since(start).Seconds(), dbCPU()-pgCPU
+	fig.RefreshCPU = cpuSeconds() - cpu + fig.RefreshDBCPU
 	fig.KeysChanged, fig.Rematched, fig.Advanced = res.KeysChanged, res.Rematched, res.Advanced
 	fig.RegistryReads = srv.Reads() - reads
 	ch, err := st.Changes(ctx, res.To, 1)
@@ -318,7 +347,7 @@ func TestScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	fig.NewFindings, fig.FixedFindings = ch.New, ch.Fixed
-	t.Logf("refresh: %+v in %.1fs (%.1fs CPU), %d registry requests; %d new, %d fixed findings", res, fig.RefreshSeconds, fig.RefreshCPU, fig.RegistryReads, fig.NewFindings, fig.FixedFindings)
+	t.Logf("refresh: %+v in %.1fs (%.1fs CPU, of which the database server %.1fs), %d registry requests; %d new, %d fixed findings", res, fig.RefreshSeconds, fig.RefreshCPU, fig.RefreshDBCPU, fig.RegistryReads, fig.NewFindings, fig.FixedFindings)
 
 	// API latency with every image stored.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -338,14 +367,19 @@ func TestScale(t *testing.T) {
 		{"GET /api/v1/images/{digest}/findings", 300, func() string { return "/api/v1/images/" + digests[rng.IntN(n)] + "/findings" }},
 		{"GET /api/v1/images/{digest}/findings?state=fixed", 100, func() string { return "/api/v1/images/" + digests[rng.IntN(n)] + "/findings?state=fixed" }},
 		{"GET /api/v1/status", 100, func() string { return "/api/v1/status" }},
-		{"GET /api/v1/changes (counts, first 1,000)", 10, func() string { return "/api/v1/changes" }},
-		{"GET /ui/changes", 10, func() string { return "/ui/changes" }},
+		{"GET /api/v1/changes (counts, first 1,000)", 50, func() string { return "/api/v1/changes" }},
+		{"GET /api/v1/changes?limit=100", 100, func() string { return "/api/v1/changes?limit=100" }},
+		{"GET /api/v1/trend", 100, func() string { return "/api/v1/trend" }},
+		{"GET /ui/changes", 50, func() string { return "/ui/changes" }},
 		{"GET /ui/images/{digest}", 100, func() string { return "/ui/images/" + digests[rng.IntN(n)] }},
 		{"GET /api/v1/images (a page of 100)", 100, func() string { return "/api/v1/images?after=" + digests[rng.IntN(n-100)] }},
-		{fmt.Sprintf("GET /api/v1/images?limit=0 (all %d)", n), 5, func() string { return "/api/v1/images?limit=0" }},
-		{"GET /ui/ (overview)", 5, func() string { return "/ui/" }},
+		{fmt.Sprintf("GET /api/v1/images?limit=0 (all %d)", n), 20, func() string { return "/api/v1/images?limit=0" }},
+		{"GET /ui/ (overview)", 100, func() string { return "/ui/" }},
+		{"GET /ui/?page=N (overview, a later page)", 100, func() string { return fmt.Sprintf("/ui/?page=%d", 1+rng.IntN(n/200)) }},
+		{"GET /metrics", 20, func() string { return "/metrics" }},
 	} {
 		var ms []float64
+		cpu, pgCPU := cpuSeconds(), dbCPU()
 		for range c.times {
 			req, _ := http.NewRequest(http.MethodGet, base+c.path(), nil)
 			req.Header.Set("Authorization", "Bearer t")
@@ -363,7 +397,8 @@ func TestScale(t *testing.T) {
 		}
 		slices.Sort(ms)
 		at := func(q float64) float64 { return ms[min(len(ms)-1, int(q*float64(len(ms))))] }
-		fig.Latency[c.name] = Percentiles{N: len(ms), P50: at(0.50), P95: at(0.95), P99: at(0.99)}
+		used := cpuSeconds() - cpu + dbCPU() - pgCPU
+		fig.Latency[c.name] = Percentiles{N: len(ms), P50: at(0.50), P95: at(0.95), P99: at(0.99), CPUMs: used * 1000 / float64(len(ms))}
 		t.Logf("%s: %+v ms", c.name, fig.Latency[c.name])
 	}
 
@@ -469,6 +504,33 @@ func tableSizes(t *testing.T, path string) map[string]int64 {
 		}
 	}
 	return out
+}
+
+// pgSizes is the size of the PostgreSQL database after a checkpoint and
+// that of each table of the public schema with its indexes and TOAST.
+func pgSizes(t *testing.T, db *sql.DB) (int64, map[string]int64) {
+	if _, err := db.Exec(`CHECKPOINT`); err != nil {
+		t.Logf("checkpoint: %v", err)
+	}
+	var total int64
+	if err := db.QueryRow(`SELECT pg_database_size(current_database())`).Scan(&total); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(`SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var name string
+		var n int64
+		if err := rows.Scan(&name, &n); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = n
+	}
+	return total, out
 }
 
 // checkpoint moves the write-ahead log into the database file, so that

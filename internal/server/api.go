@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -185,15 +186,24 @@ func (s *Server) view(r *http.Request, im store.Image) (imageJSON, error) {
 // ?limit= says otherwise (0: all).
 const DefaultImages = 100
 
+// streamPage is how many images a read of the store takes while the
+// whole list is streamed.
+var streamPage = 500
+
 // listImages serves a page of the stored images: ?limit= of them after
 // the digest ?after=; "next" is the ?after= of the next page, absent on
-// the last.
+// the last. ?limit=0 streams them all.
 func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
 	limit, ok := limitParam(w, r, DefaultImages)
 	if !ok {
 		return
 	}
-	ims, err := s.o.Store.Images(r.Context(), r.URL.Query().Get("after"), limit)
+	after := r.URL.Query().Get("after")
+	if limit == 0 {
+		s.streamImages(w, r, after)
+		return
+	}
+	ims, err := s.o.Store.Images(r.Context(), after, limit)
 	if err != nil {
 		s.storeError(w, err)
 		return
@@ -208,10 +218,54 @@ func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
 		out = append(out, v)
 	}
 	page := map[string]any{"dbVersion": s.DBVersion(), "images": out}
-	if limit > 0 && len(ims) == limit {
+	if len(ims) == limit {
 		page["next"] = ims[len(ims)-1].Digest
 	}
 	writeJSON(w, page)
+}
+
+// streamImages writes every image after the digest after as one JSON
+// object like a page's, reading the store streamPage images at a time
+// (each read one query for the images and their counts, one for their
+// tags): the list is never whole in memory and the store is not held
+// while the client reads. A store error after the first read aborts the
+// response, so that the client sees it cut short rather than complete.
+func (s *Server) streamImages(w http.ResponseWriter, r *http.Request, after string) {
+	ims, err := s.o.Store.Images(r.Context(), after, streamPage)
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	bw := bufio.NewWriterSize(w, 64<<10)
+	version, _ := json.Marshal(s.DBVersion())
+	fmt.Fprintf(bw, "{\"dbVersion\": %s, \"images\": [", version)
+	enc := json.NewEncoder(bw)
+	for n := 0; ; {
+		for _, im := range ims {
+			v, err := s.view(r, im)
+			if err != nil {
+				fmt.Fprintf(s.o.Log, "bulwark server: store: %v\n", err)
+				panic(http.ErrAbortHandler)
+			}
+			if n > 0 {
+				bw.WriteByte(',')
+			}
+			n++
+			if err := enc.Encode(v); err != nil {
+				return // the client went away
+			}
+		}
+		if len(ims) < streamPage {
+			break
+		}
+		if ims, err = s.o.Store.Images(r.Context(), ims[len(ims)-1].Digest, streamPage); err != nil {
+			fmt.Fprintf(s.o.Log, "bulwark server: store: %v\n", err)
+			panic(http.ErrAbortHandler)
+		}
+	}
+	bw.WriteString("]}\n")
+	bw.Flush()
 }
 
 func (s *Server) getImage(w http.ResponseWriter, r *http.Request) {

@@ -5,15 +5,21 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
 // GET /api/v1/images pages: ?limit= images after ?after=, "next" naming
 // the next page's ?after= until the last page; every image once, in order.
+// ?limit=0 streams them all (here over three reads of the store), the
+// same as the pages.
 func TestImagesPaged(t *testing.T) {
+	defer func(n int) { streamPage = n }(streamPage)
+	streamPage = 100
 	_, srv, _ := storedServer(t, 250, token)
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
+	shown := map[string][]string{} // digest -> each time it was listed
 	get := func(q string) (int, []string, string) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, ts.URL+"/api/v1/images"+q, nil)
@@ -24,10 +30,8 @@ func TestImagesPaged(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		var page struct {
-			Images []struct {
-				Digest string `json:"digest"`
-			} `json:"images"`
-			Next string `json:"next"`
+			Images []map[string]any `json:"images"`
+			Next   string           `json:"next"`
 		}
 		if resp.StatusCode == http.StatusOK {
 			if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
@@ -36,7 +40,8 @@ func TestImagesPaged(t *testing.T) {
 		}
 		var ds []string
 		for _, im := range page.Images {
-			ds = append(ds, im.Digest)
+			ds = append(ds, fmt.Sprint(im["digest"]))
+			shown[ds[len(ds)-1]] = append(shown[ds[len(ds)-1]], fmt.Sprint(im))
 		}
 		return resp.StatusCode, ds, page.Next
 	}
@@ -60,8 +65,26 @@ func TestImagesPaged(t *testing.T) {
 			t.Fatalf("paged through %d image(s), #%d %s; want 250 in order", len(all), i, d)
 		}
 	}
-	if _, ds, next := get("?limit=0"); len(ds) != 250 || next != "" {
-		t.Errorf("?limit=0: %d image(s), next %q; want all 250, no next", len(ds), next)
+	clear(shown)
+	all = nil
+	for q, pages := "?limit=60", 0; ; pages++ {
+		_, ds, next := get(q)
+		all = append(all, ds...)
+		if next == "" || pages > 5 {
+			break
+		}
+		q = "?limit=60&after=" + next
+	}
+	if _, ds, next := get("?limit=0"); fmt.Sprint(ds) != fmt.Sprint(all) || next != "" {
+		t.Errorf("?limit=0: %d image(s), next %q; want all 250 in order, no next", len(ds), next)
+	}
+	for d, v := range shown {
+		if len(v) != 2 || v[0] != v[1] || !strings.Contains(v[0], "counts:map[") {
+			t.Fatalf("%s paged and streamed: %q", d, v)
+		}
+	}
+	if _, ds, _ := get("?limit=0&after=" + all[99]); fmt.Sprint(ds) != fmt.Sprint(all[100:]) {
+		t.Errorf("?limit=0 after the 100th: %d image(s)", len(ds))
 	}
 	for q, want := range map[string]int{"?limit=x": http.StatusBadRequest, "?limit=-1": http.StatusBadRequest, "?after=sha256:nope": http.StatusNotFound} {
 		if code, _, _ := get(q); code != want {

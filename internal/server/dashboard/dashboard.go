@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,7 +33,7 @@ import (
 //go:embed assets
 var assets embed.FS
 
-// MaxRows bounds the images listed on the overview unless ?all=1.
+// MaxRows is how many images a page of the overview lists.
 const MaxRows = 200
 
 // cookieName is the session cookie the login page sets.
@@ -179,41 +180,34 @@ type row struct {
 	Stale bool
 }
 
-// risk orders images: the most critical, then high, medium and low
-// findings first; then by repository.
-func risk(a, b row) int {
-	for _, sev := range []string{"CRITICAL", "HIGH", "MEDIUM", "LOW"} {
-		if c := cmp.Compare(b.Counts[sev], a.Counts[sev]); c != 0 {
-			return c
-		}
-	}
-	return cmp.Or(cmp.Compare(a.Repository, b.Repository), cmp.Compare(a.Digest, b.Digest))
-}
-
+// overview shows the status, the last update's changes, the trend and a
+// page of MaxRows images by risk (?page=N, from 1): each from the
+// store's summaries and the risk index, none from the findings.
 func (d *dashboard) overview(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	st := d.o.Status()
-	ims, err := d.o.Store.Images(ctx, "", 0)
+	page := 1
+	if p := r.URL.Query().Get("page"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 {
+			d.render(w, http.StatusBadRequest, "error.html", map[string]any{"Code": http.StatusBadRequest, "Error": fmt.Sprintf("page %q: want a number from 1", p)})
+			return
+		}
+		page = n
+	}
+	stats, err := d.o.Store.Stats(ctx, st.DBVersion)
 	if err != nil {
 		d.fail(w, err)
 		return
 	}
-	states := map[string]int{}
-	rows := make([]row, 0, len(ims))
-	stale := 0
-	for _, im := range ims {
-		states[im.State]++
-		x := row{Image: im, Stale: im.State == store.StateDone && im.DBVersion != st.DBVersion}
-		if x.Stale {
-			stale++
-		}
-		rows = append(rows, x)
+	ims, err := d.o.Store.ByRisk(ctx, (page-1)*MaxRows, MaxRows)
+	if err != nil {
+		d.fail(w, err)
+		return
 	}
-	slices.SortFunc(rows, risk)
-	more := 0
-	if r.URL.Query().Get("all") != "1" && len(rows) > MaxRows {
-		more = len(rows) - MaxRows
-		rows = rows[:MaxRows]
+	rows := make([]row, 0, len(ims))
+	for _, im := range ims {
+		rows = append(rows, row{Image: im, Stale: im.State == store.StateDone && im.DBVersion != st.DBVersion})
 	}
 	ch, err := d.o.Store.Changes(ctx, st.DBVersion, 10)
 	if err != nil {
@@ -225,8 +219,10 @@ func (d *dashboard) overview(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, err)
 		return
 	}
+	pages := max(1, (stats.Total+MaxRows-1)/MaxRows)
 	d.render(w, http.StatusOK, "overview.html", map[string]any{
-		"Status": st, "Images": rows, "More": more, "Total": len(ims), "States": states, "Stale": stale,
+		"Status": st, "Images": rows, "Total": stats.Total, "States": stats.States, "Stale": stats.Stale,
+		"Page": page, "Pages": pages, "First": (page-1)*MaxRows + 1, "Last": (page-1)*MaxRows + len(rows),
 		"Changes": ch, "Chart": chart(trend), "Auth": d.o.Token != "",
 	})
 }
@@ -349,5 +345,6 @@ var funcs = template.FuncMap{
 		return s
 	},
 	"isVuln": func(g finding.Gate) bool { return g == finding.GateVuln },
+	"add":    func(a, b int) int { return a + b },
 	"path":   url.PathEscape,
 }

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -191,6 +192,35 @@ func TestOverview(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("overview lacks %q", want)
 		}
+	}
+}
+
+// The overview pages the images by risk, MaxRows a page, from the
+// store's risk order.
+func TestOverviewPages(t *testing.T) {
+	st := seed(t)
+	ctx := context.Background()
+	for i := range MaxRows {
+		if _, err := st.Add(ctx, "registry.example", fmt.Sprintf("more/app%03d", i), fmt.Sprintf("sha256:%064x", i+1), "1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts := httptest.NewServer(New(Options{Store: st, Token: token, Status: func() Status { return Status{DBVersion: "v2"} }}))
+	defer ts.Close()
+	c := login(t, ts.URL)
+	_, body := get(t, c, ts.URL+"/ui/")
+	rows := rowOrder(body)
+	if len(rows) != MaxRows || strings.Join(rows[:3], " ") != "team/api team/web base/debian" || rows[3] != "more/app000" ||
+		!strings.Contains(body, `page 1 of 2`) || !strings.Contains(body, `href="/ui/?page=2" rel="next"`) || strings.Contains(body, `rel="prev"`) {
+		t.Errorf("page 1: %d rows, from %v", len(rows), rows[:min(4, len(rows))])
+	}
+	_, body = get(t, c, ts.URL+"/ui/?page=2")
+	if rows := rowOrder(body); strings.Join(rows, " ") != "more/app197 more/app198 more/app199 team/bad" ||
+		!strings.Contains(body, `Images 201-204 of 204, page 2 of 2`) || !strings.Contains(body, `href="/ui/?page=1" rel="prev"`) || strings.Contains(body, `rel="next"`) {
+		t.Errorf("page 2: %v", rows)
+	}
+	if code, _ := get(t, c, ts.URL+"/ui/?page=0"); code != http.StatusBadRequest {
+		t.Errorf("page 0: HTTP %d, want 400", code)
 	}
 }
 

@@ -147,27 +147,12 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	if time.Since(c.at) > CacheFor {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		ims, err := c.st.Images(ctx, "", 0)
+		st, err := c.st.Stats(ctx, c.dbVersion())
 		if err != nil {
 			ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0)
 			return
 		}
-		c.states = map[string]int{store.StatePending: 0, store.StateDone: 0, store.StateFailed: 0}
-		c.severity = map[string]int{}
-		c.stale = 0
-		cur := c.dbVersion()
-		for _, im := range ims {
-			c.states[im.State]++
-			if im.State != store.StateDone {
-				continue
-			}
-			if im.DBVersion != cur {
-				c.stale++
-			}
-			for sev, n := range im.Counts {
-				c.severity[sev] += n
-			}
-		}
+		c.states, c.stale, c.severity = st.States, st.Stale, st.Findings
 		c.at = time.Now()
 	}
 	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 1)

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -168,4 +169,39 @@ func (s *Server) NewDB(t testing.TB) string {
 func URL(t testing.TB) string {
 	t.Helper()
 	return Start(t).NewDB(t)
+}
+
+// CPUSeconds is the CPU time (user+system) the server's processes have
+// used so far: those running (its process group) and the ended ones it
+// reaped (connection backends), from /proc.
+func (s *Server) CPUSeconds() float64 {
+	const hz = 100 // USER_HZ on Linux
+	var ticks int64
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// The fields after the command's closing parenthesis: state is 3,
+		// pgrp 5, utime 14, stime 15, cutime 16, cstime 17.
+		i := strings.LastIndexByte(string(b), ')')
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 15 || f[2] != strconv.Itoa(s.pid) {
+			continue
+		}
+		n := 2
+		if pid == s.pid {
+			n = 4
+		}
+		for _, v := range f[11 : 11+n] {
+			x, _ := strconv.ParseInt(v, 10, 64)
+			ticks += x
+		}
+	}
+	return float64(ticks) / hz
 }
