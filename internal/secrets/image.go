@@ -91,14 +91,15 @@ func (h *ImageHandler) Handle(e *image.Entry, r io.Reader) error {
 		return err
 	}
 	h.c.scanned(e.Size)
-	idx := h.c.add(e.Path, finding.Location{Layer: e.Layer.Ref()}, ms, nil)
-	if len(idx) > 0 {
-		h.mu.Lock()
-		for _, i := range idx {
-			h.layers[i] = e.Layer.Index
-		}
-		h.mu.Unlock()
+	if len(ms) == 0 {
+		return nil // most files: no layer reference to build
 	}
+	idx := h.c.add(e.Path, finding.Location{Layer: e.Layer.Ref()}, ms, nil)
+	h.mu.Lock()
+	for _, i := range idx {
+		h.layers[i] = e.Layer.Index
+	}
+	h.mu.Unlock()
 	return nil
 }
 

@@ -376,7 +376,14 @@ func cstring(b []byte) []byte {
 // (spaces and NULs around it); ok is false for anything else (base-256,
 // bad digits), which archive/tar then judges.
 func octal(b []byte) (int64, bool) {
-	b = bytes.Trim(b, " \x00")
+	// bytes.Trim(b, " \x00"), without building its byte set at each of
+	// the seven fields of every header.
+	for len(b) > 0 && (b[0] == ' ' || b[0] == 0) {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == 0) {
+		b = b[:len(b)-1]
+	}
 	if len(b) > 0 && b[0]&0x80 != 0 {
 		return 0, false
 	}
