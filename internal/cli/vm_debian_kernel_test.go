@@ -22,7 +22,8 @@ import (
 // saved entry of the older kernel with GRUB_DEFAULT=saved), and a
 // Debian-tracker advisory against the linux source version of the booted
 // kernel fails the gate with that kernel's findings marked; advisories
-// fixed at the installed versions pass. The root file system takes a few
+// fixed at the installed versions pass. The secret scanner runs too and
+// finds nothing in the kernels' files. The root file system takes a few
 // minutes to build the first time and the disk 1.6 GB, so this runs only
 // in CI (BULWARK_INTEGRATION=1) and never with -short.
 func TestScanDebianKernels(t *testing.T) {
@@ -53,7 +54,7 @@ func TestScanDebianKernels(t *testing.T) {
 			fmt.Sprintf("GRUB default %q (saved_entry in grubenv)", testutil.SavedEntry(old.Release))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, stderr := run(t, "scan", tc.target, "--db", vulnDB, "--offline", "--scanners", "vuln", "--fail-on", "any", "--format", "json")
+			code, out, stderr := run(t, "scan", tc.target, "--db", vulnDB, "--offline", "--scanners", "vuln,secret", "--fail-on", "any", "--format", "json")
 			if code != 1 {
 				t.Fatalf("exit %d, want 1 (the gate fails)\n%s", code, stderr)
 			}
@@ -89,7 +90,7 @@ func TestScanDebianKernels(t *testing.T) {
 			for key := range want {
 				t.Errorf("missing finding %s", key)
 			}
-			if code, out, stderr := run(t, "scan", tc.target, "--db", fixedDB, "--offline", "--scanners", "vuln", "--fail-on", "any", "--format", "json"); code != 0 {
+			if code, out, stderr := run(t, "scan", tc.target, "--db", fixedDB, "--offline", "--scanners", "vuln,secret", "--fail-on", "any", "--format", "json"); code != 0 {
 				t.Errorf("fixed advisories: exit %d, want 0\n%s\n%s", code, stderr, out)
 			}
 		})

@@ -173,6 +173,25 @@ func TestIsPlaceholder(t *testing.T) {
 	}
 }
 
+// TestKernelModuleList: lines of a Debian kernel's modules.dep (made by
+// depmod, so no package lists it) hold no secret, though "hpwdt.ko:"
+// looks like a pwd key.
+func TestKernelModuleList(t *testing.T) {
+	eng, err := DefaultEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep := "kernel/drivers/watchdog/hpwdt.ko: kernel/drivers/watchdog/watchdog.ko\n" +
+		"updates/dkms/pwdx.ko: kernel/drivers/watchdog/watchdog.ko\n"
+	ms, err := eng.ScanReader("usr/lib/modules/6.1.0-50-amd64/modules.dep", strings.NewReader(dep), nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 0 {
+		t.Errorf("matches %+v, want none", ms)
+	}
+}
+
 // TestScanReaderChunks checks that a secret is found once whatever chunk
 // boundary it straddles, and that line numbers hold across chunks.
 func TestScanReaderChunks(t *testing.T) {

@@ -54,6 +54,9 @@ var placeholderValues = map[string]bool{
 var pathRoots = []string{
 	"/tmp/", "/home/", "/etc/", "/var/", "/usr/", "/opt/", "/root/", "/srv/", "/run/",
 	"/app/", "/mnt/", "/data/", "/workspace/", "/secrets/", "./", "../", "~/",
+	// Module paths in depmod's lists (/usr/lib/modules/RELEASE/modules.dep:
+	// "kernel/drivers/watchdog/hpwdt.ko: kernel/drivers/watchdog/watchdog.ko").
+	"kernel/", "updates/",
 }
 
 // IsPlaceholder reports whether a matched value is an example, a
