@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/bulwark-sec/bulwark/internal/deployment"
 	"github.com/bulwark-sec/bulwark/internal/finding"
 )
 
@@ -36,6 +37,9 @@ type Event struct {
 	// no longer has.
 	New   []EventFinding `json:"new"`
 	Fixed []EventFinding `json:"fixed"`
+	// Deployments are where the image ran when the event was written
+	// (reported through POST /api/v1/deployments and not expired).
+	Deployments []deployment.Deployment `json:"deployments"`
 }
 
 // EventImage names the image of an event.
@@ -116,7 +120,7 @@ func storedFindings(ctx context.Context, tx execer, id int64, gate string) ([]fi
 
 // addEvent writes the event of an image's change of findings, when there
 // is one.
-func addEvent(ctx context.Context, tx execer, id int64, reason, version string, at time.Time, before, after []finding.Finding) error {
+func addEvent(ctx context.Context, tx execer, since string, id int64, reason, version string, at time.Time, before, after []finding.Finding) error {
 	added, fixed := diff(before, after)
 	if len(added) == 0 && len(fixed) == 0 {
 		return nil
@@ -145,6 +149,9 @@ func addEvent(ctx context.Context, tx execer, id int64, reason, version string, 
 		ev.Image.Tags = append(ev.Image.Tags, t)
 	}
 	rows.Close()
+	if ev.Deployments, err = deploymentsOf(ctx, tx, since, ev.Image.Digest); err != nil {
+		return err
+	}
 	b, err := json.Marshal(&ev)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/bulwark-sec/bulwark/internal/deployment"
 	"github.com/bulwark-sec/bulwark/internal/finding"
 )
 
@@ -24,6 +25,8 @@ type SQL struct {
 	dialect dialect
 	// pool is the PostgreSQL pool under db (nil on SQLite).
 	pool *pgxpool.Pool
+	// expiry is how long a reported deployment counts as running.
+	expiry time.Duration
 }
 
 // DB is the connection pool of the store.
@@ -53,8 +56,9 @@ func now() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 func (s *SQL) Add(ctx context.Context, registry, repository, digest, tag string) (bool, error) {
 	var added bool
 	err := s.tx(ctx, func(tx execer) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO images (digest, registry, repository, state, added_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(digest) DO NOTHING`,
-			digest, registry, repository, StatePending, now())
+		at := stamp(time.Now())
+		res, err := tx.ExecContext(ctx, `INSERT INTO images (digest, registry, repository, state, added_at, seen_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(digest) DO NOTHING`,
+			digest, registry, repository, StatePending, now(), at)
 		if err != nil {
 			return err
 		}
@@ -64,9 +68,16 @@ func (s *SQL) Add(ctx context.Context, registry, repository, digest, tag string)
 			if _, err := tx.ExecContext(ctx, `INSERT INTO image_counts (image_id, repository) SELECT id, repository FROM images WHERE digest = ?`, digest); err != nil {
 				return err
 			}
+		} else if _, err := tx.ExecContext(ctx, `UPDATE images SET seen_at = ? WHERE digest = ?`, at, digest); err != nil {
+			return err
 		}
 		if tag == "" {
 			return nil
+		}
+		// The tag moved: the repository's other images no longer have it.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE tag = ? AND image_id IN (SELECT id FROM images WHERE registry = ? AND repository = ? AND digest != ?)`,
+			tag, registry, repository, digest); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO tags (image_id, tag) SELECT id, ? FROM images WHERE digest = ? ON CONFLICT DO NOTHING`, tag, digest)
 		return err
@@ -75,14 +86,14 @@ func (s *SQL) Add(ctx context.Context, registry, repository, digest, tag string)
 }
 
 // imageCols are an image's columns and its counts (image_counts c).
-var imageCols = `i.id, i.digest, i.registry, i.repository, i.state, i.error, i.attempts, i.assessed_at, i.db_version, ` +
+var imageCols = `i.id, i.digest, i.registry, i.repository, i.state, i.error, i.attempts, i.assessed_at, i.db_version, i.signature, i.signer, ` +
 	`COALESCE(c.` + strings.ReplaceAll(countColumns, `, `, `, 0), COALESCE(c.`) + `, 0)`
 
 func scanImage(sc interface{ Scan(...any) error }) (Image, error) {
 	var im Image
 	var at sql.NullString
 	var c counts
-	dest := []any{&im.ID, &im.Digest, &im.Registry, &im.Repository, &im.State, &im.Error, &im.Attempts, &at, &im.DBVersion}
+	dest := []any{&im.ID, &im.Digest, &im.Registry, &im.Repository, &im.State, &im.Error, &im.Attempts, &at, &im.DBVersion, &im.Signature, &im.Signer}
 	for i := range c {
 		dest = append(dest, &c[i])
 	}
@@ -96,6 +107,7 @@ func scanImage(sc interface{ Scan(...any) error }) (Image, error) {
 	}
 	im.Tags = []string{}
 	im.Counts = c.toMap()
+	im.Deployments = []deployment.Deployment{}
 	return im, nil
 }
 
@@ -128,6 +140,27 @@ func (s *SQL) images(ctx context.Context, where string, args ...any) ([]Image, e
 	for i := range out {
 		byID[out[i].ID] = &out[i]
 		lo, hi = min(lo, out[i].ID), max(hi, out[i].ID)
+	}
+	// A page of images: their deployments through the digest index; more:
+	// every running deployment.
+	var digests []string
+	if len(out) <= 100 {
+		for i := range out {
+			digests = append(digests, out[i].Digest)
+		}
+	}
+	deps, err := deploymentsOf(ctx, s.x(), s.runningSince(), digests...)
+	if err != nil {
+		return nil, err
+	}
+	byDigest := make(map[string]*Image, len(out))
+	for i := range out {
+		byDigest[out[i].Digest] = &out[i]
+	}
+	for _, d := range deps {
+		if im := byDigest[d.Digest]; im != nil {
+			im.Deployments = append(im.Deployments, d)
+		}
 	}
 	tags, err := s.x().QueryContext(ctx, `SELECT image_id, tag FROM tags WHERE image_id >= ? AND image_id <= ? ORDER BY image_id, tag`, lo, hi)
 	if err != nil {
@@ -198,8 +231,8 @@ func (s *SQL) Assessed(ctx context.Context, digest string, a *Assessment) error 
 			return err
 		}
 		at := a.At.UTC().Format(time.RFC3339Nano)
-		if _, err := tx.ExecContext(ctx, `UPDATE images SET state = ?, error = '', attempts = attempts + 1, assessed_at = ?, db_version = ?, sbom = ? WHERE id = ?`,
-			StateDone, at, a.DBVersion, pack(a.SBOM), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE images SET state = ?, error = '', attempts = attempts + 1, assessed_at = ?, db_version = ?, sbom = ?, signature = ?, signer = ? WHERE id = ?`,
+			StateDone, at, a.DBVersion, pack(a.SBOM), a.Signature, a.Signer, id); err != nil {
 			return err
 		}
 		before, err := storedFindings(ctx, tx, id, "")
@@ -207,7 +240,7 @@ func (s *SQL) Assessed(ctx context.Context, digest string, a *Assessment) error 
 			return err
 		}
 		all := append(append([]finding.Finding(nil), a.Other...), a.Vulns...)
-		if err := addEvent(ctx, tx, id, ReasonIngest, a.DBVersion, a.At, before, all); err != nil {
+		if err := addEvent(ctx, tx, s.runningSince(), id, ReasonIngest, a.DBVersion, a.At, before, all); err != nil {
 			return err
 		}
 		t := newTally()
@@ -631,7 +664,7 @@ func (s *SQL) rematched(ctx context.Context, tx execer, t *tally, r *Rematch) er
 	if err != nil {
 		return err
 	}
-	if err := addEvent(ctx, tx, id, ReasonRematch, r.Version, r.At, before, r.Vulns); err != nil {
+	if err := addEvent(ctx, tx, s.runningSince(), id, ReasonRematch, r.Version, r.At, before, r.Vulns); err != nil {
 		return err
 	}
 	when := r.At.UTC().Format(time.RFC3339Nano)

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/bulwark-sec/bulwark/internal/deployment"
 	"github.com/bulwark-sec/bulwark/internal/finding"
 )
 
@@ -59,6 +60,13 @@ type Image struct {
 	DBVersion string `json:"dbVersion,omitempty"`
 	// Counts are the findings by severity.
 	Counts map[string]int `json:"counts"`
+	// Signature is the signature status of the read image: signed,
+	// unsigned, invalid ("" when not checked).
+	Signature string `json:"signature,omitempty"`
+	// Signer is the key reference whose signature verified (signed).
+	Signer string `json:"signer,omitempty"`
+	// Deployments are where the image runs, as reported.
+	Deployments []deployment.Deployment `json:"deployments"`
 }
 
 // Package is one entry of the package index: a package as the
@@ -83,7 +91,22 @@ type Assessment struct {
 	DBVersion string
 	// At is when the findings were computed.
 	At time.Time
+	// Signature is the signature status (SignatureSigned, ...; "" when
+	// no keys are configured) and Signer the key that verified.
+	Signature, Signer string
 }
+
+// Signature states of a read image.
+const (
+	// SignatureSigned: a signature over the digest verified with one of
+	// the configured keys.
+	SignatureSigned = "signed"
+	// SignatureUnsigned: no signature was found.
+	SignatureUnsigned = "unsigned"
+	// SignatureInvalid: signatures exist but none verifies (another key,
+	// another digest, missing annotations, malformed).
+	SignatureInvalid = "invalid"
+)
 
 // Finding is a stored finding with the database version that produced it
 // (empty for findings that do not depend on the database) and its
@@ -281,6 +304,13 @@ type Store interface {
 	Delivered(ctx context.Context, id int64, target string) (bool, error)
 	// MarkDelivered records an event's delivery to a target.
 	MarkDelivered(ctx context.Context, id int64, target string) error
+	// ReportDeployments records where images run (or still run).
+	ReportDeployments(ctx context.Context, ds []deployment.Deployment) error
+	// Deployments lists the running deployments of a digest (all when
+	// empty).
+	Deployments(ctx context.Context, digest string) ([]deployment.Deployment, error)
+	// Prune removes what the retention rules say has aged out.
+	Prune(ctx context.Context, r Retention) (*Pruned, error)
 	// Close releases the store.
 	Close() error
 }

@@ -1,0 +1,190 @@
+// Package deployment is where an image runs, as bulwark's deploy-time
+// enforcement (the Kubernetes admission webhook, the ECS lifecycle hook)
+// or anything else reports it to `bulwark server`
+// (POST /api/v1/deployments): the wire type, its checks, and the client
+// that the admission side uses to report what it allowed.
+package deployment
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Platforms a deployment runs on.
+const (
+	// Kubernetes: Cluster is the cluster's name, Namespace and Name the
+	// object's ("deployment/web", "pod/web-7d4b9c").
+	Kubernetes = "kubernetes"
+	// ECS: Cluster is the ECS cluster, Name the service.
+	ECS = "ecs"
+)
+
+// Deployment is one image digest running in one place.
+type Deployment struct {
+	// Platform is Kubernetes or ECS.
+	Platform string `json:"platform"`
+	// Cluster names the cluster.
+	Cluster string `json:"cluster"`
+	// Namespace is the Kubernetes namespace ("" on ECS).
+	Namespace string `json:"namespace,omitempty"`
+	// Name is the workload ("kind/name" on Kubernetes) or the ECS service.
+	Name string `json:"name"`
+	// Digest is the image's manifest digest ("sha256:...").
+	Digest string `json:"digest"`
+	// FirstSeen is when the server first heard of it (set by the server).
+	FirstSeen *time.Time `json:"firstSeen,omitempty"`
+	// SeenAt is when it was last reported running (default: when the
+	// server receives the report).
+	SeenAt time.Time `json:"seenAt"`
+}
+
+// String names the deployment: "kubernetes/prod/shop/deployment/web".
+func (d Deployment) String() string {
+	parts := []string{d.Platform, d.Cluster}
+	if d.Namespace != "" {
+		parts = append(parts, d.Namespace)
+	}
+	return strings.Join(append(parts, d.Name), "/")
+}
+
+// MaxField is the longest cluster, namespace or name accepted.
+const MaxField = 253
+
+var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
+// Check reports what is wrong with a reported deployment, naming the
+// field.
+func (d *Deployment) Check() error {
+	switch d.Platform {
+	case Kubernetes, ECS:
+	default:
+		return fmt.Errorf("platform %q: want %s or %s", d.Platform, Kubernetes, ECS)
+	}
+	if !digestRE.MatchString(d.Digest) {
+		return fmt.Errorf("digest %q: want sha256: and 64 lowercase hex digits", d.Digest)
+	}
+	for _, f := range []struct{ name, v string }{{"cluster", d.Cluster}, {"name", d.Name}, {"namespace", d.Namespace}} {
+		if f.v == "" && f.name != "namespace" {
+			return fmt.Errorf("%s: missing", f.name)
+		}
+		if len(f.v) > MaxField || strings.ContainsAny(f.v, "\x00\n\r") {
+			return fmt.Errorf("%s %.40q: at most %d characters, no control characters", f.name, f.v, MaxField)
+		}
+	}
+	return nil
+}
+
+// Report is the body of POST /api/v1/deployments.
+type Report struct {
+	Deployments []Deployment `json:"deployments"`
+}
+
+// Target is where a Reporter sends reports.
+type Target struct {
+	// URL is the server's base URL ("https://bulwark.internal:8080").
+	URL string
+	// Token is the server's API token.
+	Token string
+	// Timeout bounds one report (default 3 s).
+	Timeout time.Duration
+}
+
+// Reporter posts deployments to `bulwark server`. A failed report is an
+// error to log, never a reason to change a deployment decision.
+type Reporter struct {
+	t Target
+	c *http.Client
+}
+
+// NewReporter returns a Reporter for a target (nil when its URL is
+// empty: reporting is off).
+func NewReporter(t Target) *Reporter {
+	if t.URL == "" {
+		return nil
+	}
+	if t.Timeout <= 0 {
+		t.Timeout = 3 * time.Second
+	}
+	return &Reporter{t: t, c: &http.Client{Timeout: t.Timeout}}
+}
+
+// Report posts deployments to the server's /api/v1/deployments.
+func (r *Reporter) Report(ctx context.Context, ds []Deployment) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	body, err := json.Marshal(Report{Deployments: ds})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.t.Timeout)
+	defer cancel()
+	url := strings.TrimSuffix(r.t.URL, "/") + "/api/v1/deployments"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("reporting deployments to %s: %w", url, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if r.t.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.t.Token)
+	}
+	resp, err := r.c.Do(req)
+	if err != nil {
+		return fmt.Errorf("reporting deployments to %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("reporting deployments to %s: %s: %s", url, resp.Status, strings.TrimSpace(string(msg)))
+	}
+	return nil
+}
+
+// MaxReport is the most deployments one report may carry.
+const MaxReport = 1000
+
+// Decode reads a report body: {"deployments": [...]} or a bare array,
+// each checked; a missing seenAt is now.
+func Decode(r io.Reader, now time.Time) ([]Deployment, error) {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	raw = bytes.TrimSpace(raw)
+	var ds []Deployment
+	if bytes.HasPrefix(raw, []byte("[")) {
+		err = json.Unmarshal(raw, &ds)
+	} else {
+		var rep Report
+		err = json.Unmarshal(raw, &rep)
+		ds = rep.Deployments
+	}
+	if err != nil {
+		return nil, fmt.Errorf("not a deployment report (JSON {\"deployments\": [...]}): %w", err)
+	}
+	if len(ds) == 0 {
+		return nil, errors.New("the report names no deployment")
+	}
+	if len(ds) > MaxReport {
+		return nil, fmt.Errorf("%d deployments, more than the %d one report may carry", len(ds), MaxReport)
+	}
+	for i := range ds {
+		if err := ds[i].Check(); err != nil {
+			return nil, fmt.Errorf("deployments[%d]: %w", i, err)
+		}
+		ds[i].FirstSeen = nil
+		if ds[i].SeenAt.IsZero() || ds[i].SeenAt.After(now) {
+			ds[i].SeenAt = now
+		}
+		ds[i].SeenAt = ds[i].SeenAt.UTC()
+	}
+	return ds, nil
+}
