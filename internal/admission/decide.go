@@ -2,7 +2,6 @@ package admission
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -72,6 +71,20 @@ func (d *Decision) Message() string {
 	return fmt.Sprintf("bulwark %s [%s]: %s", verb, d.OnError, strings.Join(parts, " | "))
 }
 
+// Digests lists the distinct digests the images were decided on, in
+// order.
+func (d *Decision) Digests() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, v := range d.Verdicts {
+		if v.Digest != "" && !seen[v.Digest] {
+			seen[v.Digest] = true
+			out = append(out, v.Digest)
+		}
+	}
+	return out
+}
+
 // Options configures a Decider.
 type Options struct {
 	// Registry is the registry access (nil: the defaults).
@@ -89,7 +102,7 @@ type Options struct {
 type Decider struct {
 	pol   *Policy
 	reg   *sign.Registry
-	keys  *keyring
+	keys  *sign.Keyring
 	now   func() time.Time
 	cache *cache
 	group singleflight.Group
@@ -105,19 +118,9 @@ func New(ctx context.Context, pol *Policy, o Options) (*Decider, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	kr := &keyring{refs: pol.Keys, loaded: make([]*sign.Verifier, len(pol.Keys))}
-	for i, ref := range pol.Keys {
-		v, err := sign.LoadVerifier(ctx, ref)
-		switch {
-		case err == nil:
-			kr.loaded[i] = v
-		case sign.IsKMSRef(ref):
-			if o.Warn != nil {
-				o.Warn(fmt.Sprintf("key %s: %v; will try again on the first decision", ref, err))
-			}
-		default:
-			return nil, err
-		}
+	kr, err := sign.NewKeyring(ctx, pol.Keys, o.Warn)
+	if err != nil {
+		return nil, err
 	}
 	return &Decider{pol: pol, reg: reg, keys: kr, now: o.Now, cache: newCache(pol.CacheTTL, o.Now)}, nil
 }
@@ -242,7 +245,7 @@ func (d *Decider) verify(ctx context.Context, dig name.Digest) Verdict {
 		v.Reasons = append(v.Reasons, "allowed source, no key required")
 		return v
 	}
-	vs, err := d.keys.get(ctx)
+	vs, err := d.keys.Verifiers(ctx)
 	if err != nil {
 		return d.undecided(Verdict{Digest: v.Digest}, d.pol.OnError, err)
 	}
@@ -306,41 +309,6 @@ func (d *Decider) attested(ctx context.Context, ref string, a Attestation, vs []
 // verdict already names the image.
 func trimImage(msg, ref string) string {
 	return strings.TrimPrefix(msg, "image "+ref+": ")
-}
-
-// keyring holds the verifiers, loading a KMS key's public key once, on
-// first use if it could not be loaded at start.
-type keyring struct {
-	mu     sync.Mutex
-	refs   []string
-	loaded []*sign.Verifier
-}
-
-func (k *keyring) get(ctx context.Context) ([]*sign.Verifier, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	var errs []error
-	for i, ref := range k.refs {
-		if k.loaded[i] != nil {
-			continue
-		}
-		v, err := sign.LoadVerifier(ctx, ref)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		k.loaded[i] = v
-	}
-	out := make([]*sign.Verifier, 0, len(k.loaded))
-	for _, v := range k.loaded {
-		if v != nil {
-			out = append(out, v)
-		}
-	}
-	if len(errs) > 0 && len(out) == 0 {
-		return nil, errors.Join(errs...)
-	}
-	return out, nil
 }
 
 // cache keeps verdicts for a TTL.

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"gopkg.in/yaml.v3"
 
+	"github.com/bulwark-sec/bulwark/internal/deployment"
 	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/yamlpath"
 )
@@ -91,6 +93,12 @@ type Policy struct {
 	// Version identifies the policy (a hash of its source), so that a
 	// cache never answers with the verdict of another policy.
 	Version string
+	// Report, when its URL is set, is the `bulwark server` told of each
+	// allowed deployment (optional: decisions never depend on it).
+	Report deployment.Target
+	// Cluster names the Kubernetes cluster in reports (default
+	// "default"; ECS reports name the service's cluster).
+	Cluster string
 }
 
 // FromKeys is the policy of --key alone: every image must carry a
@@ -114,6 +122,15 @@ type policyFile struct {
 	OnError       string            `yaml:"onError"`
 	Timeout       string            `yaml:"timeout"`
 	CacheTTL      string            `yaml:"cacheTTL"`
+	Report        reportFile        `yaml:"report"`
+}
+
+// reportFile is the policy's report section.
+type reportFile struct {
+	URL     string `yaml:"url"`
+	Token   string `yaml:"token"`
+	Cluster string `yaml:"cluster"`
+	Timeout string `yaml:"timeout"`
 }
 
 type attestationFile struct {
@@ -166,7 +183,7 @@ func ParsePolicy(b []byte) (*Policy, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&pf); err != nil {
-		return nil, fmt.Errorf("not a valid admission policy (keys: keys, annotations, attestations, registries, repositories, requireDigest, onError, timeout, cacheTTL): %w", err)
+		return nil, fmt.Errorf("not a valid admission policy (keys: keys, annotations, attestations, registries, repositories, requireDigest, onError, timeout, cacheTTL, report): %w", err)
 	}
 	at := func(err error, keys ...any) error {
 		if l := yamlpath.Line(&root, keys...); l > 0 {
@@ -224,6 +241,9 @@ func ParsePolicy(b []byte) (*Policy, error) {
 		}
 		p.Attestations = append(p.Attestations, Attestation{Type: a.Type, Rules: rules, OnError: oe})
 	}
+	if p.Report, p.Cluster, err = pf.Report.target(); err != nil {
+		return nil, at(err, "report")
+	}
 	if len(p.Attestations) > 0 && len(p.Keys) == 0 {
 		return nil, at(errors.New("attestations need keys: attestations are verified with the policy's keys"), "attestations")
 	}
@@ -231,6 +251,36 @@ func ParsePolicy(b []byte) (*Policy, error) {
 		return nil, errors.New("the policy has no rule (keys, attestations, registries, repositories, requireDigest)")
 	}
 	return p, nil
+}
+
+// target checks the report section: an http(s) URL (the token, when not
+// given, from BULWARK_REPORT_TOKEN).
+func (r reportFile) target() (deployment.Target, string, error) {
+	if r.URL == "" {
+		if r != (reportFile{}) {
+			return deployment.Target{}, "", errors.New("report: needs url (the bulwark server's address)")
+		}
+		return deployment.Target{}, "", nil
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return deployment.Target{}, "", fmt.Errorf("report.url: %q is not an http(s) URL", r.URL)
+	}
+	t := deployment.Target{URL: r.URL, Token: r.Token}
+	if t.Token == "" {
+		t.Token = os.Getenv("BULWARK_REPORT_TOKEN")
+	}
+	if t.Timeout, err = positive("report.timeout", r.Timeout, 3*time.Second); err != nil {
+		return deployment.Target{}, "", err
+	}
+	cluster := r.Cluster
+	if cluster == "" {
+		cluster = "default"
+	}
+	if len(cluster) > deployment.MaxField {
+		return deployment.Target{}, "", fmt.Errorf("report.cluster: longer than %d characters", deployment.MaxField)
+	}
+	return t, cluster, nil
 }
 
 func parseOnError(s string, def OnError) (OnError, error) {

@@ -152,14 +152,11 @@ func (r *Reporter) Report(ctx context.Context, ds []Deployment) error {
 const MaxReport = 1000
 
 // Decode reads a report body: {"deployments": [...]} or a bare array,
-// each checked; a missing seenAt is now.
-func Decode(r io.Reader, now time.Time) ([]Deployment, error) {
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
-	}
+// each checked; a missing seenAt (or one in the future) is now.
+func Decode(raw []byte, now time.Time) ([]Deployment, error) {
 	raw = bytes.TrimSpace(raw)
 	var ds []Deployment
+	var err error
 	if bytes.HasPrefix(raw, []byte("[")) {
 		err = json.Unmarshal(raw, &ds)
 	} else {

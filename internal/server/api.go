@@ -12,6 +12,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/server/config"
 	"github.com/bulwark-sec/bulwark/internal/server/dashboard"
 	"github.com/bulwark-sec/bulwark/internal/server/store"
+	"github.com/bulwark-sec/bulwark/internal/sign"
 )
 
 // imageJSON is an image as the API shows it.
@@ -20,8 +21,8 @@ type imageJSON struct {
 	// Stale is true when the vulnerability findings come from another
 	// database version than the one in use: they are not current.
 	Stale bool `json:"stale"`
-	// Policy is "pass" or "fail" under the configured failOn, for read
-	// images.
+	// Policy is "pass" or "fail" under the configured failOn (and
+	// requireSignature), for read images.
 	Policy string `json:"policy,omitempty"`
 }
 
@@ -44,6 +45,8 @@ type findingJSON struct {
 //	GET  /api/v1/images/{digest}/findings   (?state=fixed: those fixed)
 //	GET  /api/v1/changes                    (?dbVersion=; the one in use by default)
 //	GET  /api/v1/trend
+//	GET  /api/v1/deployments                (?digest=)
+//	POST /api/v1/deployments
 //	POST /api/v1/webhooks/registry
 //	POST /api/v1/webhooks/eventbridge
 //	POST /api/v1/db/refresh
@@ -59,11 +62,13 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/trend", s.getTrend)
 	api.HandleFunc("GET /api/v1/jobs", s.listJobs)
 	api.HandleFunc("POST /api/v1/db/refresh", s.dbRefresh)
+	api.HandleFunc("GET /api/v1/deployments", s.getDeployments)
+	api.HandleFunc("POST /api/v1/deployments", s.postDeployments)
 	mux.Handle("/api/", s.auth(api))
 	// The webhooks take their sender's shared secret, or the token.
 	mux.Handle("POST /api/v1/webhooks/registry", s.hookAuth(s.o.Webhooks.Registry, http.HandlerFunc(s.registryWebhook)))
 	mux.Handle("POST /api/v1/webhooks/eventbridge", s.hookAuth(s.o.Webhooks.EventBridge.Hook, http.HandlerFunc(s.eventBridgeWebhook)))
-	mux.Handle("/ui/", dashboard.New(dashboard.Options{Store: s.o.Store, Status: s.dashStatus, FailOn: s.o.FailOn, Token: s.o.Token}))
+	mux.Handle("/ui/", dashboard.New(dashboard.Options{Store: s.o.Store, Status: s.dashStatus, FailOn: s.o.FailOn, RequireSignature: s.o.RequireSignature, Token: s.o.Token}))
 	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusSeeOther))
 	if s.o.PublicMetrics {
 		mux.Handle("GET /metrics", s.metrics.Handler())
@@ -156,6 +161,10 @@ func (s *Server) view(r *http.Request, im store.Image) (imageJSON, error) {
 		return v, nil
 	}
 	v.Stale = im.DBVersion != s.DBVersion()
+	if s.o.RequireSignature && im.Signature != string(sign.Signed) {
+		v.Policy = "fail"
+		return v, nil
+	}
 	// The counts decide when a severity fails, or when only severities
 	// matter; the findings are read only otherwise (kev, epss).
 	for sev, n := range im.Counts {

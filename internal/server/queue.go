@@ -138,6 +138,9 @@ func (s *Server) notifyJob(ctx context.Context, a jobs.NotifyArgs) error {
 	if err != nil {
 		return err
 	}
+	if !t.Wants(ev) {
+		return nil // the image runs nowhere and the target wants deployed ones only
+	}
 	if err := notify.Deliver(ctx, s.http, t, ev); err != nil {
 		return err
 	}

@@ -69,9 +69,12 @@ func Run(ctx context.Context, c *config.Config, log io.Writer, ready func(addr s
 	}
 	var targets []notify.Target
 	for _, n := range c.Notify {
-		targets = append(targets, notify.Target{Name: n.Name, URL: n.URL, Secret: n.Secret, Format: n.Format})
+		targets = append(targets, notify.Target{Name: n.Name, URL: n.URL, Secret: n.Secret, Format: n.Format, OnlyDeployed: n.OnlyDeployed})
 	}
-	srv, err := New(ctx, Options{Store: st, DBFile: dbFile, Registries: c.RegistrySettings(), FailOn: c.FailOn, Token: c.Token, Webhooks: c.Webhooks, PublicMetrics: c.Metrics.Public, Notify: targets, Log: log})
+	st.SetDeploymentExpiry(c.DeploymentExpiry)
+	srv, err := New(ctx, Options{Store: st, DBFile: dbFile, Registries: c.RegistrySettings(), FailOn: c.FailOn, Token: c.Token, Webhooks: c.Webhooks, PublicMetrics: c.Metrics.Public, Notify: targets, Log: log,
+		Signature: c.Signature, RequireSignature: c.Policy.RequireSignature, PruneEvery: c.PruneEvery,
+		Retention: store.Retention{Images: c.KeepImages, History: c.KeepHistory, Events: c.KeepEvents, Deployments: c.DeploymentExpiry}})
 	if err != nil {
 		return err
 	}

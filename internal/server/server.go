@@ -31,6 +31,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/server/metrics"
 	"github.com/bulwark-sec/bulwark/internal/server/notify"
 	"github.com/bulwark-sec/bulwark/internal/server/store"
+	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 )
 
@@ -60,6 +61,14 @@ type Options struct {
 	Notify []notify.Target
 	// Jobs tunes the job queue the reads and deliveries run on.
 	Jobs jobs.Options
+	// Signature is how each read image's signature is checked (no keys:
+	// it is not).
+	Signature config.Signature
+	// RequireSignature fails the policy status of images not signed.
+	RequireSignature bool
+	// Retention is applied every PruneEvery (never when 0).
+	Retention  store.Retention
+	PruneEvery time.Duration
 }
 
 // dbState is the vulnerability database in use.
@@ -93,6 +102,8 @@ type Server struct {
 	queue    *jobs.Queue
 	targets  map[string]notify.Target
 	http     *http.Client
+	// keys check each read image's signature (nil: not checked).
+	keys *sign.Keyring
 	// dbMu is held for reading while a read uses the current database, for
 	// writing while a refresh swaps it.
 	dbMu sync.RWMutex
@@ -134,6 +145,12 @@ func New(ctx context.Context, o Options) (*Server, error) {
 			return nil, fmt.Errorf("registry %s: %w", host, err)
 		}
 		s.clients[host] = c
+	}
+	if len(o.Signature.Keys) > 0 {
+		var err error
+		if s.keys, err = sign.NewKeyring(ctx, o.Signature.Keys, func(msg string) { fmt.Fprintf(o.Log, "bulwark server: %s\n", msg) }); err != nil {
+			return nil, fmt.Errorf("signature.keys: %w", err)
+		}
 	}
 	st, err := openDB(o.DBFile)
 	if err != nil {
@@ -249,10 +266,18 @@ func (s *Server) work() {
 	// the queue.
 	tick := time.NewTicker(requeueEvery)
 	defer tick.Stop()
+	var prune <-chan time.Time
+	if s.o.PruneEvery > 0 {
+		pt := time.NewTicker(s.o.PruneEvery)
+		defer pt.Stop()
+		prune = pt.C
+	}
 	for {
 		select {
 		case <-s.stop:
 			return
+		case <-prune:
+			s.Prune(ctx)
 		case <-s.kick:
 			s.enqueue(ctx)
 		case <-tick.C:
@@ -296,6 +321,11 @@ func (s *Server) ingest(ctx context.Context, im store.Image) error {
 		return err
 	}
 	a := &store.Assessment{SBOM: sb, Packages: PackageIndex(res.SBOM), DBVersion: st.version, At: time.Now()}
+	if s.keys != nil {
+		if err := s.checkSignature(ctx, client, ref, a); err != nil {
+			return err
+		}
+	}
 	for _, f := range res.Findings {
 		if f.Gate == finding.GateVuln {
 			a.Vulns = append(a.Vulns, f)
@@ -306,7 +336,34 @@ func (s *Server) ingest(ctx context.Context, im store.Image) error {
 	if err := s.o.Store.Assessed(ctx, im.Digest, a); err != nil {
 		return err
 	}
-	fmt.Fprintf(s.o.Log, "bulwark server: assessed %s: %d package(s), %d finding(s), database %s\n", ref, len(res.SBOM.Packages), len(res.Findings), st.version)
+	fmt.Fprintf(s.o.Log, "bulwark server: assessed %s: %d package(s), %d finding(s), database %s%s\n", ref, len(res.SBOM.Packages), len(res.Findings), st.version,
+		map[bool]string{true: ", signature " + a.Signature, false: ""}[a.Signature != ""])
+	return nil
+}
+
+// checkSignature records the signature status of an image read (by
+// digest) in its assessment; an error (registry or KMS unreachable)
+// fails the read, to be retried.
+func (s *Server) checkSignature(ctx context.Context, client *registry.Client, ref string, a *store.Assessment) error {
+	vs, err := s.keys.Verifiers(ctx)
+	if err != nil {
+		return fmt.Errorf("signature check: %w", err)
+	}
+	reg, err := sign.NewRegistry(ctx, client)
+	if err != nil {
+		return fmt.Errorf("signature check: %w", err)
+	}
+	st, detail, err := sign.ImageStatus(ctx, reg, ref, vs, s.o.Signature.Annotations)
+	if err != nil {
+		return fmt.Errorf("signature check: %w", err)
+	}
+	a.Signature = string(st)
+	switch st {
+	case sign.Signed:
+		a.Signer = detail
+	case sign.Invalid:
+		fmt.Fprintf(s.o.Log, "bulwark server: %s: signature invalid: %s\n", ref, detail)
+	}
 	return nil
 }
 

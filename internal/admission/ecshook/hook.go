@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/bulwark-sec/bulwark/internal/admission"
+	"github.com/bulwark-sec/bulwark/internal/deployment"
 )
 
 // ECS is the part of the ECS API the hook reads.
@@ -33,12 +34,16 @@ type Hook struct {
 	dec *admission.Decider
 	ecs ECS
 	log *slog.Logger
+	// rep tells bulwark server what was allowed (nil: the policy has no
+	// report section).
+	rep *deployment.Reporter
 }
 
 // New returns a Hook that reads revisions from client and decides with dec,
-// logging each answer on log.
+// logging each answer on log; with the policy's report section, each
+// allowed service revision is reported to bulwark server.
 func New(dec *admission.Decider, client ECS, log *slog.Logger) *Hook {
-	return &Hook{dec: dec, ecs: client, log: log}
+	return &Hook{dec: dec, ecs: client, log: log, rep: deployment.NewReporter(dec.Policy().Report)}
 }
 
 // Handle answers one event. It never returns an error: whatever goes wrong
@@ -82,9 +87,32 @@ func (h *Hook) Handle(ctx context.Context, ev *Event) Response {
 		return answer(InProgress, "verification took longer than the hook allows; deciding on the next call: "+dec.Message())
 	}
 	if dec.Allowed {
+		h.report(ctx, ev, dec)
 		return answer(Succeeded, dec.Message())
 	}
 	return answer(Failed, dec.Message())
+}
+
+// report tells bulwark server that the service's cluster runs the
+// allowed digests, before answering: a Lambda is frozen once it answers.
+// A failed report is logged; the answer stays.
+func (h *Hook) report(ctx context.Context, ev *Event, dec *admission.Decision) {
+	if h.rep == nil {
+		return
+	}
+	// arn:aws:ecs:REGION:ACCOUNT:service-revision/CLUSTER/SERVICE/ID
+	_, res, _ := strings.Cut(ev.TargetServiceRevisionArn, ":service-revision/")
+	parts := strings.Split(res, "/")
+	if len(parts) < 2 {
+		return
+	}
+	var ds []deployment.Deployment
+	for _, d := range dec.Digests() {
+		ds = append(ds, deployment.Deployment{Platform: deployment.ECS, Cluster: parts[0], Name: parts[1], Digest: d, SeenAt: time.Now().UTC()})
+	}
+	if err := h.rep.Report(context.WithoutCancel(ctx), ds); err != nil {
+		h.log.Warn("ecs-hook report", "revision", ev.TargetServiceRevisionArn, "err", err)
+	}
 }
 
 // retry reports whether an unfinished decision should be answered

@@ -1,6 +1,7 @@
 package k8s
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,11 +9,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/bulwark-sec/bulwark/internal/admission"
+	"github.com/bulwark-sec/bulwark/internal/deployment"
 )
 
 // MaxBody is the largest AdmissionReview accepted (the API server sends
@@ -24,12 +27,16 @@ type Handler struct {
 	dec *admission.Decider
 	log *slog.Logger
 	mux *http.ServeMux
+	// rep tells bulwark server what was allowed (nil: the policy has no
+	// report section).
+	rep *deployment.Reporter
 }
 
 // NewHandler returns the webhook's HTTP handler. Every decision is logged
-// on log.
+// on log; with the policy's report section, each allowed object is
+// reported to bulwark server in the background.
 func NewHandler(dec *admission.Decider, log *slog.Logger) *Handler {
-	h := &Handler{dec: dec, log: log, mux: http.NewServeMux()}
+	h := &Handler{dec: dec, log: log, mux: http.NewServeMux(), rep: deployment.NewReporter(dec.Policy().Report)}
 	h.mux.HandleFunc("POST /validate", func(w http.ResponseWriter, r *http.Request) { h.review(w, r, false) })
 	h.mux.HandleFunc("POST /mutate", func(w http.ResponseWriter, r *http.Request) { h.review(w, r, true) })
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
@@ -105,7 +112,34 @@ func (h *Handler) respond(r *http.Request, req *admissionv1.AdmissionRequest, mu
 	if mutate {
 		resp.Patch, resp.PatchType = pinPatch(cs, dec)
 	}
+	if h.rep != nil && (req.DryRun == nil || !*req.DryRun) {
+		go h.report(req, dec)
+	}
 	return resp
+}
+
+// report tells bulwark server where the allowed object's digests run:
+// the cluster of the policy, the request's namespace, and "kind/name"
+// (a generated name's prefix when the object has no name yet).
+func (h *Handler) report(req *admissionv1.AdmissionRequest, dec *admission.Decision) {
+	name := req.Name
+	if name == "" {
+		var obj struct {
+			Metadata struct {
+				GenerateName string `json:"generateName"`
+			} `json:"metadata"`
+		}
+		_ = json.Unmarshal(req.Object.Raw, &obj)
+		name = strings.TrimSuffix(obj.Metadata.GenerateName, "-")
+	}
+	var ds []deployment.Deployment
+	for _, d := range dec.Digests() {
+		ds = append(ds, deployment.Deployment{Platform: deployment.Kubernetes, Cluster: h.dec.Policy().Cluster, Namespace: req.Namespace,
+			Name: strings.ToLower(req.Kind.Kind) + "/" + name, Digest: d, SeenAt: time.Now().UTC()})
+	}
+	if err := h.rep.Report(context.Background(), ds); err != nil {
+		h.log.Warn("report", "uid", req.UID, "err", err)
+	}
 }
 
 // pinPatch is the JSONPatch that rewrites each tag-only image to the digest

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/bulwark-sec/bulwark/internal/policy"
 	"github.com/bulwark-sec/bulwark/internal/registry"
+	"github.com/bulwark-sec/bulwark/internal/vulndb"
 	"github.com/bulwark-sec/bulwark/internal/yamlpath"
 )
 
@@ -89,6 +91,13 @@ type Config struct {
 	Metrics Metrics `yaml:"metrics"`
 	// Notify are the webhook targets of new and fixed findings.
 	Notify []Notify `yaml:"notify"`
+	// Signature is how each read image's signature is checked.
+	Signature Signature `yaml:"signature"`
+	// Deployments configures the running deployments reported to the
+	// server.
+	Deployments Deployments `yaml:"deployments"`
+	// Retention says what ages out of the store.
+	Retention Retention `yaml:"retention"`
 
 	// FailOn is Policy.FailOn parsed.
 	FailOn policy.FailOn `yaml:"-"`
@@ -96,6 +105,11 @@ type Config struct {
 	CheckEvery time.Duration `yaml:"-"`
 	// Watched is Watch parsed.
 	Watched []Watch `yaml:"-"`
+	// DeploymentExpiry is Deployments.ExpireAfter parsed.
+	DeploymentExpiry time.Duration `yaml:"-"`
+	// PruneEvery, KeepImages, KeepHistory and KeepEvents are Retention
+	// parsed (0: kept for ever).
+	PruneEvery, KeepImages, KeepHistory, KeepEvents time.Duration `yaml:"-"`
 	// PollEvery and PollTimeout are Poll parsed.
 	PollEvery, PollTimeout time.Duration `yaml:"-"`
 	// RegistryDefaults is the access of watched registries that
@@ -187,12 +201,58 @@ type Notify struct {
 	// Format is "json" (the event, default) or "slack" (a Slack
 	// incoming-webhook message).
 	Format string `yaml:"format"`
+	// OnlyDeployed delivers only the events of images that run somewhere
+	// (a deployment reported and not expired when the event was written).
+	OnlyDeployed bool `yaml:"onlyDeployed"`
 }
 
 // Policy is the gate rule of the image status.
 type Policy struct {
 	// FailOn uses the --fail-on grammar (default CRITICAL).
 	FailOn string `yaml:"failOn"`
+	// RequireSignature fails images whose signature status is not signed
+	// (needs signature.keys).
+	RequireSignature bool `yaml:"requireSignature"`
+}
+
+// Signature is the signature check of each read image: the keys and
+// annotations of the admission policy (docs/admission.md).
+type Signature struct {
+	// Keys are key references (file, env://VAR, KMS URI); a signature
+	// that verifies with any of them makes the image signed. Relative
+	// files are next to the configuration file.
+	Keys []string `yaml:"keys"`
+	// Annotations must all be in the verified signature.
+	Annotations map[string]string `yaml:"annotations"`
+}
+
+// DefaultDeploymentExpiry is how long a reported deployment counts as
+// running without being reported again.
+const DefaultDeploymentExpiry = 7 * 24 * time.Hour
+
+// Deployments configures the reported deployments.
+type Deployments struct {
+	// ExpireAfter: a deployment not reported again for this long no
+	// longer counts as running and is removed (default 7d).
+	ExpireAfter string `yaml:"expireAfter"`
+}
+
+// DefaultPruneInterval is how often the retention rules are applied.
+const DefaultPruneInterval = time.Hour
+
+// Retention says what ages out of the store; each is a duration ("30d",
+// "12h"); what is not set is kept.
+type Retention struct {
+	// Interval is how often the rules are applied (default 1h).
+	Interval string `yaml:"interval"`
+	// Images: images with no tag left and running nowhere, last pushed,
+	// polled or reported running longer ago, go with their findings.
+	Images string `yaml:"images"`
+	// History: findings fixed longer ago leave the history.
+	History string `yaml:"history"`
+	// Events: notification events (and their delivery records) written
+	// longer ago.
+	Events string `yaml:"events"`
 }
 
 // Load reads and validates a configuration file.
@@ -204,6 +264,12 @@ func Load(path string) (*Config, error) {
 	c, err := Parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("server configuration %s: %w", path, err)
+	}
+	// A relative key file is next to the configuration.
+	for i, k := range c.Signature.Keys {
+		if !strings.Contains(k, "://") && !filepath.IsAbs(k) {
+			c.Signature.Keys[i] = filepath.Join(filepath.Dir(path), k)
+		}
 	}
 	return c, nil
 }
@@ -224,7 +290,7 @@ func Parse(b []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
-		return nil, fmt.Errorf("not a valid server configuration (keys: listen, token, store, db, registries, policy, watch, poll, webhooks, tls, metrics, notify): %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, fmt.Errorf("not a valid server configuration (keys: listen, token, store, db, registries, policy, watch, poll, webhooks, tls, metrics, notify, signature, deployments, retention): %s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	at := func(err error, keys ...any) error {
 		if l := yamlpath.Line(&root, keys...); l > 0 {
@@ -349,6 +415,36 @@ func (c *Config) complete(at func(err error, keys ...any) error) error {
 	}
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		return at(errors.New("tls: cert and key go together"), "tls")
+	}
+	for i, k := range c.Signature.Keys {
+		if strings.TrimSpace(k) == "" {
+			return at(fmt.Errorf("signature.keys[%d]: an empty key reference", i), "signature", "keys", i)
+		}
+	}
+	if c.Policy.RequireSignature && len(c.Signature.Keys) == 0 {
+		return at(errors.New("policy.requireSignature: needs signature.keys to check signatures with"), "policy", "requireSignature")
+	}
+	for _, a := range []struct {
+		key, s string
+		def    time.Duration
+		out    *time.Duration
+		path   []any
+	}{
+		{"deployments.expireAfter", c.Deployments.ExpireAfter, DefaultDeploymentExpiry, &c.DeploymentExpiry, []any{"deployments", "expireAfter"}},
+		{"retention.interval", c.Retention.Interval, DefaultPruneInterval, &c.PruneEvery, []any{"retention", "interval"}},
+		{"retention.images", c.Retention.Images, 0, &c.KeepImages, []any{"retention", "images"}},
+		{"retention.history", c.Retention.History, 0, &c.KeepHistory, []any{"retention", "history"}},
+		{"retention.events", c.Retention.Events, 0, &c.KeepEvents, []any{"retention", "events"}},
+	} {
+		if a.s == "" {
+			*a.out = a.def
+			continue
+		}
+		d, err := vulndb.ParseAge(a.s)
+		if err != nil || d <= 0 {
+			return at(fmt.Errorf("%s: %q is not a positive duration (like 12h or 30d)", a.key, a.s), a.path...)
+		}
+		*a.out = d
 	}
 	return nil
 }

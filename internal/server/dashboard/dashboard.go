@@ -28,6 +28,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/policy"
 	"github.com/bulwark-sec/bulwark/internal/server/store"
+	"github.com/bulwark-sec/bulwark/internal/sign"
 )
 
 //go:embed assets
@@ -59,6 +60,8 @@ type Options struct {
 	Status func() Status
 	// FailOn judges each image's policy status.
 	FailOn policy.FailOn
+	// RequireSignature fails the policy status of images not signed.
+	RequireSignature bool
 	// Token, when set, is required (bearer or session cookie).
 	Token string
 }
@@ -280,6 +283,9 @@ func (d *dashboard) image(w http.ResponseWriter, r *http.Request) {
 		layers = append(layers, l)
 	}
 	slices.SortFunc(layers, func(a, b *layer) int { return cmp.Compare(a.Index, b.Index) })
+	if d.o.RequireSignature && im.Signature != string(sign.Signed) {
+		policyStatus = "fail"
+	}
 	if im.State != store.StateDone {
 		policyStatus = ""
 	}

@@ -52,6 +52,14 @@ type Target struct {
 	Secret string
 	// Format is FormatJSON (default) or FormatSlack.
 	Format string
+	// OnlyDeployed delivers only the events of images running somewhere
+	// (Event.Deployments not empty).
+	OnlyDeployed bool
+}
+
+// Wants reports whether the target takes an event.
+func (t Target) Wants(ev *store.Event) bool {
+	return !t.OnlyDeployed || len(ev.Deployments) > 0
 }
 
 // Timeout bounds one delivery attempt.
@@ -100,6 +108,13 @@ func Text(ev *store.Event) string {
 	fmt.Fprintf(&b, "*%s* (%s): %d new, %d fixed finding(s)", ref, ev.Image.Digest, len(ev.New), len(ev.Fixed))
 	if ev.Reason == store.ReasonRematch {
 		fmt.Fprintf(&b, " after the database update to %s", ev.DBVersion)
+	}
+	if len(ev.Deployments) > 0 {
+		names := make([]string, len(ev.Deployments))
+		for i, d := range ev.Deployments {
+			names[i] = d.String()
+		}
+		fmt.Fprintf(&b, "\nrunning in %s", strings.Join(names, ", "))
 	}
 	const most = 10
 	for _, part := range []struct {

@@ -62,7 +62,7 @@ func testDeployments(t *testing.T, url string) {
 	if len(all) != 1 {
 		t.Errorf("all deployments %+v, want 1", all)
 	}
-	if err := s.Assessed(ctx, d1, &Assessment{SBOM: json.RawMessage(`{}`), DBVersion: "v1", At: now, Signature: SignatureSigned, Signer: "cosign.pub",
+	if err := s.Assessed(ctx, d1, &Assessment{SBOM: json.RawMessage(`{}`), DBVersion: "v1", At: now, Signature: "signed", Signer: "cosign.pub",
 		Vulns: []finding.Finding{{Gate: finding.GateVuln, ID: "CVE-1", Severity: finding.High}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func testDeployments(t *testing.T, url string) {
 	if len(ev.Deployments) != 1 || ev.Deployments[0].Name != "deployment/web" {
 		t.Errorf("event deployments %+v, want deployment/web", ev.Deployments)
 	}
-	if im, _ := s.Image(ctx, d1); im.Signature != SignatureSigned || im.Signer != "cosign.pub" {
+	if im, _ := s.Image(ctx, d1); im.Signature != "signed" || im.Signer != "cosign.pub" {
 		t.Errorf("signature %q signer %q", im.Signature, im.Signer)
 	}
 }

@@ -91,22 +91,11 @@ type Assessment struct {
 	DBVersion string
 	// At is when the findings were computed.
 	At time.Time
-	// Signature is the signature status (SignatureSigned, ...; "" when
-	// no keys are configured) and Signer the key that verified.
+	// Signature is the signature status (sign.Status: signed, unsigned,
+	// invalid; "" when no keys are configured) and Signer the key that
+	// verified.
 	Signature, Signer string
 }
-
-// Signature states of a read image.
-const (
-	// SignatureSigned: a signature over the digest verified with one of
-	// the configured keys.
-	SignatureSigned = "signed"
-	// SignatureUnsigned: no signature was found.
-	SignatureUnsigned = "unsigned"
-	// SignatureInvalid: signatures exist but none verifies (another key,
-	// another digest, missing annotations, malformed).
-	SignatureInvalid = "invalid"
-)
 
 // Finding is a stored finding with the database version that produced it
 // (empty for findings that do not depend on the database) and its
