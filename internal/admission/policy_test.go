@@ -92,6 +92,9 @@ func TestParsePolicyErrors(t *testing.T) {
 		{"keys: a.pub\n", "line 1"},
 		{"- a\n- b\n", "not a valid admission policy"},
 		{"keys: [\n", "not valid YAML"},
+		{"keys: [a.pub]\nreport:\n  cluster: prod\n", "line 3: report: needs url"},
+		{"keys: [a.pub]\nreport:\n  url: ftp://x\n", "line 3: report.url"},
+		{"keys: [a.pub]\nreport:\n  url: http://x\n  timeout: 0s\n", "report.timeout \"0s\""},
 	} {
 		_, err := ParsePolicy([]byte(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -27,6 +27,8 @@ type receiver struct {
 	events map[int64]store.Event
 	count  map[int64]int
 	bad    int
+	// url is where it listens (set by the test).
+	url string
 }
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -277,3 +277,31 @@ func FuzzEvent(f *testing.F) {
 		}
 	})
 }
+
+// An allowed revision is reported to bulwark server (the service's
+// cluster and name, each digest) before the answer; a server that fails
+// the report changes nothing of the answer.
+func TestReport(t *testing.T) {
+	d := "sha256:" + strings.Repeat("b", 64)
+	startECS(t, map[string]revision{
+		"ok": {images: []map[string]string{{"containerName": "app", "image": "public.ecr.aws/nginx/nginx:1", "imageDigest": d}}},
+	}, nil)
+	var got []string
+	status := http.StatusOK
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got = append(got, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization")+" "+string(body))
+		w.WriteHeader(status)
+	}))
+	defer srv.Close()
+	h := newHook(t, "registries: [public.ecr.aws]\nreport:\n  url: "+srv.URL+"\n  token: t0k\n")
+	for _, st := range []int{http.StatusOK, http.StatusInternalServerError} {
+		status, got = st, nil
+		if r := invoke(t, h, context.Background(), event("ok", "")); r.HookStatus != ecshook.Succeeded {
+			t.Fatalf("report answered %d: %+v", st, r)
+		}
+		if len(got) != 1 || !strings.HasPrefix(got[0], "POST /api/v1/deployments Bearer t0k {\"deployments\":[{\"platform\":\"ecs\",\"cluster\":\"prod\",\"name\":\"web\",\"digest\":\""+d+"\"") {
+			t.Errorf("reported %q", got)
+		}
+	}
+}

@@ -59,11 +59,48 @@ func TestParseErrors(t *testing.T) {
 		{"notify:\n  - url: ftp://x\n", "line 2: notify[0].url"},
 		{"notify:\n  - url: http://a/\n    format: teams\n", "line 3: notify[0].format"},
 		{"notify:\n  - url: http://a/\n  - url: http://a/\n", "line 3: notify[1].name: http://a/ is listed twice"},
+		{"policy:\n  requireSignature: true\n", "line 2: policy.requireSignature: needs signature.keys"},
+		{"signature:\n  keys: [\"\"]\n", "line 2: signature.keys[0]"},
+		{"deployments:\n  expireAfter: 0s\n", "line 2: deployments.expireAfter"},
+		{"retention:\n  images: forever\n", "line 2: retention.images"},
+		{"retention:\n  history: -3d\n", "line 2: retention.history"},
+		{"retention:\n  keep: 3d\n", "line 2: field keep not found"},
 	} {
 		_, err := Parse([]byte(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want %q", tc.in, err, tc.want)
 		}
+	}
+}
+
+// The deployment, signature and retention settings, with their defaults.
+func TestParseRetention(t *testing.T) {
+	c, err := Parse([]byte(`
+signature:
+  keys: [cosign.pub, awskms:///alias/release]
+  annotations: {env: prod}
+policy:
+  requireSignature: true
+notify:
+  - url: http://a/
+    onlyDeployed: true
+deployments:
+  expireAfter: 2d
+retention:
+  images: 30d
+  events: 12h
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Policy.RequireSignature || len(c.Signature.Keys) != 2 || c.Signature.Annotations["env"] != "prod" || !c.Notify[0].OnlyDeployed {
+		t.Errorf("parsed %+v", c)
+	}
+	if c.DeploymentExpiry != 48*time.Hour || c.PruneEvery != DefaultPruneInterval || c.KeepImages != 30*24*time.Hour || c.KeepHistory != 0 || c.KeepEvents != 12*time.Hour {
+		t.Errorf("durations: expiry %s, prune every %s, images %s, history %s, events %s", c.DeploymentExpiry, c.PruneEvery, c.KeepImages, c.KeepHistory, c.KeepEvents)
+	}
+	if d := Default(); d.DeploymentExpiry != DefaultDeploymentExpiry || d.KeepImages != 0 {
+		t.Errorf("defaults: expiry %s, images %s", d.DeploymentExpiry, d.KeepImages)
 	}
 }
 

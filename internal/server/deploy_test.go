@@ -1,0 +1,272 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bulwark-sec/bulwark/internal/admission"
+	"github.com/bulwark-sec/bulwark/internal/admission/k8s"
+	"github.com/bulwark-sec/bulwark/internal/deployment"
+	"github.com/bulwark-sec/bulwark/internal/registry"
+	"github.com/bulwark-sec/bulwark/internal/server/jobs"
+	"github.com/bulwark-sec/bulwark/internal/server/notify"
+	"github.com/bulwark-sec/bulwark/internal/server/store"
+	"github.com/bulwark-sec/bulwark/internal/server/webhook"
+	"github.com/bulwark-sec/bulwark/internal/sign"
+	"github.com/bulwark-sec/bulwark/internal/testutil"
+)
+
+// The admission webhook allows a pod and reports it; the server records
+// the deployment; a database update adds an advisory for a package of 3
+// stored images, and the event of the one that runs names the pod. A
+// target with onlyDeployed gets that event alone.
+func TestDeploymentNotify(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.SetDeploymentExpiry(time.Hour)
+	storedImages(t, st, 5) // images 0, 1 and 2 hold the package "rare"
+	running := fmt.Sprintf("sha256:%064x", 0)
+	db := filepath.Join(dir, "vulndb.bwdb")
+	other := npmAdvisory("GHSA-other", "not-stored", "2.0.0")
+	writeDB(t, db, time.Unix(1, 0).UTC(), other)
+
+	all := &receiver{events: map[int64]store.Event{}, count: map[int64]int{}}
+	deployed := &receiver{events: map[int64]store.Event{}, count: map[int64]int{}}
+	for _, rc := range []*receiver{all, deployed} {
+		hs := httptest.NewServer(rc)
+		defer hs.Close()
+		rc.url = hs.URL
+	}
+	srv, err := New(ctx, Options{Store: st, DBFile: db, Token: token, Log: testWriter{t},
+		Notify: []notify.Target{{Name: "all", URL: all.url, Secret: "s3cret"}, {Name: "deployed", URL: deployed.url, Secret: "s3cret", OnlyDeployed: true}},
+		Jobs:   jobs.Options{MaxAttempts: 3, Backoff: 50 * time.Millisecond, JobTimeout: time.Second, Poll: 50 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	api := httptest.NewServer(srv.Handler())
+	defer api.Close()
+
+	// The admission webhook, reporting to the server.
+	pol, err := admission.ParsePolicy([]byte(fmt.Sprintf("registries: [\"127.0.0.1:5000\"]\nreport:\n  url: %s\n  token: %s\n  cluster: prod\n", api.URL, token)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := admission.New(ctx, pol, admission.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm := httptest.NewServer(k8s.NewHandler(dec, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	defer adm.Close()
+	review := `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1",
+	 "kind":{"group":"","version":"v1","kind":"Pod"},"operation":"CREATE","name":"web","namespace":"shop",
+	 "object":{"metadata":{"name":"web"},"spec":{"containers":[{"name":"app","image":"127.0.0.1:5000/repo@` + running + `"}]}}}}`
+	resp, err := http.Post(adm.URL+"/validate", "application/json", strings.NewReader(review))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rv struct {
+		Response struct {
+			Allowed bool `json:"allowed"`
+		} `json:"response"`
+	}
+	json.NewDecoder(resp.Body).Decode(&rv)
+	resp.Body.Close()
+	if !rv.Response.Allowed {
+		t.Fatal("the admission webhook denied the pod")
+	}
+	want := "kubernetes/prod/shop/pod/web"
+	testutil.WaitFor(t, 10*time.Second, "the pod's deployment recorded", func() bool {
+		ds, err := st.Deployments(ctx, running)
+		return err == nil && len(ds) == 1 && ds[0].String() == want
+	})
+	var got struct {
+		Image store.Image `json:"image"`
+	}
+	getJSON(t, api.URL+"/api/v1/images/"+running, &got)
+	if len(got.Image.Deployments) != 1 || got.Image.Deployments[0].String() != want {
+		t.Errorf("GET image: deployments %+v, want %s", got.Image.Deployments, want)
+	}
+
+	writeDB(t, db, time.Unix(20, 0).UTC(), other, npmAdvisory("GHSA-rare", "rare", "2.0.0"))
+	res, err := srv.Refresh(ctx)
+	if err != nil || res.Rematched != 3 {
+		t.Fatalf("refresh: %+v, %v; want 3 re-matched", res, err)
+	}
+	testutil.WaitFor(t, 30*time.Second, "3 events to all, 1 to deployed", func() bool { return len(all.list()) == 3 && len(deployed.list()) == 1 })
+	time.Sleep(300 * time.Millisecond) // no more arrives
+	if got := deployed.list(); len(got) != 1 || got[0] != "rematch new GHSA-rare "+running {
+		t.Fatalf("onlyDeployed target got %v; want the running image's event alone", got)
+	}
+	for _, ev := range all.events {
+		var names []string
+		for _, d := range ev.Deployments {
+			names = append(names, d.String())
+		}
+		wantNames := ""
+		if ev.Image.Digest == running {
+			wantNames = want
+		}
+		if strings.Join(names, ",") != wantNames {
+			t.Errorf("event of %s names deployments %v, want %q", ev.Image.Digest, names, wantNames)
+		}
+	}
+	if n := len(all.list()); n != 3 {
+		t.Errorf("all: %d events, want 3", n)
+	}
+}
+
+// POST /api/v1/deployments takes a report, refuses a bad one naming the
+// field, and GET lists what runs.
+func TestDeploymentsAPI(t *testing.T) {
+	f := start(t)
+	d := "sha256:" + strings.Repeat("ab", 32)
+	for _, c := range []struct {
+		body string
+		code int
+		msg  string
+	}{
+		{`{"deployments":[{"platform":"ecs","cluster":"prod","name":"api","digest":"` + d + `"}]}`, 200, `"recorded": 1`},
+		{`[{"platform":"kubernetes","cluster":"prod","namespace":"shop","name":"deployment/web","digest":"` + d + `"}]`, 200, `"recorded": 1`},
+		{`{"deployments":[{"platform":"nomad","cluster":"c","name":"x","digest":"` + d + `"}]}`, 400, `deployments[0]: platform \"nomad\"`},
+		{`{"deployments":[{"platform":"ecs","cluster":"c","name":"x","digest":"sha256:12"}]}`, 400, `digest \"sha256:12\"`},
+		{`{"deployments":[]}`, 400, "names no deployment"},
+		{`not json`, 400, "not a deployment report"},
+	} {
+		code, body := f.post(t, "/api/v1/deployments", c.body)
+		if code != c.code || !strings.Contains(body, c.msg) {
+			t.Errorf("POST %s: %d %s; want %d with %s", c.body, code, body, c.code, c.msg)
+		}
+	}
+	code, _ := send(t, f.url+"/api/v1/deployments", strings.NewReader(`[]`), "", "")
+	if code != http.StatusUnauthorized {
+		t.Errorf("without the token: %d, want 401", code)
+	}
+	var list struct {
+		Deployments []deployment.Deployment `json:"deployments"`
+	}
+	f.get(t, "/api/v1/deployments?digest="+d, &list)
+	if len(list.Deployments) != 2 || list.Deployments[0].String() != "ecs/prod/api" || list.Deployments[1].String() != "kubernetes/prod/shop/deployment/web" {
+		t.Errorf("deployments %+v", list.Deployments)
+	}
+}
+
+// Each read image's cosign signature is checked with the configured
+// keys: signed by the key (with the key named), signed by another key
+// only (invalid), not signed; requireSignature fails the policy of all
+// but the signed one.
+func TestSignatureStatus(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keys := map[string]string{}
+	for _, k := range []string{"release", "other"} {
+		priv, pub, err := sign.GenerateKeyPair([]byte("pw"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, k+".key"), priv, 0o600)
+		keys[k] = filepath.Join(dir, k+".pub")
+		os.WriteFile(keys[k], pub, 0o644)
+	}
+	// The images are pushed and signed on a registry that sends the
+	// server nothing, then handed over as a poll would.
+	quiet := testutil.StartRegistry(t, testutil.RegistryOptions{})
+	reg, err := sign.NewRegistry(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digests := map[string]string{}
+	for i, name := range []string{"signed", "other", "unsigned"} {
+		ref := quiet.Host + "/app:" + name
+		digests[name] = testutil.Push(t, ref, npmImage(t, "left-pad", fmt.Sprintf("1.0.%d", i)))
+		if name == "unsigned" {
+			continue
+		}
+		key := map[string]string{"signed": "release", "other": "other"}[name]
+		s, err := sign.LoadSigner(ctx, filepath.Join(dir, key+".key"), sign.StaticPass([]byte("pw")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sign.SignImage(ctx, reg, ref, s, sign.SignOptions{Annotations: map[string]string{"env": "prod"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := start(t, func(o *Options) {
+		o.Registries[quiet.Host] = registry.Settings{}
+		o.Signature.Keys = []string{keys["release"]}
+		o.Signature.Annotations = map[string]string{"env": "prod"}
+		o.RequireSignature = true
+	})
+	var pushes []webhook.Push
+	for name, d := range digests {
+		pushes = append(pushes, webhook.Push{Registry: quiet.Host, Repository: "app", Digest: d, Tag: name})
+	}
+	if _, err := f.srv.Record(ctx, "test", pushes); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string][3]string{
+		"signed":   {"signed", keys["release"], "pass"},
+		"other":    {"invalid", "", "fail"},
+		"unsigned": {"unsigned", "", "fail"},
+	} {
+		var got struct {
+			Image struct {
+				apiImage
+				Signature string `json:"signature"`
+				Signer    string `json:"signer"`
+			} `json:"image"`
+		}
+		f.waitImage(t, digests[name], func(apiImage) bool { return true })
+		f.get(t, "/api/v1/images/"+digests[name], &got)
+		if g := [3]string{got.Image.Signature, got.Image.Signer, got.Image.Policy}; g != want {
+			t.Errorf("%s: signature, signer, policy = %q; want %q", name, g, want)
+		}
+	}
+	var page struct {
+		Images []struct {
+			Digest    string `json:"digest"`
+			Signature string `json:"signature"`
+		} `json:"images"`
+	}
+	f.get(t, "/api/v1/images", &page)
+	n := 0
+	for _, im := range page.Images {
+		if im.Digest == digests["signed"] && im.Signature == "signed" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("GET /api/v1/images does not show the signed image's status: %+v", page.Images)
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, v) != nil {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, bytes.TrimSpace(b))
+	}
+}
