@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -99,7 +98,9 @@ func TestDeploymentNotify(t *testing.T) {
 	var got struct {
 		Image store.Image `json:"image"`
 	}
-	getJSON(t, api.URL+"/api/v1/images/"+running, &got)
+	if code := (&fixture{url: api.URL}).get(t, "/api/v1/images/"+running, &got); code != http.StatusOK {
+		t.Fatalf("GET image: %d", code)
+	}
 	if len(got.Image.Deployments) != 1 || got.Image.Deployments[0].String() != want {
 		t.Errorf("GET image: deployments %+v, want %s", got.Image.Deployments, want)
 	}
@@ -253,20 +254,5 @@ func TestSignatureStatus(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("GET /api/v1/images does not show the signed image's status: %+v", page.Images)
-	}
-}
-
-func getJSON(t *testing.T, url string, v any) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, v) != nil {
-		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, bytes.TrimSpace(b))
 	}
 }
