@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-sec/bulwark/internal/deployment"
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/policy"
 	"github.com/bulwark-sec/bulwark/internal/server/store"
@@ -60,7 +61,10 @@ func seed(t testing.TB) store.Store {
 		vuln("CVE-2026-3333", finding.Medium, "bash", "5.2.15", "5.2.15-2", 0, base),
 	}
 	other := []finding.Finding{{Gate: finding.GateLint, ID: "DL3002", Severity: finding.Medium, Title: "last USER is root", Location: finding.Location{Field: "config.User"}}}
-	if err := st.Assessed(ctx, dAPI, &store.Assessment{SBOM: json.RawMessage(`{}`), DBVersion: "v1", At: t0, Vulns: api, Other: other}); err != nil {
+	if err := st.Assessed(ctx, dAPI, &store.Assessment{SBOM: json.RawMessage(`{}`), DBVersion: "v1", At: t0, Vulns: api, Other: other, Signature: "signed", Signer: "cosign.pub"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ReportDeployments(ctx, []deployment.Deployment{{Platform: deployment.Kubernetes, Cluster: "prod", Namespace: "shop", Name: "deployment/api", Digest: dAPI, SeenAt: t0}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Assessed(ctx, dWeb, &store.Assessment{SBOM: json.RawMessage(`{}`), DBVersion: "v1", At: t0,
@@ -240,6 +244,8 @@ func TestImagePage(t *testing.T) {
 		"openssl 3.0.11-1 → 3.0.16-1", "CVE-2026-5555", "2026-11-23 09:00", "2026-11-20 09:00",
 		"RUN apt-get install -y libssl3", "ADD file:debian-rootfs",
 		"Fixed (1)", "bash 5.2.15 → 5.2.15-2", "openssl &lt;b&gt;flaw&lt;/b&gt;", "config.User",
+		`signature <span class="badge sig-signed">signed</span> by <code>cosign.pub</code>`,
+		"Running in (1)", "<td>kubernetes</td><td>prod</td><td>shop</td><td>deployment/api</td><td>2026-11-20 09:00</td>",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("image page lacks %q", want)
@@ -257,6 +263,9 @@ func TestImagePage(t *testing.T) {
 	_, body = get(t, c, ts.URL+"/ui/images/"+dWeb)
 	if !strings.Contains(body, "stale: from database v1") {
 		t.Error("the stale image is not marked")
+	}
+	if !strings.Contains(body, "No deployment reported.") || strings.Contains(body, "signature <span") {
+		t.Error("an image running nowhere, signature not checked, shows otherwise")
 	}
 }
 
