@@ -121,6 +121,7 @@ func evalAccounts(c *Check, e *env) Result {
 		}
 	case "interactive_homes":
 		uidMin := e.uidMin()
+		unknown := ""
 		for _, r := range passwd {
 			uid, err := strconv.Atoi(r[2])
 			if err != nil || uid < uidMin || uid == 65534 || strings.HasSuffix(r[6], "nologin") || strings.HasSuffix(r[6], "/false") {
@@ -130,11 +131,16 @@ func evalAccounts(c *Check, e *env) Result {
 			switch {
 			case f == nil:
 				return fail("etc/passwd", "%s's home %s does not exist", r[0], r[5])
-			case f.UID != uid:
+			case f.UID >= 0 && f.UID != uid:
 				return fail(f.Path, "%s's home %s is owned by %s", r[0], r[5], e.userName(f.UID))
 			case f.Mode.Perm()&0o027 != 0:
 				return fail(f.Path, "%s's home %s has mode %04o (want 0750 or stricter)", r[0], r[5], f.Mode.Perm())
+			case f.UID < 0:
+				unknown = f.Path
 			}
+		}
+		if unknown != "" {
+			return Result{Status: NotChecked, Path: unknown, Detail: "/" + unknown + ": owner unknown: this disk's file system reader reports no owners (XFS)"}
 		}
 	case "root_path":
 		return Result{Status: NotChecked, Detail: "root's PATH is set at login by the shell's start-up files; it needs a running shell"}
@@ -187,17 +193,24 @@ func evalInventory(c *Check, e *env) Result {
 			return Result{Status: Fail, Path: e.fs.WorldWritable[0], Detail: fmt.Sprintf("%d world-writable file(s) or folder(s) without the sticky bit: %s", len(e.fs.WorldWritable), list(e.fs.WorldWritable))}
 		}
 	case "unowned":
-		var bad []string
+		var bad, unknown []string
 		for k, paths := range e.fs.Owners {
 			_, u := e.users[k[0]]
 			_, g := e.groups[k[1]]
-			if (!u || !g) && k[0] >= 0 {
+			switch {
+			case k[0] < 0:
+				unknown = append(unknown, paths...)
+			case !u || !g:
 				bad = append(bad, paths...)
 			}
 		}
 		sort.Strings(bad)
+		sort.Strings(unknown)
 		if len(bad) > 0 {
 			return Result{Status: Fail, Path: bad[0], Detail: "files whose owner or group is not in /etc/passwd or /etc/group: " + list(bad)}
+		}
+		if len(unknown) > 0 {
+			return Result{Status: NotChecked, Path: unknown[0], Detail: "owners unknown: this disk's file system reader reports no owners (XFS)"}
 		}
 	case "setid":
 		return Result{Status: NotChecked, Detail: fmt.Sprintf("%d setuid/setgid file(s) to review: %s", len(e.fs.SetID), list(e.fs.SetID))}

@@ -182,6 +182,17 @@ func (e *env) files(c *Check) []string {
 	return out
 }
 
+// unknownLink is the result for a check whose file is behind a symlink
+// the disk reader could not read, or nil.
+func (e *env) unknownLink(files []string) *Result {
+	for _, p := range files {
+		if e.fs.UnknownLink(p) {
+			return &Result{Status: NotChecked, Path: p, Detail: "/" + p + " is a symlink whose target this disk's file system reader cannot read (XFS)"}
+		}
+	}
+	return nil
+}
+
 func evalFileMode(c *Check, e *env) Result {
 	files := e.files(c)
 	if len(files) == 0 {
@@ -191,10 +202,14 @@ func evalFileMode(c *Check, e *env) Result {
 	if c.Mode != "" {
 		max, _ = strconv.ParseUint(c.Mode, 8, 32)
 	}
+	unknownOwner := ""
 	for _, p := range files {
 		f := e.fs.Stat(p)
 		if f == nil {
 			continue
+		}
+		if f.UID < 0 && (c.Owner != "" || c.Group != "") {
+			unknownOwner = f.Path
 		}
 		var bad []string
 		perm := uint64(f.Mode.Perm())
@@ -210,15 +225,21 @@ func evalFileMode(c *Check, e *env) Result {
 		if perm&^max != 0 {
 			bad = append(bad, fmt.Sprintf("mode %04o (want %04o or stricter)", perm, max))
 		}
-		if c.Owner != "" && !nameIn(e.userName(f.UID), c.Owner) {
+		if c.Owner != "" && f.UID >= 0 && !nameIn(e.userName(f.UID), c.Owner) {
 			bad = append(bad, fmt.Sprintf("owner %s (want %s)", e.userName(f.UID), c.Owner))
 		}
-		if c.Group != "" && !nameIn(e.groupName(f.GID), c.Group) {
+		if c.Group != "" && f.GID >= 0 && !nameIn(e.groupName(f.GID), c.Group) {
 			bad = append(bad, fmt.Sprintf("group %s (want %s)", e.groupName(f.GID), c.Group))
 		}
 		if len(bad) > 0 {
 			return Result{Status: Fail, Path: f.Path, Detail: "/" + f.Path + ": " + strings.Join(bad, ", ")}
 		}
+	}
+	if unknownOwner != "" {
+		return Result{Status: NotChecked, Path: unknownOwner, Detail: "/" + unknownOwner + ": owner unknown: this disk's file system reader reports no owners (XFS)"}
+	}
+	if r := e.unknownLink(files); r != nil {
+		return *r
 	}
 	return Result{Status: Pass, Path: files[0]}
 }
@@ -253,6 +274,9 @@ func evalFileContent(c *Check, e *env) Result {
 			}
 			return Result{Status: Pass, Path: p, Line: line}
 		}
+	}
+	if r := e.unknownLink(files); r != nil {
+		return *r
 	}
 	if c.Absent {
 		return Result{Status: Pass, Path: files[0]}
@@ -566,16 +590,23 @@ func wantText(c *Check) string {
 // (absent), "name=value", "name!=value" (absent or another value),
 // "name<=N", "name>=N", "a|b" (either present). Every file must pass.
 func evalPAM(c *Check, e *env) Result {
-	var r Result
+	var out Result
 	for _, p := range c.paths() {
-		if r = evalPAMFile(c, e, strings.TrimPrefix(p, "/")); r.Status != Pass {
+		r := evalPAMFile(c, e, strings.TrimPrefix(p, "/"))
+		if r.Status == Fail {
 			return r
 		}
+		if out.Status == "" || r.Status == NotChecked {
+			out = r
+		}
 	}
-	return r
+	return out
 }
 
 func evalPAMFile(c *Check, e *env, p string) Result {
+	if r := e.unknownLink([]string{p}); r != nil {
+		return *r
+	}
 	if e.fs.Stat(p) == nil {
 		return c.missing(Fail, "/"+p+" does not exist")
 	}

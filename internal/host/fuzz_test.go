@@ -48,17 +48,24 @@ func FuzzParsePAM(f *testing.F) {
 	})
 }
 
-// FuzzEvaluate runs the whole debian-12 profile on fuzzed account,
-// login.defs and sshd files.
+// FuzzEvaluate runs the whole debian-12 and amzn-2023 profiles on fuzzed
+// account, login.defs, sshd, authselect and BLS entry files.
 func FuzzEvaluate(f *testing.F) {
-	f.Add([]byte(passwd), []byte("root:*:1::::::\n"), []byte("UID_MIN 1000\nPASS_MAX_DAYS 9\n"), []byte("PermitRootLogin no\n"))
-	p, err := Lookup("debian-12")
-	if err != nil {
-		f.Fatal(err)
+	f.Add([]byte(passwd), []byte("root:*:1::::::\n"), []byte("UID_MIN 1000\nPASS_MAX_DAYS 9\n"), []byte("PermitRootLogin no\n"), []byte("custom/cis\nwith-faillock\n"), []byte("options $kernelopts audit=1 selinux=0\n"))
+	var ps []*Profile
+	for _, id := range []string{"debian-12", "amzn-2023"} {
+		p, err := Lookup(id)
+		if err != nil {
+			f.Fatal(err)
+		}
+		ps = append(ps, p)
 	}
-	f.Fuzz(func(t *testing.T, pw, sh, defs, sshd []byte) {
+	f.Fuzz(func(t *testing.T, pw, sh, defs, sshd, authselect, bls []byte) {
 		files := base()
 		files["etc/passwd"], files["etc/shadow"], files["etc/login.defs"], files["etc/ssh/sshd_config"] = string(pw), string(sh), string(defs), string(sshd)
-		Evaluate(p, fsOf(files, nil))
+		files["etc/authselect/authselect.conf"], files["boot/loader/entries/a.conf"] = string(authselect), string(bls)
+		for _, p := range ps {
+			Evaluate(p, fsOf(files, nil))
+		}
 	})
 }

@@ -380,3 +380,33 @@ func TestRedHatFiles(t *testing.T) {
 		t.Fatal("an authselect check with neither regex nor args was accepted")
 	}
 }
+
+// TestUnknownOwnersAndLinks: the XFS reader gives no owners (-1) and no
+// symlink targets; checks that need them are not checked, and a mode
+// that is wrong still fails.
+func TestUnknownOwnersAndLinks(t *testing.T) {
+	files := base()
+	files["etc/pam.d/system-auth"] = "->"
+	files["etc/crontab"] = "SHELL=/bin/sh\n"
+	files["etc/cron.d"] = "DIR"
+	s := fsOf(files, map[string]uint32{"etc/cron.d": 0o755})
+	for _, p := range []string{"etc/crontab", "etc/cron.d"} {
+		f := s.Lstat(p)
+		f.UID, f.GID = -1, -1
+	}
+	s.Owners = map[[2]int][]string{{-1, -1}: {"etc/crontab"}}
+	for _, c := range []struct {
+		check Check
+		want  Status
+	}{
+		{Check{Kind: "file_mode", Path: "/etc/crontab", Mode: "0644", Owner: "root"}, NotChecked},
+		{Check{Kind: "file_mode", Path: "/etc/cron.d", Mode: "0700", Owner: "root"}, Fail},
+		{Check{Kind: "pam", Paths: []string{"/etc/pam.d/system-auth"}, Module: "pam_unix.so"}, NotChecked},
+		{Check{Kind: "file_content", Path: "/etc/pam.d/system-auth", Regex: "nullok", Absent: true}, NotChecked},
+		{Check{Kind: "fs_inventory", Test: "unowned"}, NotChecked},
+	} {
+		if r := one(s, c.check); r.Status != c.want {
+			t.Errorf("%+v: %s (%s), want %s", c.check, r.Status, r.Detail, c.want)
+		}
+	}
+}
