@@ -267,7 +267,7 @@ func TestAssessFindings(t *testing.T) {
 func fsMode(m uint32) fs.FileMode { return fs.FileMode(m) }
 
 func TestDerivedProfiles(t *testing.T) {
-	for _, c := range []struct{ os, version, want string }{{"debian", "11", "debian-11"}, {"ubuntu", "22.04", "ubuntu-22.04"}, {"debian", "12.5", "debian-12"}} {
+	for _, c := range []struct{ os, version, want string }{{"debian", "11", "debian-11"}, {"ubuntu", "22.04", "ubuntu-22.04"}, {"debian", "12.5", "debian-12"}, {"amzn", "2023", "amzn-2023"}} {
 		p, err := Select(c.os, c.version)
 		if err != nil || p == nil || p.ID != c.want {
 			t.Fatalf("Select(%s, %s) = %v, %v; want %s", c.os, c.version, p, err, c.want)
