@@ -1,6 +1,9 @@
 package image
 
-import "testing"
+import (
+	"path"
+	"testing"
+)
 
 func TestHasDotDot(t *testing.T) {
 	for name, want := range map[string]bool{
@@ -9,6 +12,21 @@ func TestHasDotDot(t *testing.T) {
 	} {
 		if got := hasDotDot(name); got != want {
 			t.Errorf("hasDotDot(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestCleanEntryPath: the shortcut for names that are already clean gives
+// what path.Clean gives ("" for the root).
+func TestCleanEntryPath(t *testing.T) {
+	for _, name := range []string{"a", "a/b", "a/b/", "/a", "./a", "a//b", "a/./b", "a/../b", "..", "../a", ".", "./", "/", "",
+		"a/b/..", "a/.", ".a/b.", "a/.../b", "app/node_modules/pkg-000001/lib/m07.js", "usr/lib/", "a/b//"} {
+		want := path.Clean(name)
+		if want == "." {
+			want = ""
+		}
+		if got := cleanEntryPath(name); got != want {
+			t.Errorf("cleanEntryPath(%q) = %q, want %q", name, got, want)
 		}
 	}
 }

@@ -217,11 +217,29 @@ const (
 // cleanEntryPath normalises a tar entry name (one escapeReason accepted)
 // to a path relative to the image root, "" for the root itself.
 func cleanEntryPath(name string) string {
+	if isClean(name) {
+		return name // most names: path.Clean would return them as they are
+	}
 	p := path.Clean(name)
 	if p == "." {
 		return ""
 	}
 	return p
+}
+
+// isClean reports whether path.Clean leaves name as it is and name is not
+// "." or "": no empty, "." or ".." element, no leading or trailing slash.
+func isClean(name string) bool {
+	start := 0
+	for i := 0; i <= len(name); i++ {
+		if i == len(name) || name[i] == '/' {
+			if elem := name[start:i]; elem == "" || elem == "." || elem == ".." {
+				return false
+			}
+			start = i + 1
+		}
+	}
+	return true
 }
 
 // wanting returns the handlers that want e, in buf's storage.

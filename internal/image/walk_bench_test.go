@@ -2,8 +2,6 @@ package image_test
 
 import (
 	"context"
-	"fmt"
-	"path/filepath"
 	"testing"
 
 	"github.com/bulwark-sec/bulwark/internal/image"
@@ -21,19 +19,7 @@ import (
 // entry is constant). The images take 1 GB in the temporary folder.
 func BenchmarkWalk(b *testing.B) {
 	sizes := []int{100_000, 1_000_000, 4_000_000}
-	imgs := map[int]*image.Image{}
-	for _, n := range sizes {
-		archive := filepath.Join(b.TempDir(), fmt.Sprintf("many-%d.tar", n))
-		if err := manyfiles.Write(archive, n, 40, 4); err != nil {
-			b.Fatal(err)
-		}
-		img, err := image.Open(context.Background(), "", image.Options{Input: archive})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer img.Close()
-		imgs[n] = img
-	}
+	imgs := manyfiles.Open(b, sizes)
 	ctx := context.Background()
 	growth.Report(b, sizes, func(n int) {
 		hs := []image.Handler{lint.NewHandler(lint.Options{}), inventory.NewHandler(ctx, imgs[n], inventory.Options{Analyzers: analyzers.All()})}

@@ -2,9 +2,7 @@ package scan
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/bulwark-sec/bulwark/internal/image"
@@ -49,19 +47,7 @@ func BenchmarkRun(b *testing.B) {
 // 230 MB in the temporary folder.
 func BenchmarkRunManyFiles(b *testing.B) {
 	sizes := []int{10_000, 100_000, 1_000_000}
-	imgs := map[int]*image.Image{}
-	for _, n := range sizes {
-		archive := filepath.Join(b.TempDir(), fmt.Sprintf("many-%d.tar", n))
-		if err := manyfiles.Write(archive, n, 40, 4); err != nil {
-			b.Fatal(err)
-		}
-		img, err := image.Open(context.Background(), "", image.Options{Input: archive})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer img.Close()
-		imgs[n] = img
-	}
+	imgs := manyfiles.Open(b, sizes)
 	growth.Report(b, sizes, func(n int) {
 		if _, err := Run(context.Background(), imgs[n], Options{Lint: true, Secrets: true, SBOM: true}); err != nil {
 			b.Fatal(err)
