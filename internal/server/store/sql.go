@@ -112,8 +112,7 @@ func scanImage(sc interface{ Scan(...any) error }) (Image, error) {
 }
 
 // images reads the images a WHERE (and ORDER BY) clause selects, with
-// their counts (image_counts) and their tags, read in one range of the
-// tags' key: no query per image.
+// their counts (image_counts) and their tags: no query per image.
 func (s *SQL) images(ctx context.Context, where string, args ...any) ([]Image, error) {
 	rows, err := s.x().QueryContext(ctx, `SELECT `+imageCols+` FROM images i LEFT JOIN image_counts c ON c.image_id = i.id `+where, args...)
 	if err != nil {
@@ -162,7 +161,16 @@ func (s *SQL) images(ctx context.Context, where string, args ...any) ([]Image, e
 			im.Deployments = append(im.Deployments, d)
 		}
 	}
-	tags, err := s.x().QueryContext(ctx, `SELECT image_id, tag FROM tags WHERE image_id >= ? AND image_id <= ? ORDER BY image_id, tag`, lo, hi)
+	// Their tags: one range of the tags' key when the images are mostly
+	// consecutive (a page in the order they were added), else by ID.
+	scope, args := `image_id >= ? AND image_id <= ?`, []any{lo, hi}
+	if n := int64(len(out)); hi-lo >= 4*n && n <= 500 {
+		scope, args = `image_id IN (?`+strings.Repeat(`, ?`, len(out)-1)+`)`, nil
+		for i := range out {
+			args = append(args, out[i].ID)
+		}
+	}
+	tags, err := s.x().QueryContext(ctx, `SELECT image_id, tag FROM tags WHERE `+scope+` ORDER BY image_id, tag`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -165,9 +165,11 @@ func (s *SQL) Changes(ctx context.Context, version string, limit int) (*Changes,
 	if limit <= 0 {
 		limit = math.MaxInt32
 	}
-	const page = 100
 	repo, last := "", int64(-1)
 	for len(out.List) < limit {
+		// Each image listed has a change at least: no more images than
+		// changes wanted.
+		page := min(100, limit-len(out.List))
 		type ref struct {
 			id           int64
 			digest, repo string
@@ -303,7 +305,8 @@ func (s *SQL) Stats(ctx context.Context, version string) (*Stats, error) {
 	for i := range c {
 		dest[i] = &c[i]
 	}
-	if err := s.x().QueryRowContext(ctx, `SELECT `+sums(countColumns)+` FROM image_counts c JOIN images i ON i.id = c.image_id WHERE i.state = ?`, StateDone).Scan(dest...); err != nil {
+	// Only read images have findings: no join with their state needed.
+	if err := s.x().QueryRowContext(ctx, `SELECT `+sums(countColumns)+` FROM image_counts`).Scan(dest...); err != nil {
 		return nil, err
 	}
 	out.Findings = c.toMap()
