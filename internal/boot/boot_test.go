@@ -54,6 +54,9 @@ func TestResolveFixtures(t *testing.T) {
 		{"testdata/debian12-mkconfig/default", "6.1.0-57-amd64", "Debian GNU/Linux", "set default in boot/grub/grub.cfg"},
 		{"testdata/debian12-mkconfig/saved", "6.1.0-50-amd64", "Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-50-amd64", "saved_entry in grubenv"},
 		{"testdata/debian12-mkconfig/saved-reboot", "6.1.0-57-amd64", "Debian GNU/Linux", "next_entry in grubenv"},
+		// The saved configuration with /boot a file system of its own:
+		// kernel paths relative to it (linux /vmlinuz-...).
+		{"testdata/debian12-mkconfig/boot-partition", "6.1.0-50-amd64", "Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-50-amd64", "saved_entry in grubenv"},
 	} {
 		t.Run(tc.root, func(t *testing.T) {
 			c := Resolve(readRoot(t, tc.root))

@@ -18,7 +18,7 @@ func FuzzGrubCfg(f *testing.F) {
 		}
 		f.Add(string(b), "saved_entry=1>2\n")
 	}
-	for _, dir := range []string{"default", "saved", "saved-reboot"} {
+	for _, dir := range []string{"default", "saved", "saved-reboot", "boot-partition"} {
 		cfg, err := os.ReadFile("testdata/debian12-mkconfig/" + dir + "/boot/grub/grub.cfg")
 		if err != nil {
 			f.Fatal(err)

@@ -17,7 +17,8 @@ import (
 // TestScanDebianKernels runs the kernel case on a real Debian 12 system:
 // two of Debian's signed kernels installed by apt, GRUB's configuration
 // written by grub-mkconfig and grub-set-default (testutil.KernelRoot). As
-// rootfs:DIR and as a GPT disk image, bulwark names the kernel
+// rootfs:DIR and as GPT disk images (one file system; /boot on a
+// partition of its own, mounted through fstab), bulwark names the kernel
 // grub-mkconfig's menu boots (the first entry with GRUB_DEFAULT=0, the
 // saved entry of the older kernel with GRUB_DEFAULT=saved), and a
 // Debian-tracker advisory against the linux source version of the booted
@@ -38,8 +39,9 @@ func TestScanDebianKernels(t *testing.T) {
 	)
 	vulnDB := trackerDB(t, map[string]string{both: cur.Version + "+1", oldOnly: cur.Version})
 	fixedDB := trackerDB(t, map[string]string{both: old.Version, oldOnly: old.Version})
-	saved := k.WithSaved(t)
+	saved := k.With(t, k.Saved)
 	disk := testutil.BuildDisk(t, saved, testutil.DiskOptions{Table: "gpt"})
+	bootDisk := testutil.BuildDisk(t, k.With(t, k.BootPartition), testutil.DiskOptions{Table: "gpt", SeparateBoot: true})
 	installed := old.Release + " " + cur.Release
 	for _, tc := range []struct {
 		name, target string
@@ -51,6 +53,8 @@ func TestScanDebianKernels(t *testing.T) {
 		{"rootfs-saved", "rootfs:" + saved, old, "Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux " + old.Release,
 			fmt.Sprintf("GRUB default %q (saved_entry in grubenv)", testutil.SavedEntry(old.Release))},
 		{"vm-gpt-saved", "vm:" + disk, old, "Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux " + old.Release,
+			fmt.Sprintf("GRUB default %q (saved_entry in grubenv)", testutil.SavedEntry(old.Release))},
+		{"vm-gpt-boot-partition", "vm:" + bootDisk, old, "Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux " + old.Release,
 			fmt.Sprintf("GRUB default %q (saved_entry in grubenv)", testutil.SavedEntry(old.Release))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

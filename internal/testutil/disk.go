@@ -27,6 +27,9 @@ type DiskOptions struct {
 	// SeparateVar puts the root filesystem's /var on a second partition
 	// mounted by UUID in /etc/fstab (Table must be set).
 	SeparateVar bool
+	// SeparateBoot does the same for /boot, as Debian's guided LVM
+	// layout has it (not with SeparateVar).
+	SeparateBoot bool
 }
 
 // BuildDisk makes a disk image holding a copy of rootfs with Debian's own
@@ -48,9 +51,18 @@ func BuildDisk(t testing.TB, rootfs string, o DiskOptions) string {
 		label   string
 	}
 	parts := []part{{src: rootfs, label: "root"}}
-	if o.SeparateVar {
-		parts[0].exclude = "var"
-		parts = append(parts, part{src: filepath.Join(rootfs, "var"), label: "var"})
+	sep := ""
+	switch {
+	case o.SeparateVar && o.SeparateBoot:
+		t.Fatal("BuildDisk: SeparateVar and SeparateBoot together")
+	case o.SeparateVar:
+		sep = "var"
+	case o.SeparateBoot:
+		sep = "boot"
+	}
+	if sep != "" {
+		parts[0].exclude = sep
+		parts = append(parts, part{src: filepath.Join(rootfs, sep), label: sep})
 	}
 	const mib = 1 << 20
 	sizes := make([]int64, len(parts))

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -31,6 +32,12 @@ type KernelRoot struct {
 	// boot/grub/grubenv, where grub-set-default (through grub-editenv)
 	// saved the advanced submenu's entry of the older kernel.
 	Saved string
+	// BootPartition holds the files that differ when, in addition,
+	// /boot is a file system of its own (BuildDisk's SeparateBoot): the
+	// saved variant's files with the grub.cfg grub-mkconfig writes then
+	// (kernel paths relative to /boot's file system, which it finds by
+	// its UUID).
+	BootPartition string
 	// Kernels are the installed linux-image-RELEASE packages, older first.
 	Kernels []Kernel
 }
@@ -77,7 +84,7 @@ func DebianKernelRootfs(t testing.TB) *KernelRoot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := &KernelRoot{Dir: filepath.Join(dir, "rootfs"), Saved: filepath.Join(dir, "saved")}
+	k := &KernelRoot{Dir: filepath.Join(dir, "rootfs"), Saved: filepath.Join(dir, "saved"), BootPartition: filepath.Join(dir, "boot-partition")}
 	out, err := exec.Command("dpkg-query", "--admindir="+filepath.Join(k.Dir, "var/lib/dpkg"), "-W",
 		"-f", "${db:Status-Abbrev} ${Package} ${Version} ${source:Package} ${source:Version}\n", "linux-image-[0-9]*").Output()
 	if err != nil {
@@ -99,16 +106,17 @@ func DebianKernelRootfs(t testing.TB) *KernelRoot {
 	return k
 }
 
-// WithSaved returns a copy of the root file system (hard links, so it is
-// quick) with the Saved files in place of Dir's.
-func (k *KernelRoot) WithSaved(t testing.TB) string {
+// With returns a copy of the root file system (hard links, so it is
+// quick) with the files of a variant (k.Saved, k.BootPartition) in place
+// of Dir's.
+func (k *KernelRoot) With(t testing.TB, variant string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "rootfs")
 	if err := exec.Command("cp", "-al", k.Dir, dst).Run(); err != nil {
 		run(t, "", "cp", "-a", k.Dir, dst)
 	}
-	for _, p := range []string{"etc/default/grub", "boot/grub/grub.cfg", "boot/grub/grubenv"} {
-		b, err := os.ReadFile(filepath.Join(k.Saved, p))
+	for _, p := range variantFiles {
+		b, err := os.ReadFile(filepath.Join(variant, p))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,6 +128,9 @@ func (k *KernelRoot) WithSaved(t testing.TB) string {
 	}
 	return dst
 }
+
+// variantFiles are the files a KernelRoot variant replaces.
+var variantFiles = []string{"etc/default/grub", "boot/grub/grub.cfg", "boot/grub/grubenv"}
 
 // BuildDebianKernelRootfs makes (or reuses) the KernelRoot files in
 // cache/debian-bookworm-kernels: a copy of the cached minbase root
@@ -141,8 +152,8 @@ func BuildDebianKernelRootfs(ctx context.Context, cache string) (string, error) 
 		if err != nil {
 			return "", err
 		}
-		b := &kernelBuild{ctx: ctx, dir: dir, root: filepath.Join(dir, "rootfs.tmp"), saved: filepath.Join(dir, "saved.tmp")}
-		for _, p := range []string{b.root, b.saved, filepath.Join(dir, "rootfs"), filepath.Join(dir, "saved")} {
+		b := &kernelBuild{ctx: ctx, dir: dir, root: filepath.Join(dir, "rootfs.tmp"), saved: filepath.Join(dir, "saved.tmp"), bootPart: filepath.Join(dir, "boot-partition.tmp")}
+		for _, p := range []string{b.root, b.saved, b.bootPart, filepath.Join(dir, "rootfs"), filepath.Join(dir, "saved"), filepath.Join(dir, "boot-partition")} {
 			os.RemoveAll(p)
 		}
 		if err := b.build(base); err != nil {
@@ -151,43 +162,55 @@ func BuildDebianKernelRootfs(ctx context.Context, cache string) (string, error) 
 		if err := os.Rename(b.root, filepath.Join(dir, "rootfs")); err != nil {
 			return "", err
 		}
+		if err := os.Rename(b.bootPart, filepath.Join(dir, "boot-partition")); err != nil {
+			return "", err
+		}
 		return strings.Join(b.log, "\n") + "\n", os.Rename(b.saved, filepath.Join(dir, "saved"))
 	})
 }
 
 // kernelBuild holds the state of one BuildDebianKernelRootfs run.
 type kernelBuild struct {
-	ctx               context.Context
-	dir, root, saved  string
-	log               []string // the commands run in the chroot
-	probe, savedFiles string
+	ctx                        context.Context
+	dir, root, saved, bootPart string
+	log                        []string // the commands run in the chroot
+	probe                      string
 }
 
 // grubProbe stands in for grub-probe while grub-mkconfig runs in the
 // chroot. Its answers are what grub-probe says on a booted system whose
-// root is an ext4 file system with UUID RootUUID and label "root" on the
-// first partition of a GPT disk, as BuildDisk makes it.
+// file systems are on a GPT disk as BuildDisk makes it: the root, ext4
+// with UUID RootUUID and label "root", on partition 1, and /boot, when
+// it is a mount point, on partition 2 (label "boot", the UUID BuildDisk
+// gives partition 2).
 const grubProbe = `#!/bin/sh
 # grub-probe stand-in for grub-mkconfig in a chroot (bulwark tests).
-target=
+target= arg=
 while [ $# -gt 0 ]; do
   case "$1" in
     --target=*) target=${1#--target=} ;;
     -t) shift; target=$1 ;;
+    -*) ;;
+    *) arg=$1 ;;
   esac
   shift
 done
+n=1 label=root
+case "$arg" in
+  /dev/sda2) n=2 label=boot ;;
+  /boot|/boot/*) if awk '$5 == "/boot" { found = 1 } END { exit !found }' /proc/self/mountinfo; then n=2 label=boot; fi ;;
+esac
 case "$target" in
-  device) echo /dev/sda1 ;;
+  device) echo /dev/sda$n ;;
   fs) echo ext2 ;;
-  fs_uuid) echo ` + RootUUID + ` ;;
-  fs_label) echo root ;;
-  partuuid) echo 0badc0de-0000-4000-8000-0000000000a1 ;;
+  fs_uuid) echo 0badc0de-0000-4000-8000-00000000000$n ;;
+  fs_label) echo $label ;;
+  partuuid) echo 0badc0de-0000-4000-8000-0000000000a$n ;;
   partmap) echo gpt ;;
   abstraction|cryptodisk_uuid) ;;
-  drive) echo '(hd0,gpt1)' ;;
-  compatibility_hint) echo hd0,gpt1 ;;
-  hints_string) echo '--hint-bios=hd0,gpt1 --hint-efi=hd0,gpt1 --hint-baremetal=ahci0,gpt1 ' ;;
+  drive) echo "(hd0,gpt$n)" ;;
+  compatibility_hint) echo hd0,gpt$n ;;
+  hints_string) echo "--hint-bios=hd0,gpt$n --hint-efi=hd0,gpt$n --hint-baremetal=ahci0,gpt$n " ;;
   *) echo "grub-probe stand-in: no answer for --target=$target" >&2; exit 1 ;;
 esac
 `
@@ -319,26 +342,51 @@ func (b *kernelBuild) build(base string) error {
 	if err := os.WriteFile(savedDefault, []byte(strings.Replace(string(tmpl), "\nGRUB_DEFAULT=0\n", "\nGRUB_DEFAULT=saved\n", 1)), 0o644); err != nil {
 		return err
 	}
-	binds := append(probe, savedDefault, "/etc/default/grub", b.saved, "/mnt")
+	binds := slices.Concat(probe, []string{savedDefault, "/etc/default/grub", b.saved, "/mnt"})
 	if _, err := b.chroot(binds, "grub-editenv", "/mnt/boot/grub/grubenv", "create"); err != nil {
 		return err
 	}
 	if _, err := b.chroot(binds, "grub-set-default", "--boot-directory=/mnt/boot", SavedEntry(oldRelease)); err != nil {
 		return err
 	}
+	if _, err := b.chroot(binds, "grub-mkconfig", "-o", "/mnt/boot/grub/grub.cfg"); err != nil {
+		return err
+	}
+	// The boot-partition variant: the saved one with /boot a file system
+	// of its own (a tmpfs holding a copy, see chroot).
+	bootCopy := filepath.Join(b.dir, "boot-copy")
+	os.RemoveAll(bootCopy)
+	defer os.RemoveAll(bootCopy)
+	if out, err := exec.CommandContext(b.ctx, "cp", "-a", filepath.Join(b.root, "boot"), bootCopy).CombinedOutput(); err != nil {
+		return fmt.Errorf("cp -a %s/boot: %v\n%s", b.root, err, out)
+	}
+	for _, p := range variantFiles {
+		if out, err := exec.CommandContext(b.ctx, "install", "-D", "-m", "644", filepath.Join(b.saved, p), filepath.Join(b.bootPart, p)).CombinedOutput(); err != nil {
+			return fmt.Errorf("install %s: %v\n%s", p, err, out)
+		}
+	}
+	binds = slices.Concat(probe, []string{savedDefault, "/etc/default/grub", bootCopy, "/boot", b.bootPart, "/mnt"})
 	_, err = b.chroot(binds, "grub-mkconfig", "-o", "/mnt/boot/grub/grub.cfg")
 	return err
 }
 
 // chroot runs a command in the root file system being built, in a private
 // mount namespace with /proc mounted and binds (pairs of host path and
-// path in the root) bind-mounted; it returns the command's output.
+// path in the root) bind-mounted; it returns the command's output. A
+// folder bound on /boot is copied into a tmpfs mounted there instead: a
+// file system of its own, whose root grub-mkrelpath sees as /boot (under
+// a bind mount it would see the folder's path on the host).
 func (b *kernelBuild) chroot(binds []string, cmd ...string) (string, error) {
 	// After `shift`, $1 is the first bind's host path.
 	script := `set -e; root=$1; shift; mount -t proc proc "$root/proc"`
 	args := []string{"-m", "--", "sh", "-c", "", "sh", b.root}
 	for i := 0; i+1 < len(binds); i += 2 {
-		script += fmt.Sprintf(`; mount --bind "$%d" "$root$%d"`, len(args)-6, len(args)-5)
+		from, to := len(args)-6, len(args)-5
+		if binds[i+1] == "/boot" {
+			script += fmt.Sprintf(`; mount -t tmpfs boot "$root${%d}"; cp -a "${%d}/." "$root${%d}/"`, to, from, to)
+		} else {
+			script += fmt.Sprintf(`; mount --bind "${%d}" "$root${%d}"`, from, to)
+		}
 		args = append(args, binds[i], binds[i+1])
 	}
 	script += fmt.Sprintf(`; shift %d; exec chroot "$root" "$@"`, len(binds))
