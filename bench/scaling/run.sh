@@ -6,6 +6,10 @@
 # and with GNU gzip) and, when they are on the PATH, trivy's SBOM pass and
 # Dockle, all measured in the same run: median wall time, median CPU time
 # (user+sys, the figure that compares on a shared machine) and peak RSS.
+# trivy runs offline (no database: with -f cyclonedx it only builds the
+# SBOM) with its layer cache in memory, as bulwark runs with --no-cache;
+# its package list is compared with bulwark's (bench/sbom/compare).
+# trivy: GOEXPERIMENT=jsonv2 go install github.com/aquasecurity/trivy/cmd/trivy@v0.74.0
 # usage: bench/scaling/run.sh [FILES ...]   (default: 400000; the issue's
 #        second point is 1600000). RUNS=N (default 3), ISAL=1 adds the
 #        -tags isal build, BASELINE=BINARY adds rows for another build
@@ -13,6 +17,7 @@
 #        builds and the tables in DIR (default bench/out).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+export PATH="$PATH:$(go env GOPATH)/bin"
 shared=${SHARED:-../shared}
 runs=${RUNS:-3}
 out=${OUT:-bench/out}
@@ -53,18 +58,29 @@ for files in "${sizes[@]}"; do
       read -r t c m < <(measure_cpu bash -c "gate $bin lint --input \$img -f json -o /dev/null"); row_cpu "lint ($b)" "$t" "$c" "$m" "$floor" "$floor_cpu"
       read -r t c m < <(measure_cpu bash -c "gate $bin scan --input \$img --db \$db --offline -f json -o /dev/null"); row_cpu "scan ($b)" "$t" "$c" "$m" "$floor" "$floor_cpu"
       for f in json cyclonedx spdx; do
-        read -r t c m < <(measure_cpu "$bin" sbom --no-cache "$img" -f "$f" -o /dev/null); row_cpu "sbom -f $f ($b)" "$t" "$c" "$m" "$floor" "$floor_cpu"
+        read -r t c m < <(measure_cpu "$bin" sbom --no-cache "$img" -f "$f" -o "$out/sbom-$b-$files.$f"); row_cpu "sbom -f $f ($b)" "$t" "$c" "$m" "$floor" "$floor_cpu"
       done
     done
     if command -v trivy >/dev/null; then
-      read -r t c m < <(measure_cpu trivy image --quiet --cache-dir "$out/trivy-cache" --input "$img" -f cyclonedx -o /dev/null); row_cpu "trivy SBOM" "$t" "$c" "$m" "$floor" "$floor_cpu"
+      tc=$(mktemp -d)
+      read -r t c m < <(measure_cpu trivy image --quiet --cache-dir "$tc" --cache-backend memory --timeout 60m \
+        --skip-db-update --skip-java-db-update --offline-scan --input "$img" -f cyclonedx -o "$out/trivy-$files.cdx.json")
+      row_cpu "trivy SBOM ($(trivy --version | sed -n 's/^Version: //p'))" "$t" "$c" "$m" "$floor" "$floor_cpu"
+      rm -rf "$tc"
+      trivy_sbom=$out/trivy-$files.cdx.json
     else
-      echo "trivy: not installed here, no row"
+      echo "trivy: not installed here, column skipped"
     fi
     if command -v dockle >/dev/null; then
       read -r t c m < <(measure_cpu bash -c "gate dockle --input \$img -f json -o /dev/null"); row_cpu "dockle" "$t" "$c" "$m" "$floor" "$floor_cpu"
     else
       echo "dockle: not installed here, no row"
+    fi
+    if [ -n "${trivy_sbom:-}" ]; then
+      echo "packages (distinct name and version per purl type) and the first differences:"
+      go run ./bench/sbom/compare "bulwark=$out/sbom-go-$files.cyclonedx" "trivy=$trivy_sbom" > "$out/compare-$files.txt"
+      head -n 20 "$out/compare-$files.txt"
+      echo "($(grep -c '^only' "$out/compare-$files.txt" || true) differences in all: $out/compare-$files.txt)"
     fi
   } | tee "$out/scaling-$files.txt"
 done
