@@ -14,7 +14,8 @@
 #        second point is 1600000). RUNS=N (default 3), ISAL=1 adds the
 #        -tags isal build, BASELINE=BINARY adds rows for another build
 #        (an older commit) in the same run, OUT=DIR puts the images, the
-#        builds and the tables in DIR (default bench/out).
+#        builds and the tables in DIR (default bench/out), STEPS="sbom"
+#        measures only the SBOM rows (default "lint scan sbom").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PATH:$(go env GOPATH)/bin"
@@ -22,6 +23,7 @@ shared=${SHARED:-../shared}
 runs=${RUNS:-3}
 out=${OUT:-bench/out}
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(400000)
+steps=" ${STEPS:-lint scan sbom} "
 mkdir -p "$out"
 go build -o "$out/bulwark-go" ./cmd/bulwark
 builds=(go)
@@ -49,14 +51,19 @@ for files in "${sizes[@]}"; do
   export img db
   read -r floor floor_cpu floor_rss < <(measure_cpu bash "$shared/bench/floor.sh" "$img")
   {
-    echo "image: $img ($files files, $((files / 40)) packages, $(du -m "$img" | cut -f1) MB), median of $runs runs, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
+    echo "image: $img ($files files, $((files / 40)) packages, $(du -mL "$img" | cut -f1) MB), median of $runs runs, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
     printf '%-26s %7s %7s %9s %8s %8s\n' tool wall_s cpu_s peak_MiB x_floor x_floorcpu
     row_cpu "floor (igzip, parallel)" "$floor" "$floor_cpu" "$floor_rss" "$floor" "$floor_cpu"
     read -r t c m < <(FLOOR_GZIP=gzip measure_cpu bash "$shared/bench/floor.sh" "$img"); row_cpu "floor (gzip, parallel)" "$t" "$c" "$m" "$floor" "$floor_cpu"
     for b in "${builds[@]}"; do
       bin=$out/bulwark-$b
-      read -r t c m < <(measure_cpu bash -c "gate $bin lint --input \$img -f json -o /dev/null"); row_cpu "lint ($b)" "$t" "$c" "$m" "$floor" "$floor_cpu"
-      read -r t c m < <(measure_cpu bash -c "gate $bin scan --input \$img --db \$db --offline -f json -o /dev/null"); row_cpu "scan ($b)" "$t" "$c" "$m" "$floor" "$floor_cpu"
+      if [[ $steps == *" lint "* ]]; then
+        read -r t c m < <(measure_cpu bash -c "gate $bin lint --input \$img -f json -o /dev/null"); row_cpu "lint ($b)" "$t" "$c" "$m" "$floor" "$floor_cpu"
+      fi
+      if [[ $steps == *" scan "* ]]; then
+        read -r t c m < <(measure_cpu bash -c "gate $bin scan --input \$img --db \$db --offline -f json -o /dev/null"); row_cpu "scan ($b)" "$t" "$c" "$m" "$floor" "$floor_cpu"
+      fi
+      [[ $steps == *" sbom "* ]] || continue
       for f in json cyclonedx spdx; do
         read -r t c m < <(measure_cpu "$bin" sbom --no-cache "$img" -f "$f" -o "$out/sbom-$b-$files.$f"); row_cpu "sbom -f $f ($b)" "$t" "$c" "$m" "$floor" "$floor_cpu"
       done
@@ -76,7 +83,7 @@ for files in "${sizes[@]}"; do
     else
       echo "dockle: not installed here, no row"
     fi
-    if [ -n "${trivy_sbom:-}" ]; then
+    if [ -n "${trivy_sbom:-}" ] && [ -s "$out/sbom-go-$files.cyclonedx" ]; then
       echo "packages (distinct name and version per purl type) and the first differences:"
       go run ./bench/sbom/compare "bulwark=$out/sbom-go-$files.cyclonedx" "trivy=$trivy_sbom" > "$out/compare-$files.txt"
       head -n 20 "$out/compare-$files.txt"
