@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -169,9 +170,9 @@ func TestDeploymentsAPI(t *testing.T) {
 }
 
 // Each read image's cosign signature is checked with the configured
-// keys: signed by the key (with the key named), signed by another key
-// only (invalid), not signed; requireSignature fails the policy of all
-// but the signed one.
+// keys: signed by the key with bulwark sign or with the cosign binary
+// (with the key named), signed by another key only (invalid), not
+// signed; requireSignature fails the policy of all but the signed ones.
 func TestSignatureStatus(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -193,10 +194,19 @@ func TestSignatureStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	digests := map[string]string{}
-	for i, name := range []string{"signed", "other", "unsigned"} {
+	cosign := testutil.RequireTool(t, "cosign")
+	for i, name := range []string{"signed", "other", "unsigned", "cosign"} {
 		ref := quiet.Host + "/app:" + name
 		digests[name] = testutil.Push(t, ref, npmImage(t, "left-pad", fmt.Sprintf("1.0.%d", i)))
-		if name == "unsigned" {
+		switch name {
+		case "unsigned":
+			continue
+		case "cosign":
+			cmd := exec.Command(cosign, "sign", "--key", filepath.Join(dir, "release.key"), "--tlog-upload=false", "-a", "env=prod", quiet.Host+"/app@"+digests[name])
+			cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=pw", "COSIGN_YES=true", "HOME="+t.TempDir(), "TUF_ROOT="+t.TempDir())
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("cosign sign: %v\n%s", err, out)
+			}
 			continue
 		}
 		key := map[string]string{"signed": "release", "other": "other"}[name]
@@ -223,6 +233,7 @@ func TestSignatureStatus(t *testing.T) {
 	}
 	for name, want := range map[string][3]string{
 		"signed":   {"signed", keys["release"], "pass"},
+		"cosign":   {"signed", keys["release"], "pass"},
 		"other":    {"invalid", "", "fail"},
 		"unsigned": {"unsigned", "", "fail"},
 	} {
@@ -255,4 +266,36 @@ func TestSignatureStatus(t *testing.T) {
 	if n != 1 {
 		t.Errorf("GET /api/v1/images does not show the signed image's status: %+v", page.Images)
 	}
+}
+
+// The server applies the retention rules every PruneEvery: a deployment
+// not reported for longer than its expiry goes, one reported since stays.
+func TestPruneJob(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	db := filepath.Join(dir, "vulndb.bwdb")
+	writeDB(t, db, time.Unix(1, 0).UTC())
+	d := "sha256:" + strings.Repeat("c", 64)
+	now := time.Now()
+	if err := st.ReportDeployments(ctx, []deployment.Deployment{
+		{Platform: deployment.ECS, Cluster: "prod", Name: "old", Digest: d, SeenAt: now.Add(-2 * time.Hour)},
+		{Platform: deployment.ECS, Cluster: "prod", Name: "new", Digest: d, SeenAt: now},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(ctx, Options{Store: st, DBFile: db, Log: testWriter{t}, PruneEvery: 50 * time.Millisecond,
+		Retention: store.Retention{Deployments: time.Hour}, Jobs: jobs.Options{Poll: 50 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	testutil.WaitFor(t, 10*time.Second, "the old deployment pruned", func() bool {
+		ds, err := st.Deployments(ctx, d)
+		return err == nil && len(ds) == 1 && ds[0].Name == "new"
+	})
 }
