@@ -335,12 +335,15 @@ func TestScale(t *testing.T) {
 	cpu, pgCPU := cpuSeconds(), dbCPU()
 	start = time.Now()
 	res, err := srv.Refresh(ctx)
+	if err == nil {
+		err = srv.WaitRematch(ctx)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	fig.RefreshSeconds, fig.RefreshDBCPU = time.Since(start).Seconds(), dbCPU()-pgCPU
 	fig.RefreshCPU = cpuSeconds() - cpu + fig.RefreshDBCPU
-	fig.KeysChanged, fig.Rematched, fig.Advanced = res.KeysChanged, res.Rematched, res.Advanced
+	fig.KeysChanged, fig.Rematched, fig.Advanced = res.KeysChanged, res.Queued, res.Advanced
 	fig.RegistryReads = srv.Reads() - reads
 	ch, err := st.Changes(ctx, res.To, 1)
 	if err != nil {

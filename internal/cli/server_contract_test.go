@@ -220,7 +220,7 @@ func TestServerContract(t *testing.T) {
 	if _, b := call("GET", "/api/v1/status", "", true); json.Unmarshal(b, &status) != nil || status.ImageReads != 2 {
 		t.Errorf("status: %s, want 2 image reads", b)
 	}
-	if code, b := call("POST", "/api/v1/db/refresh", "", true); code != 200 || !bytes.Contains(b, []byte(`"rematched": 0`)) {
+	if code, b := call("POST", "/api/v1/db/refresh", "", true); code != 200 || !bytes.Contains(b, []byte(`"queued": 0`)) {
 		t.Errorf("db refresh: %d %s", code, b)
 	}
 	if code, _ := call("POST", "/api/v1/webhooks/registry", "not json", true); code != http.StatusBadRequest {

@@ -120,11 +120,14 @@ func testNotifyRematch(t *testing.T, engine string) {
 
 	srv, err := New(ctx, Options{Store: st, DBFile: db, Token: token, Log: testWriter{t},
 		Notify: []notify.Target{{Name: "hook", URL: hook.URL, Secret: "s3cret"}, {Name: "dead", URL: "http://" + dead.Addr().String() + "/", Secret: "s3cret"}},
-		Jobs:   jobs.Options{MaxAttempts: 3, Backoff: 50 * time.Millisecond, JobTimeout: time.Second, Poll: 50 * time.Millisecond}})
+		Jobs:   jobs.Options{MaxAttempts: 3, Backoff: 50 * time.Millisecond, JobTimeout: 2 * time.Second, Poll: 50 * time.Millisecond}, RematchBatch: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
+	if err := srv.WaitRematch(ctx); err != nil {
+		t.Fatal(err)
+	}
 	api := httptest.NewServer(srv.Handler())
 	defer api.Close()
 
@@ -135,8 +138,8 @@ func testNotifyRematch(t *testing.T, engine string) {
 	}{{[]vulndb.Advisory{other, rare}, "new"}, {[]vulndb.Advisory{other}, "fixed"}} {
 		writeDB(t, db, time.Unix(int64(len(step.advs)*10), 0).UTC(), step.advs...)
 		res, err := srv.Refresh(ctx)
-		if err != nil || res.Rematched != 3 {
-			t.Fatalf("refresh: %+v, %v; want 3 re-matched", res, err)
+		if err != nil || res.Queued != 3 || res.Jobs != 1 {
+			t.Fatalf("refresh: %+v, %v; want 3 queued in 1 job", res, err)
 		}
 		testutil.WaitFor(t, 30*time.Second, "3 more deliveries", func() bool { return len(rc.list()) >= 3 })
 		time.Sleep(300 * time.Millisecond)

@@ -33,7 +33,7 @@ func (s *Server) startQueue(ctx context.Context) error {
 		s.targets[t.Name] = t
 	}
 	s.http = &http.Client{Timeout: notify.Timeout}
-	q, err := jobs.New(ctx, eng, jobs.Handlers{Ingest: s.ingestJob, Notify: s.notifyJob, Parked: s.parked}, s.o.Jobs)
+	q, err := jobs.New(ctx, eng, jobs.Handlers{Ingest: s.ingestJob, Notify: s.notifyJob, Rematch: s.rematchJob, Parked: s.parked}, s.o.Jobs)
 	if err != nil {
 		return err
 	}

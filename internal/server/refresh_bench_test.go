@@ -64,6 +64,9 @@ func BenchmarkRefresh(b *testing.B) {
 	}
 	defer srv.Close()
 	ctx := context.Background()
+	if err := srv.WaitRematch(ctx); err != nil {
+		b.Fatal(err)
+	}
 	round := 0
 	b.Run("touched", func(b *testing.B) {
 		for range b.N {
@@ -73,8 +76,11 @@ func BenchmarkRefresh(b *testing.B) {
 			writeDB(b, db, time.Unix(int64(i+2), 0).UTC(), versions[i%2]...)
 			b.StartTimer()
 			res, err := srv.Refresh(ctx)
-			if err != nil || res.Rematched != 3 {
-				b.Fatalf("refresh: %+v, %v; want 3 re-matched", res, err)
+			if err != nil || res.Queued != 3 {
+				b.Fatalf("refresh: %+v, %v; want 3 queued", res, err)
+			}
+			if err := srv.WaitRematch(ctx); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})
@@ -85,7 +91,7 @@ func BenchmarkRefresh(b *testing.B) {
 		}
 		for range b.N {
 			st := srv.cur.Load()
-			if err := srv.rematch(ctx, st, digests); err != nil {
+			if _, err := srv.rematch(ctx, st, digests); err != nil {
 				b.Fatal(err)
 			}
 		}

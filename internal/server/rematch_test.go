@@ -9,14 +9,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-sec/bulwark/internal/server/jobs"
 	"github.com/bulwark-sec/bulwark/internal/server/store"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 )
 
-// TestRematchFailsHalfway: a refresh re-matching 450 images in batches
-// fails on the 301st image's stored inventory. Every image is then either
-// wholly at the new version or wholly at the old one (stale), the server
-// keeps the old database, and the next refresh brings every image up.
+// TestRematchFailsHalfway: a refresh queues the re-match of 450 images in
+// 3 jobs of 200; the second fails on the 301st image's stored inventory,
+// is retried, then parked with its error listed in /api/v1/jobs. Every
+// image is then either wholly at the new version or wholly at the old one
+// (shown stale): the 200 of the parked job. Once the inventory is
+// repaired, the next refresh queues those 200 again and every image comes
+// up.
 func TestRematchFailsHalfway(t *testing.T) {
 	ctx := context.Background()
 	st, srv, db := storedServer(t, 450, "")
@@ -38,12 +42,21 @@ func TestRematchFailsHalfway(t *testing.T) {
 		advs = append(advs, npmAdvisory(fmt.Sprintf("GHSA-%d", i), fmt.Sprintf("pkg%d", i), "2.0.0"))
 	}
 	writeDB(t, db, time.Unix(2, 0).UTC(), advs...)
-	if _, err := srv.Refresh(ctx); err == nil {
-		t.Fatal("refresh over a broken stored inventory: no error")
+	res, err := srv.Refresh(ctx)
+	if err != nil || res.Queued != 450 || res.Jobs != 3 {
+		t.Fatalf("refresh: %+v, %v; want 450 images queued in 3 jobs", res, err)
 	}
-	if srv.DBVersion() != old {
-		t.Fatalf("server at %s after a failed refresh, want %s", srv.DBVersion(), old)
+	if err := srv.WaitRematch(ctx); err != nil {
+		t.Fatal(err)
 	}
+	if srv.DBVersion() != res.To {
+		t.Fatalf("server at %s after the refresh, want %s", srv.DBVersion(), res.To)
+	}
+	js, err := srv.Jobs(ctx, "parked", 10)
+	if err != nil || len(js) != 1 || js[0].Kind != "rematch" || len(js[0].Errors) != 2 {
+		t.Fatalf("parked jobs %+v, %v; want the one re-match job, with its 2 errors", js, err)
+	}
+	t.Logf("parked: %s", js[0].Errors[1])
 	check := func(wantAllNew bool) {
 		t.Helper()
 		for i := range 450 {
@@ -57,8 +70,8 @@ func TestRematchFailsHalfway(t *testing.T) {
 				t.Fatal(err)
 			}
 			isNew := im.DBVersion != old
-			if wantAllNew && !isNew {
-				t.Fatalf("image %d at %s after the second refresh", i, im.DBVersion)
+			if wantAllNew && !isNew || !wantAllNew && isNew != (i < 200 || i >= 400) {
+				t.Fatalf("image %d at %s (want all new: %v)", i, im.DBVersion, wantAllNew)
 			}
 			if isNew != (len(fs) > 0) {
 				t.Fatalf("image %d at %s with %d finding(s): half re-matched", i, im.DBVersion, len(fs))
@@ -72,9 +85,12 @@ func TestRematchFailsHalfway(t *testing.T) {
 	}
 	check(false)
 	put(good[bad])
-	res, err := srv.Refresh(ctx)
-	if err != nil || res.Rematched != 450 {
-		t.Fatalf("second refresh: %+v, %v; want 450 re-matched", res, err)
+	res, err = srv.Refresh(ctx)
+	if err != nil || res.Queued != 200 {
+		t.Fatalf("second refresh: %+v, %v; want 200 queued again", res, err)
+	}
+	if err := srv.WaitRematch(ctx); err != nil {
+		t.Fatal(err)
 	}
 	check(true)
 }
@@ -93,10 +109,14 @@ func storedServer(t *testing.T, n int, token string) (st *store.SQL, srv *Server
 	storedImages(t, st, n)
 	db = filepath.Join(dir, "vulndb.bwdb")
 	writeDB(t, db, time.Unix(1, 0).UTC())
-	srv, err = New(ctx, Options{Store: st, DBFile: db, Token: token, Log: io.Discard})
+	srv, err = New(ctx, Options{Store: st, DBFile: db, Token: token, Log: io.Discard,
+		Jobs: jobs.Options{MaxAttempts: 2, Backoff: 10 * time.Millisecond, Poll: 20 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
+	if err := srv.WaitRematch(ctx); err != nil {
+		t.Fatal(err)
+	}
 	return st, srv, db
 }

@@ -59,7 +59,7 @@ type Options struct {
 	Log io.Writer
 	// Notify are the targets the finding events are delivered to.
 	Notify []notify.Target
-	// Jobs tunes the job queue the reads and deliveries run on.
+	// Jobs tunes the job queue the reads, re-matches and deliveries run on.
 	Jobs jobs.Options
 	// Signature is how each read image's signature is checked (no keys:
 	// it is not).
@@ -69,6 +69,12 @@ type Options struct {
 	// Retention is applied every PruneEvery (never when 0).
 	Retention  store.Retention
 	PruneEvery time.Duration
+	// RematchBatch is how many images one re-match job takes (default
+	// rematchBatch).
+	RematchBatch int
+	// rematchHook, when set (tests), is called with the digests of a
+	// re-match job before they are matched and with those written.
+	rematchHook func(digests []string, written bool)
 }
 
 // dbState is the vulnerability database in use.
@@ -84,10 +90,11 @@ type fileID struct {
 	modTime time.Time
 }
 
-// Server assesses images and serves the API. Reads of images (ingest)
-// and deliveries of finding events (notify) run as jobs of a durable
-// queue (package jobs) in the store's database, shared by every server
-// on it; database refreshes run on one worker goroutine.
+// Server assesses images and serves the API. Reads of images (ingest),
+// re-matches (rematch) and deliveries of finding events (notify) run as
+// jobs of a durable queue (package jobs) in the store's database, shared
+// by every server on it; a database refresh runs on one worker goroutine
+// and queues the re-matches of the images its changes touch.
 type Server struct {
 	o        Options
 	clients  map[string]*registry.Client
@@ -124,14 +131,19 @@ type RefreshResult struct {
 	// KeysChanged counts the stored (ecosystem, package) keys whose
 	// advisories changed.
 	KeysChanged int `json:"keysChanged"`
-	// Rematched counts the images re-matched; Advanced those whose
-	// results were kept as current because no change touched them.
-	Rematched int `json:"rematched"`
-	Advanced  int `json:"advanced"`
+	// Queued counts the images queued for re-matching against To (those
+	// the change touched and any others not at To), in Jobs re-match
+	// jobs; they are stale until their job writes them. Advanced counts
+	// the images whose results were kept as current because no change
+	// touched them.
+	Queued   int `json:"queued"`
+	Jobs     int `json:"jobs"`
+	Advanced int `json:"advanced"`
 }
 
-// New opens the vulnerability database, re-matches stored images whose
-// results come from another database version, and starts the worker.
+// New opens the vulnerability database, starts the job queue, queues the
+// re-matches of the stored images whose results come from another
+// database version, and starts the worker.
 func New(ctx context.Context, o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = io.Discard
@@ -157,21 +169,16 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.cur.Store(st)
-	stale, err := o.Store.ImagesNotAt(ctx, st.version)
-	if err != nil {
-		st.db.Close()
-		return nil, err
-	}
-	if err := s.rematch(ctx, st, stale); err != nil {
-		st.db.Close()
-		return nil, err
-	}
-	if len(stale) > 0 {
-		fmt.Fprintf(o.Log, "bulwark server: re-matched %d image(s) against database %s\n", len(stale), st.version)
-	}
 	if err := s.startQueue(ctx); err != nil {
 		st.db.Close()
 		return nil, err
+	}
+	if n, _, err := s.queueStale(ctx, st.version); err != nil {
+		s.queue.Stop(ctx)
+		st.db.Close()
+		return nil, err
+	} else if n > 0 {
+		fmt.Fprintf(o.Log, "bulwark server: queued %d image(s) for re-matching against database %s\n", n, st.version)
 	}
 	go s.work()
 	s.Kick()
@@ -285,11 +292,7 @@ func (s *Server) work() {
 		case reply := <-s.refresh:
 			t := time.Now()
 			res, err := s.doRefresh(ctx)
-			if res != nil {
-				s.metrics.Refresh(time.Since(t), res.From != res.To, res.Rematched, err)
-			} else {
-				s.metrics.Refresh(time.Since(t), false, 0, err)
-			}
+			s.metrics.Refresh(time.Since(t), res != nil && res.From != res.To, err)
 			s.dispatch(ctx)
 			reply <- refreshReply{res, err}
 		}
@@ -378,7 +381,12 @@ func PackageIndex(sb *inventory.SBOM) []store.Package {
 	return out
 }
 
-// doRefresh swaps in the database file when it changed.
+// doRefresh swaps in the database file when it changed: the images its
+// changes touch, and any others not at the new version, are queued for
+// re-matching (stale until written); the others are kept as current. On
+// error the old database stays in use. With the file unchanged, the
+// images not at its version (a parked re-match, another server's read at
+// an older database) are queued again.
 func (s *Server) doRefresh(ctx context.Context) (*RefreshResult, error) {
 	old := s.cur.Load()
 	st, err := openDB(s.o.DBFile)
@@ -389,19 +397,22 @@ func (s *Server) doRefresh(ctx context.Context) (*RefreshResult, error) {
 	if st.version == old.version {
 		st.db.Close()
 		s.cur.Store(&dbState{db: old.db, version: old.version, file: st.file})
-		return res, nil
+		res.Queued, res.Jobs, err = s.queueStale(ctx, old.version)
+		return res, err
+	}
+	fail := func(err error) (*RefreshResult, error) {
+		st.db.Close()
+		return nil, err
 	}
 	keys, err := s.o.Store.Keys(ctx)
 	if err != nil {
-		st.db.Close()
-		return nil, err
+		return fail(err)
 	}
 	var changed []store.Package
 	for _, k := range keys {
 		diff, err := advisoriesDiffer(old.db, st.db, k)
 		if err != nil {
-			st.db.Close()
-			return nil, err
+			return fail(err)
 		}
 		if diff {
 			changed = append(changed, k)
@@ -410,36 +421,20 @@ func (s *Server) doRefresh(ctx context.Context) (*RefreshResult, error) {
 	res.KeysChanged = len(changed)
 	touched, err := s.o.Store.ImagesWith(ctx, changed)
 	if err != nil {
-		st.db.Close()
-		return nil, err
+		return fail(err)
 	}
-	if err := s.rematch(ctx, st, touched); err != nil {
-		st.db.Close()
-		return nil, err
-	}
-	res.Rematched = len(touched)
 	if res.Advanced, err = s.o.Store.Advance(ctx, old.version, st.version, touched); err != nil {
-		st.db.Close()
-		return nil, err
+		return fail(err)
 	}
-	// Images at neither version (a refresh that failed halfway) are
-	// re-matched in full.
-	rest, err := s.o.Store.ImagesNotAt(ctx, st.version)
-	if err != nil {
-		st.db.Close()
-		return nil, err
+	if res.Queued, res.Jobs, err = s.queueStale(ctx, st.version); err != nil {
+		return fail(err)
 	}
-	if err := s.rematch(ctx, st, rest); err != nil {
-		st.db.Close()
-		return nil, err
-	}
-	res.Rematched += len(rest)
 	s.dbMu.Lock()
 	s.cur.Store(st)
 	s.dbMu.Unlock()
 	old.db.Close()
-	fmt.Fprintf(s.o.Log, "bulwark server: database %s -> %s: %d package key(s) changed, %d image(s) re-matched, %d kept current\n",
-		res.From, res.To, res.KeysChanged, res.Rematched, res.Advanced)
+	fmt.Fprintf(s.o.Log, "bulwark server: database %s -> %s: %d package key(s) changed, %d image(s) queued for re-matching in %d job(s), %d kept current\n",
+		res.From, res.To, res.KeysChanged, res.Queued, res.Jobs, res.Advanced)
 	return res, nil
 }
 

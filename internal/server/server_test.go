@@ -249,8 +249,11 @@ func TestServerEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.From != old || res.To == old || res.KeysChanged != 1 || res.Rematched != 1 || res.Advanced != 2 {
-		t.Errorf("refresh: %+v, want 1 key changed, 1 image re-matched, 2 kept current", res)
+	if res.From != old || res.To == old || res.KeysChanged != 1 || res.Queued != 1 || res.Advanced != 2 {
+		t.Errorf("refresh: %+v, want 1 key changed, 1 image queued for re-matching, 2 kept current", res)
+	}
+	if err := f.srv.WaitRematch(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 	if got := f.tr.blobs.Load() - blobs + f.tr.manifests.Load() - manifests; got != 0 {
 		t.Errorf("the re-match made %d registry requests, want 0", got)
@@ -292,6 +295,9 @@ func TestServerEndToEnd(t *testing.T) {
 	if code, body := f.post(t, "/api/v1/db/refresh", ""); code != http.StatusOK {
 		t.Fatalf("refresh: HTTP %d: %s", code, body)
 	}
+	if err := f.srv.WaitRematch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var fixed []apiFinding
 	if code := f.get(t, "/api/v1/images/"+dA+"/findings?state=fixed", &fixed); code != http.StatusOK || len(fixed) != 1 || fixed[0].ID != "GHSA-leftpad" || fixed[0].FixedAt == nil {
 		t.Errorf("fixed findings of image a: HTTP %d %+v", code, fixed)
@@ -302,7 +308,7 @@ func TestServerEndToEnd(t *testing.T) {
 
 	// A refresh with the same file changes nothing.
 	code, body = f.post(t, "/api/v1/db/refresh", "")
-	if code != http.StatusOK || !strings.Contains(body, `"rematched": 0`) {
+	if code != http.StatusOK || !strings.Contains(body, `"queued": 0`) {
 		t.Errorf("second refresh: HTTP %d %s", code, body)
 	}
 }

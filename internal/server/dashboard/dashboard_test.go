@@ -76,7 +76,7 @@ func seed(t testing.TB) store.Store {
 	}
 	// Database v2: bash's advisory withdrawn, a new critical for openssl.
 	api2 := append(api[:2:2], vuln("CVE-2026-5555", finding.Critical, "openssl", "3.0.11-1", "3.0.16-1", 1, app))
-	if err := st.Rematched(ctx, []store.Rematch{{Digest: dAPI, Vulns: api2, Version: "v2", At: t0.Add(72 * time.Hour)}}); err != nil {
+	if _, err := st.Rematched(ctx, []store.Rematch{{Digest: dAPI, Vulns: api2, Version: "v2", At: t0.Add(72 * time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
 	return st

@@ -1,5 +1,6 @@
 // Package jobs is the durable job queue of `bulwark server`: image reads
-// (ingest) and notification deliveries (notify) run as River jobs
+// (ingest), re-matches of stored images against a new database (rematch)
+// and notification deliveries (notify) run as River jobs
 // (riverqueue/river) in the store's own database, on PostgreSQL (the
 // riverpgxv5 driver, so several server processes share the work) or on
 // SQLite (the riversqlite driver, one process). A job is unique by its
@@ -27,8 +28,9 @@ import (
 
 // Kinds of job.
 const (
-	KindIngest = "ingest"
-	KindNotify = "notify"
+	KindIngest  = "ingest"
+	KindNotify  = "notify"
+	KindRematch = "rematch"
 )
 
 // IngestArgs reads a pending image.
@@ -48,11 +50,34 @@ type NotifyArgs struct {
 // Kind implements river.JobArgs.
 func (NotifyArgs) Kind() string { return KindNotify }
 
+// RematchArgs re-matches a batch of stored images against database
+// Version. Batches are unique by their arguments while waiting or
+// running, not once done: an image stale again later (a database rolled
+// back and forward) is queued again, and the handler skips the images
+// already at Version.
+type RematchArgs struct {
+	Version string   `json:"version"`
+	Digests []string `json:"digests"`
+}
+
+// Kind implements river.JobArgs.
+func (RematchArgs) Kind() string { return KindRematch }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (RematchArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waiting}}
+}
+
+// waiting are the states of a job not done yet.
+var waiting = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+	rivertype.JobStateRunning, rivertype.JobStateScheduled}
+
 // Handlers do the work of each kind. A returned error retries the job;
 // Parked is told when the last attempt failed.
 type Handlers struct {
-	Ingest func(ctx context.Context, a IngestArgs) error
-	Notify func(ctx context.Context, a NotifyArgs) error
+	Ingest  func(ctx context.Context, a IngestArgs) error
+	Notify  func(ctx context.Context, a NotifyArgs) error
+	Rematch func(ctx context.Context, a RematchArgs) error
 	// Parked, when set, records a job that gave up (the image's error).
 	Parked func(ctx context.Context, kind string, args json.RawMessage, err error)
 }
@@ -148,13 +173,16 @@ func New(ctx context.Context, e Engine, h Handlers, o Options) (*Queue, error) {
 		RetryPolicy:          backoff{o.Backoff},
 		Logger:               o.Log,
 	}
-	if h.Ingest != nil || h.Notify != nil {
+	if h.Ingest != nil || h.Notify != nil || h.Rematch != nil {
 		ws := river.NewWorkers()
 		if h.Ingest != nil {
 			river.AddWorker(ws, &worker[IngestArgs]{fn: h.Ingest, parked: h.Parked})
 		}
 		if h.Notify != nil {
 			river.AddWorker(ws, &worker[NotifyArgs]{fn: h.Notify, parked: h.Parked})
+		}
+		if h.Rematch != nil {
+			river.AddWorker(ws, &worker[RematchArgs]{fn: h.Rematch, parked: h.Parked})
 		}
 		cfg.Workers = ws
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}}
@@ -241,14 +269,19 @@ func (q *Queue) Stop(ctx context.Context) error {
 }
 
 // Add enqueues jobs; a job whose arguments match one waiting, running or
-// done is skipped. It returns how many were new.
+// done (a rematch: waiting or running) is skipped. It returns how many
+// were new.
 func (q *Queue) Add(ctx context.Context, args ...river.JobArgs) (int, error) {
 	if len(args) == 0 {
 		return 0, nil
 	}
 	ps := make([]river.InsertManyParams, len(args))
 	for i, a := range args {
-		ps[i] = river.InsertManyParams{Args: a, InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}}
+		opts := river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+		if o, ok := a.(river.JobArgsWithInsertOpts); ok {
+			opts = o.InsertOpts()
+		}
+		ps[i] = river.InsertManyParams{Args: a, InsertOpts: &opts}
 	}
 	res, err := q.c.InsertMany(ctx, ps)
 	if err != nil {
@@ -261,6 +294,16 @@ func (q *Queue) Add(ctx context.Context, args ...river.JobArgs) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// Waiting counts the jobs of a kind not done yet (waiting, running or to
+// be retried).
+func (q *Queue) Waiting(ctx context.Context, kind string) (int, error) {
+	res, err := q.c.JobList(ctx, river.NewJobListParams().Kinds(kind).States(waiting...).First(10000))
+	if err != nil {
+		return 0, fmt.Errorf("job queue: %w", err)
+	}
+	return len(res.Jobs), nil
 }
 
 // Job is a job as the API shows it.

@@ -67,9 +67,9 @@ func (m *Metrics) Read(d time.Duration, err error) {
 	m.readTime.Observe(d.Seconds())
 }
 
-// Refresh records one database refresh that re-matched rematched images
-// (changed tells whether the database file had changed).
-func (m *Metrics) Refresh(d time.Duration, changed bool, rematched int, err error) {
+// Refresh records one database refresh (changed tells whether the
+// database file had changed).
+func (m *Metrics) Refresh(d time.Duration, changed bool, err error) {
 	result := "unchanged"
 	switch {
 	case err != nil:
@@ -79,8 +79,10 @@ func (m *Metrics) Refresh(d time.Duration, changed bool, rematched int, err erro
 	}
 	m.refreshes.WithLabelValues(result).Inc()
 	m.refTime.Observe(d.Seconds())
-	m.rematched.Add(float64(rematched))
 }
+
+// Rematched counts images re-matched by a re-match job.
+func (m *Metrics) Rematched(n int) { m.rematched.Add(float64(n)) }
 
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {

@@ -577,8 +577,18 @@ func column[T any](ctx context.Context, x execer, q string, args ...any) ([]T, e
 }
 
 // ImagesNotAt implements Store.
-func (s *SQL) ImagesNotAt(ctx context.Context, version string) ([]string, error) {
-	return s.digests(ctx, `SELECT digest FROM images WHERE state = ? AND db_version != ? ORDER BY id`, StateDone, version)
+func (s *SQL) ImagesNotAt(ctx context.Context, version string, among []string) ([]string, error) {
+	if among == nil {
+		return s.digests(ctx, `SELECT digest FROM images WHERE state = ? AND db_version != ? ORDER BY id`, StateDone, version)
+	}
+	if len(among) == 0 {
+		return nil, nil
+	}
+	args := []any{StateDone, version}
+	for _, d := range among {
+		args = append(args, d)
+	}
+	return s.digests(ctx, `SELECT digest FROM images WHERE state = ? AND db_version != ? AND digest IN (?`+strings.Repeat(`, ?`, len(among)-1)+`) ORDER BY id`, args...)
 }
 
 // SBOMs implements Store.
@@ -646,24 +656,51 @@ func unpack(b []byte) (json.RawMessage, error) {
 }
 
 // Rematched implements Store.
-func (s *SQL) Rematched(ctx context.Context, rs []Rematch) error {
-	return s.tx(ctx, func(tx execer) error {
+func (s *SQL) Rematched(ctx context.Context, rs []Rematch) ([]string, error) {
+	var written []string
+	err := s.tx(ctx, func(tx execer) error {
+		written = written[:0]
 		t := newTally()
 		for i := range rs {
-			if err := s.rematched(ctx, tx, t, &rs[i]); err != nil {
+			ok, err := s.rematched(ctx, tx, t, &rs[i])
+			if err != nil {
 				return err
+			}
+			if ok {
+				written = append(written, rs[i].Digest)
 			}
 		}
 		return t.flush(ctx, tx)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return written, nil
 }
 
-// rematched replaces one image's vulnerability findings within tx.
-func (s *SQL) rematched(ctx context.Context, tx execer, t *tally, r *Rematch) error {
+// rematched replaces one image's vulnerability findings within tx, unless
+// the image is at the re-match's version already.
+func (s *SQL) rematched(ctx context.Context, tx execer, t *tally, r *Rematch) (bool, error) {
 	id, err := s.imageID(ctx, tx, r.Digest)
 	if err != nil {
-		return fmt.Errorf("image %s: %w", r.Digest, err)
+		return false, fmt.Errorf("image %s: %w", r.Digest, err)
 	}
+	when := r.At.UTC().Format(time.RFC3339Nano)
+	// First, so that on PostgreSQL a concurrent re-match of the image
+	// waits for this transaction and then finds it at the version.
+	res, err := tx.ExecContext(ctx, `UPDATE images SET assessed_at = ?, db_version = ? WHERE id = ? AND db_version != ?`, when, r.Version, id, r.Version)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	return true, s.replaceVulns(ctx, tx, t, id, r, when)
+}
+
+// replaceVulns replaces an image's vulnerability findings with those of
+// a re-match, with their history, counts and event.
+func (s *SQL) replaceVulns(ctx context.Context, tx execer, t *tally, id int64, r *Rematch, when string) error {
 	var next int
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), -1) + 1 FROM findings WHERE image_id = ?`, id).Scan(&next); err != nil {
 		return err
@@ -675,7 +712,6 @@ func (s *SQL) rematched(ctx context.Context, tx execer, t *tally, r *Rematch) er
 	if err := addEvent(ctx, tx, s.runningSince(), id, ReasonRematch, r.Version, r.At, before, r.Vulns); err != nil {
 		return err
 	}
-	when := r.At.UTC().Format(time.RFC3339Nano)
 	if err := recordHistory(ctx, tx, t, id, finding.GateVuln, r.Vulns, r.Version, when); err != nil {
 		return err
 	}
@@ -686,9 +722,6 @@ func (s *SQL) rematched(ctx context.Context, tx execer, t *tally, r *Rematch) er
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM findings WHERE image_id = ? AND gate = ?`, id, string(finding.GateVuln)); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE images SET assessed_at = ?, db_version = ? WHERE id = ?`, when, r.Version, id); err != nil {
 		return err
 	}
 	return insertFindings(ctx, tx, id, next, r.Vulns, r.Version)

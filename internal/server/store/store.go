@@ -267,17 +267,19 @@ type Store interface {
 	// one of the keys (Version ignored).
 	ImagesWith(ctx context.Context, keys []Package) ([]string, error)
 	// ImagesNotAt lists the digests of the read images whose vulnerability
-	// findings come from another database version than version.
-	ImagesNotAt(ctx context.Context, version string) ([]string, error)
+	// findings come from another database version than version: of all,
+	// or (among not nil) of those among the digests.
+	ImagesNotAt(ctx context.Context, version string, among []string) ([]string, error)
 	// SBOMs returns the stored inventories of the images with the
 	// digests, by digest (a digest the store does not hold is absent).
 	SBOMs(ctx context.Context, digests []string) (map[string]json.RawMessage, error)
 	// Rematched replaces, in one transaction, the vulnerability findings
 	// of each image of rs with those of its re-match, recording in the
 	// history the findings new and fixed at the re-match's database
-	// version, and the Event of each change. On error none of rs is
-	// changed.
-	Rematched(ctx context.Context, rs []Rematch) error
+	// version, and the Event of each change. An image at the re-match's
+	// version already is left alone (another server re-matched it). It
+	// returns the digests written; on error none of rs is changed.
+	Rematched(ctx context.Context, rs []Rematch) ([]string, error)
 	// Advance marks the vulnerability findings of the read images at
 	// version from as current for version to, except the digests in skip:
 	// the database change did not touch their packages.

@@ -97,14 +97,18 @@ func testStore(t *testing.T, url string) {
 		t.Errorf("ImagesWith glibc = %v, %v; want [%s]", got, err, d1)
 	}
 	// A batch holding an unknown digest changes none of its images.
-	if err := s.Rematched(ctx, []Rematch{{Digest: d1, Version: "v2", At: time.Now()}, {Digest: "sha256:unknown", Version: "v2"}}); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Rematched(ctx, []Rematch{{Digest: d1, Version: "v2", At: time.Now()}, {Digest: "sha256:unknown", Version: "v2"}}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("batch with an unknown digest: %v; want ErrNotFound", err)
 	}
 	if im, _ := s.Image(ctx, d1); im.DBVersion != "v1" || im.Counts["HIGH"] != 1 {
 		t.Fatalf("image after a failed batch: %+v; want it unchanged at v1", im)
 	}
-	if err := s.Rematched(ctx, []Rematch{{Digest: d1, Vulns: nil, Version: "v2", At: time.Now()}}); err != nil {
-		t.Fatal(err)
+	if w, err := s.Rematched(ctx, []Rematch{{Digest: d1, Vulns: nil, Version: "v2", At: time.Now()}}); err != nil || len(w) != 1 {
+		t.Fatalf("re-match: %v, %v; want d1 written", w, err)
+	}
+	// Again at v2 (another server's job): left alone, no second event.
+	if w, err := s.Rematched(ctx, []Rematch{{Digest: d1, Vulns: []finding.Finding{{Gate: finding.GateVuln, ID: "CVE-X", Severity: finding.High}}, Version: "v2", At: time.Now()}}); err != nil || len(w) != 0 {
+		t.Fatalf("second re-match at the same version: %v, %v; want nothing written", w, err)
 	}
 	// Events: d1's CVE-1 on ingest, then fixed by the re-match.
 	ids, err := s.Undispatched(ctx, 10)
@@ -137,8 +141,11 @@ func testStore(t *testing.T, url string) {
 	if n, err := s.Advance(ctx, "v1", "v2", []string{d1}); err != nil || n != 1 {
 		t.Errorf("Advance = %d, %v; want 1 (d2 only)", n, err)
 	}
-	if rest, _ := s.ImagesNotAt(ctx, "v2"); len(rest) != 0 {
+	if rest, _ := s.ImagesNotAt(ctx, "v2", nil); len(rest) != 0 {
 		t.Errorf("images not at v2: %v", rest)
+	}
+	if rest, err := s.ImagesNotAt(ctx, "v3", []string{d2, "sha256:unknown"}); err != nil || len(rest) != 1 || rest[0] != d2 {
+		t.Errorf("images among [d2, unknown] not at v3: %v, %v; want [d2]", rest, err)
 	}
 	if fs, _ := s.Findings(ctx, d1); len(fs) != 0 {
 		t.Errorf("findings after a re-match that found none: %v", fs)
@@ -173,7 +180,7 @@ func testHistory(t *testing.T, url string) {
 		t.Fatal(err)
 	}
 	t1 := t0.Add(48 * time.Hour)
-	if err := s.Rematched(ctx, []Rematch{{Digest: d, Vulns: []finding.Finding{vuln("CVE-A", finding.High), vuln("CVE-C", finding.Low)}, Version: "v2", At: t1}}); err != nil {
+	if _, err := s.Rematched(ctx, []Rematch{{Digest: d, Vulns: []finding.Finding{vuln("CVE-A", finding.High), vuln("CVE-C", finding.Low)}, Version: "v2", At: t1}}); err != nil {
 		t.Fatal(err)
 	}
 	fs, err := s.Findings(ctx, d)
@@ -212,7 +219,7 @@ func testHistory(t *testing.T, url string) {
 		t.Errorf("a read is no database change: %+v", ch)
 	}
 	// CVE-B is back: reopened, no longer fixed.
-	if err := s.Rematched(ctx, []Rematch{{Digest: d, Vulns: []finding.Finding{vuln("CVE-A", finding.High), vuln("CVE-B", finding.Critical)}, Version: "v3", At: t1.Add(24 * time.Hour)}}); err != nil {
+	if _, err := s.Rematched(ctx, []Rematch{{Digest: d, Vulns: []finding.Finding{vuln("CVE-A", finding.High), vuln("CVE-B", finding.Critical)}, Version: "v3", At: t1.Add(24 * time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
 	if fixed, _ := s.Fixed(ctx, d); len(fixed) != 1 || fixed[0].ID != "CVE-C" {
