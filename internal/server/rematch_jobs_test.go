@@ -191,19 +191,25 @@ func waitDeliveries(t *testing.T, rc *receiver, want int) {
 	}
 }
 
+// rematchSetup starts PostgreSQL, writes a database file without
+// advisories for the stored packages and starts a notification receiver.
+func rematchSetup(t *testing.T) (url, db string, rc *receiver, hook string) {
+	url = postgres.URL(t)
+	db = filepath.Join(t.TempDir(), "vulndb.bwdb")
+	writeDB(t, db, time.Unix(1, 0).UTC(), npmAdvisory("GHSA-other", "not-stored", "2.0.0"))
+	rc = &receiver{events: map[int64]store.Event{}, count: map[int64]int{}}
+	hs := httptest.NewServer(rc)
+	t.Cleanup(hs.Close)
+	return url, db, rc, hs.URL
+}
+
 // Two servers on one PostgreSQL database, both refreshing to a database
 // update that touches 150 of 300 stored images: the re-match runs as 15
 // jobs of 10 images, shared by both servers; each image is re-matched
 // exactly once and its "new" event delivered once.
 func TestRematchTwoServers(t *testing.T) {
 	ctx := context.Background()
-	url := postgres.URL(t)
-	dir := t.TempDir()
-	db := filepath.Join(dir, "vulndb.bwdb")
-	writeDB(t, db, time.Unix(1, 0).UTC(), npmAdvisory("GHSA-other", "not-stored", "2.0.0"))
-	rc := &receiver{events: map[int64]store.Event{}, count: map[int64]int{}}
-	hook := httptest.NewServer(rc)
-	defer hook.Close()
+	url, db, rc, hook := rematchSetup(t)
 	const n = 300
 	count := &rematchCounter{by: map[string]map[string]int{}}
 	var srvs []*Server
@@ -216,7 +222,7 @@ func TestRematchTwoServers(t *testing.T) {
 		if id == "a" {
 			hotImages(t, st, n)
 		}
-		o := rematchOptions(st, db, hook.URL, id)
+		o := rematchOptions(st, db, hook, id)
 		o.rematchHook = func(digests []string, written bool) {
 			if written {
 				count.add(id, digests)
@@ -281,13 +287,8 @@ func TestRematchTwoServers(t *testing.T) {
 // is delivered once.
 func TestRematchKilled(t *testing.T) {
 	ctx := context.Background()
-	url := postgres.URL(t)
-	dir := t.TempDir()
-	db := filepath.Join(dir, "vulndb.bwdb")
-	writeDB(t, db, time.Unix(1, 0).UTC(), npmAdvisory("GHSA-other", "not-stored", "2.0.0"))
-	rc := &receiver{events: map[int64]store.Event{}, count: map[int64]int{}}
-	hook := httptest.NewServer(rc)
-	defer hook.Close()
+	url, db, rc, hook := rematchSetup(t)
+	dir := filepath.Dir(db)
 	st, err := store.OpenURL(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -296,7 +297,7 @@ func TestRematchKilled(t *testing.T) {
 	const n = 200
 	hotImages(t, st, n)
 	count := &rematchCounter{by: map[string]map[string]int{}}
-	o := rematchOptions(st, db, hook.URL, "parent")
+	o := rematchOptions(st, db, hook, "parent")
 	o.rematchHook = func(digests []string, written bool) {
 		if written {
 			count.add("parent", digests)
@@ -314,7 +315,7 @@ func TestRematchKilled(t *testing.T) {
 	}
 	count.by = map[string]map[string]int{}
 
-	spec := childSpec{Store: url, DB: db, Hook: hook.URL, Marker: filepath.Join(dir, "hung")}
+	spec := childSpec{Store: url, DB: db, Hook: hook, Marker: filepath.Join(dir, "hung")}
 	raw, _ := json.Marshal(spec)
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	child.Env = append(os.Environ(), childEnv+"="+string(raw))
