@@ -82,10 +82,10 @@ func testSummaries(t *testing.T, url string) {
 			}
 			rs = append(rs, Rematch{Digest: d, Vulns: vulns(n), Version: v, At: at})
 		}
-		if err := s.Rematched(ctx, rs[:5]); err != nil {
+		if _, err := s.Rematched(ctx, rs[:5]); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Rematched(ctx, rs[5:]); err != nil {
+		if _, err := s.Rematched(ctx, rs[5:]); err != nil {
 			t.Fatal(err)
 		}
 		if round == 4 { // a second read of an image
