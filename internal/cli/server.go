@@ -43,6 +43,10 @@ it gracefully. See docs/server.md.`,
 			if err := c.Override(o); err != nil {
 				return usageError{err}
 			}
+			// A certificate or key that does not load is a bad value.
+			if _, err := c.TLS.Config(); err != nil {
+				return usageError{err}
+			}
 			return server.Run(cmd.Context(), c, cmd.ErrOrStderr(), nil)
 		},
 	}

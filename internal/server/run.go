@@ -59,13 +59,9 @@ func Run(ctx context.Context, c *config.Config, log io.Writer, ready func(addr s
 		return err
 	}
 	defer st.Close()
-	var tlsConf *tls.Config
-	if c.TLS.Cert != "" {
-		cert, err := tls.LoadX509KeyPair(c.TLS.Cert, c.TLS.Key)
-		if err != nil {
-			return fmt.Errorf("TLS certificate: %w", err)
-		}
-		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	tlsConf, err := c.TLS.Config()
+	if err != nil {
+		return err
 	}
 	var targets []notify.Target
 	for _, n := range c.Notify {

@@ -164,23 +164,61 @@ func freePort(t testing.TB) int {
 // selfSigned writes a certificate and key for 127.0.0.1 and localhost.
 func selfSigned(t testing.TB, dir string) (certFile, keyFile string) {
 	t.Helper()
+	key := newKey(t)
+	tmpl := serverCert()
+	tmpl.KeyUsage |= x509.KeyUsageCertSign
+	tmpl.IsCA = true
+	return writeCert(t, dir, "cert.pem", "key.pem", tmpl, tmpl, key, key)
+}
+
+// CASignedCert writes a CA certificate (caFile) and a server certificate
+// for 127.0.0.1 and localhost signed by it, with its key (PEM files).
+func CASignedCert(t testing.TB, dir string) (caFile, certFile, keyFile string) {
+	t.Helper()
+	caKey := newKey(t)
+	ca := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "bulwark test CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	caFile, _ = writeCert(t, dir, "ca.pem", "ca-key.pem", ca, ca, caKey, caKey)
+	certFile, keyFile = writeCert(t, dir, "server.pem", "server-key.pem", serverCert(), ca, newKey(t), caKey)
+	return caFile, certFile, keyFile
+}
+
+func newKey(t testing.TB) *ecdsa.PrivateKey {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
+	return key
+}
+
+// serverCert is the template of a day's server certificate for 127.0.0.1
+// and localhost.
+func serverCert() *x509.Certificate {
+	return &x509.Certificate{
 		SerialNumber:          big.NewInt(time.Now().UnixNano()),
 		Subject:               pkix.Name{CommonName: "127.0.0.1"},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
 		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
 		DNSNames:              []string{"localhost"},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
-		IsCA:                  true,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+}
+
+// writeCert signs tmpl (with key's public half) by parent and parentKey
+// and writes it and key as PEM files in dir.
+func writeCert(t testing.TB, dir, certName, keyName string, tmpl, parent *x509.Certificate, key, parentKey *ecdsa.PrivateKey) (certFile, keyFile string) {
+	t.Helper()
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +226,7 @@ func selfSigned(t testing.TB, dir string) (certFile, keyFile string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	certFile, keyFile = filepath.Join(dir, certName), filepath.Join(dir, keyName)
 	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ package config
 
 import (
 	"bytes"
+	"crypto/tls"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -169,6 +171,31 @@ type EventBridge struct {
 type TLS struct {
 	Cert string `yaml:"cert"`
 	Key  string `yaml:"key"`
+}
+
+// Config loads the certificate and key: nil without them. An error names
+// the file at fault (the key when the pair does not match).
+func (t TLS) Config() (*tls.Config, error) {
+	if t.Cert == "" {
+		return nil, nil
+	}
+	certPEM, err := os.ReadFile(t.Cert)
+	if err != nil {
+		return nil, fmt.Errorf("tls certificate: %w", err)
+	}
+	keyPEM, err := os.ReadFile(t.Key)
+	if err != nil {
+		return nil, fmt.Errorf("tls key: %w", err)
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		what, file := "key", t.Key
+		if b, _ := pem.Decode(certPEM); b == nil || b.Type != "CERTIFICATE" {
+			what, file = "certificate", t.Cert
+		}
+		return nil, fmt.Errorf("tls %s %s: %w", what, file, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // DB is the vulnerability database the server matches against.
