@@ -88,7 +88,11 @@ func Run(ctx context.Context, c *config.Config, log io.Writer, ready func(addr s
 	go func() { served <- hs.Serve(ln) }()
 	go srv.WatchDB(ctx, c.CheckEvery)
 	if len(c.Watched) > 0 {
-		go srv.poller(c).Run(ctx)
+		p, err := srv.poller(ctx, c)
+		if err != nil {
+			return err
+		}
+		go p.Run(ctx)
 	}
 	fmt.Fprintf(log, "bulwark server: listening on %s://%s (store %s, database %s)\n", scheme, ln.Addr(), storePath, srv.DBVersion())
 	if ready != nil {
@@ -108,8 +112,9 @@ func Run(ctx context.Context, c *config.Config, log io.Writer, ready func(addr s
 	return nil
 }
 
-// poller polls the watched repositories into Record.
-func (s *Server) poller(c *config.Config) *poll.Poller {
+// poller polls the watched repositories into Record, starting from the
+// tags the store holds.
+func (s *Server) poller(ctx context.Context, c *config.Config) (*poll.Poller, error) {
 	p := &poll.Poller{Interval: c.PollEvery, Timeout: c.PollTimeout, Log: s.o.Log,
 		Record: func(ctx context.Context, pushes []webhook.Push) error {
 			_, err := s.Record(ctx, "poll", pushes)
@@ -118,5 +123,14 @@ func (s *Server) poller(c *config.Config) *poll.Poller {
 	for _, w := range c.Watched {
 		p.Targets = append(p.Targets, poll.Target{Registry: w.Registry, Repository: w.Repository, Client: s.clients[w.Registry]})
 	}
-	return p
+	tags, err := s.o.Store.Tagged(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("stored tags: %w", err)
+	}
+	known := make([]webhook.Push, len(tags))
+	for i, x := range tags {
+		known[i] = webhook.Push{Registry: x.Registry, Repository: x.Repository, Tag: x.Tag, Digest: x.Digest}
+	}
+	p.Remember(known)
+	return p, nil
 }

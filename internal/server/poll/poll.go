@@ -39,7 +39,7 @@ func (t Target) String() string {
 }
 
 // Poller polls its targets. Its zero value is not usable; fill in every
-// field but seen.
+// field but seen (Remember).
 type Poller struct {
 	// Targets are polled concurrently, one goroutine each.
 	Targets []Target
@@ -122,6 +122,19 @@ func (p *Poller) Round(ctx context.Context) int {
 	}
 	p.mu.Unlock()
 	return len(fresh)
+}
+
+// Remember marks tags as seen at their digests (those a store kept across
+// a restart), so that only the tags new or moved since are handed over.
+func (p *Poller) Remember(pushes []webhook.Push) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.seen == nil {
+		p.seen = map[string]string{}
+	}
+	for _, x := range pushes {
+		p.seen[key(x)] = x.Digest
+	}
 }
 
 func key(x webhook.Push) string { return x.Registry + "/" + x.Repository + ":" + x.Tag }

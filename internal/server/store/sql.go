@@ -508,6 +508,24 @@ func recordHistory(ctx context.Context, tx execer, t *tally, id int64, gate find
 	return nil
 }
 
+// Tagged implements Store.
+func (s *SQL) Tagged(ctx context.Context) ([]Tagged, error) {
+	rows, err := s.x().QueryContext(ctx, `SELECT i.registry, i.repository, t.tag, i.digest FROM tags t JOIN images i ON i.id = t.image_id ORDER BY i.id, t.tag`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Tagged
+	for rows.Next() {
+		var x Tagged
+		if err := rows.Scan(&x.Registry, &x.Repository, &x.Tag, &x.Digest); err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
 // Keys implements Store.
 func (s *SQL) Keys(ctx context.Context) ([]Package, error) {
 	rows, err := s.x().QueryContext(ctx, `SELECT DISTINCT ecosystem, name FROM packages ORDER BY ecosystem, name`)

@@ -217,6 +217,11 @@ func Trend(newBy, fixedBy map[string]map[string]int) []Day {
 	return out
 }
 
+// Tagged is a tag of a stored image.
+type Tagged struct {
+	Registry, Repository, Tag, Digest string
+}
+
 // Store is what the server keeps. Every method is safe for concurrent use.
 type Store interface {
 	// Add records a pushed digest. It returns true when the digest is new
@@ -261,6 +266,10 @@ type Store interface {
 	// Trend counts the findings of all images new and fixed per day (kept
 	// per day as they change, not computed from the history).
 	Trend(ctx context.Context) ([]Day, error)
+	// Tagged lists the tags of the stored images, of the images added
+	// first first (a tag moved to another digest comes last at its newest
+	// digest).
+	Tagged(ctx context.Context) ([]Tagged, error)
 	// Keys lists the distinct (ecosystem, name) keys of the package index.
 	Keys(ctx context.Context) ([]Package, error)
 	// ImagesWith lists the digests of the read images holding a package of
