@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -48,7 +49,9 @@ func (s *Server) queueStale(ctx context.Context, version string) (images, batche
 // skipping those already at it (re-matched by an earlier run of the job
 // or by another server). A job for an older database than this server's
 // is done (the newer one's refresh queued every image not at it); for a
-// newer one, the server first checks its database file.
+// newer one, the server first checks its database file, and while its
+// own refresh to a replaced file is under way the job waits (snoozed, no
+// attempt counted).
 func (s *Server) rematchJob(ctx context.Context, a jobs.RematchArgs) error {
 	if v := s.cur.Load().version; a.Version != v {
 		// Versions start with the build time, so they sort by age.
@@ -61,6 +64,9 @@ func (s *Server) rematchJob(ctx context.Context, a jobs.RematchArgs) error {
 	defer s.dbMu.RUnlock()
 	st := s.cur.Load()
 	if a.Version != st.version {
+		if fi, err := os.Stat(s.o.DBFile); err == nil && (fileID{fi.Size(), fi.ModTime()}) != st.file {
+			return river.JobSnooze(time.Second)
+		}
 		return fmt.Errorf("database %s is not the one this server has (%s): every server needs the same database file", a.Version, st.version)
 	}
 	todo, err := s.o.Store.ImagesNotAt(ctx, a.Version, a.Digests)

@@ -147,7 +147,8 @@ type worker[T river.JobArgs] struct {
 
 func (w *worker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	err := w.fn(ctx, job.Args)
-	if err != nil && job.Attempt >= job.MaxAttempts && w.parked != nil {
+	var snoozed *river.JobSnoozeError
+	if err != nil && job.Attempt >= job.MaxAttempts && w.parked != nil && !errors.As(err, &snoozed) {
 		w.parked(ctx, job.Kind, job.EncodedArgs, err)
 	}
 	return err
