@@ -41,6 +41,31 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// startServer runs `bulwark server ARGS...` (the test binary) and waits
+// for its "listening on" line: it returns the process, its output and
+// the URL it serves (http:// or https://ADDR). The process is killed at
+// the test's end.
+func startServer(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"server"}, args...)...)
+	cmd.Env = append(os.Environ(), "BULWARK_TEST_MAIN=1")
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	addrRe := regexp.MustCompile(`listening on (https?://127\.0\.0\.1:[0-9]+)`)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if m := addrRe.FindStringSubmatch(out.String()); m != nil {
+			return cmd, out, m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no 'listening on' line within 30s:\n%s", out.String())
+		}
+	}
+}
+
 // TestServerContract walks the smallest contract of issue 15 through the
 // binary, configured by flags (and a file only for the EventBridge host
 // mapping): --listen 127.0.0.1:0 (the address from the log line),
@@ -68,25 +93,8 @@ func TestServerContract(t *testing.T) {
 	os.WriteFile(cfg, []byte("webhooks:\n  eventbridge:\n    hosts:\n      "+ecrHost+": "+reg.Host+"\n"), 0o600)
 
 	const token = "contract-token"
-	cmd := exec.Command(os.Args[0], "server", "--config", cfg, "--listen", "127.0.0.1:0", "--database", "sqlite://"+filepath.Join(dir, "s.db"),
+	cmd, out, base := startServer(t, "--config", cfg, "--listen", "127.0.0.1:0", "--database", "sqlite://"+filepath.Join(dir, "s.db"),
 		"--watch", reg.Host+"/team/polled", "--insecure", "--token", token, "--db", dbFile, "--poll-interval", "1s")
-	cmd.Env = append(os.Environ(), "BULWARK_TEST_MAIN=1")
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	addrRe := regexp.MustCompile(`listening on http://(127\.0\.0\.1:[0-9]+)`)
-	var base string
-	for deadline := time.Now().Add(30 * time.Second); base == ""; {
-		if m := addrRe.FindStringSubmatch(out.String()); m != nil {
-			base = "http://" + m[1]
-		} else if time.Now().After(deadline) {
-			t.Fatalf("no 'listening on' line within 30s:\n%s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 	call := func(method, path, body string, auth bool) (int, []byte) {
 		t.Helper()
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))

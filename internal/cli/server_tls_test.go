@@ -7,9 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -45,22 +43,11 @@ func TestServerTLS(t *testing.T) {
 		t.Errorf("a missing certificate file: exit %d, %s; want 2 naming it", code, stderr.String())
 	}
 
-	cmd := exec.Command(os.Args[0], append(args, "--tls-cert", cert, "--tls-key", key)...)
-	cmd.Env = append(os.Environ(), "BULWARK_TEST_MAIN=1")
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	cmd, out, base := startServer(t, append(args[1:], "--tls-cert", cert, "--tls-key", key)...)
+	addr, ok := strings.CutPrefix(base, "https://")
+	if !ok {
+		t.Fatalf("serving %s, want https://", base)
 	}
-	defer cmd.Process.Kill()
-	addrRe := regexp.MustCompile(`listening on https://(127\.0\.0\.1:[0-9]+)`)
-	var addr string
-	testutil.WaitFor(t, 30*time.Second, "the 'listening on https://' line", func() bool {
-		if m := addrRe.FindStringSubmatch(out.String()); m != nil {
-			addr = m[1]
-		}
-		return addr != ""
-	})
 
 	pool := x509.NewCertPool()
 	caPEM, err := os.ReadFile(ca)
