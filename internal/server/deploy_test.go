@@ -60,6 +60,9 @@ func TestDeploymentNotify(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
+	if err := srv.WaitRematch(ctx); err != nil {
+		t.Fatal(err)
+	}
 	api := httptest.NewServer(srv.Handler())
 	defer api.Close()
 
@@ -108,8 +111,8 @@ func TestDeploymentNotify(t *testing.T) {
 
 	writeDB(t, db, time.Unix(20, 0).UTC(), other, npmAdvisory("GHSA-rare", "rare", "2.0.0"))
 	res, err := srv.Refresh(ctx)
-	if err != nil || res.Rematched != 3 {
-		t.Fatalf("refresh: %+v, %v; want 3 re-matched", res, err)
+	if err != nil || res.Queued != 3 {
+		t.Fatalf("refresh: %+v, %v; want 3 queued for re-matching", res, err)
 	}
 	testutil.WaitFor(t, 30*time.Second, "3 events to all, 1 to deployed", func() bool { return len(all.list()) == 3 && len(deployed.list()) == 1 })
 	time.Sleep(300 * time.Millisecond) // no more arrives

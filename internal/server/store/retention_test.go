@@ -126,7 +126,7 @@ func testRetention(t *testing.T, url string) {
 		t.Fatal(err)
 	}
 	// A re-match fixes CVE-2 of the tagged image: one fixed history row.
-	if err := s.Rematched(ctx, []Rematch{{Digest: tagged, Vulns: vuln("CVE-1"), Version: "v2", At: time.Now()}}); err != nil {
+	if _, err := s.Rematched(ctx, []Rematch{{Digest: tagged, Vulns: vuln("CVE-1"), Version: "v2", At: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
 	ids, _ := s.Undispatched(ctx, 100)
