@@ -47,17 +47,14 @@ func (s *Server) queueStale(ctx context.Context, version string) (images, batche
 
 // rematchJob re-matches a batch of images against its database version,
 // skipping those already at it (re-matched by an earlier run of the job
-// or by another server). A job for an older database than this server's
-// is done (the newer one's refresh queued every image not at it); for a
-// newer one, the server first checks its database file, and while its
-// own refresh to a replaced file is under way the job waits (snoozed, no
-// attempt counted).
+// or by another server). For another database than its own, the server
+// first checks its database file; while its refresh to a replaced file is
+// under way the job waits (snoozed, no attempt counted). A job for an
+// older database than the server's is then done (the newer one's refresh
+// queued every image not at it); one for a database it does not have
+// fails.
 func (s *Server) rematchJob(ctx context.Context, a jobs.RematchArgs) error {
-	if v := s.cur.Load().version; a.Version != v {
-		// Versions start with the build time, so they sort by age.
-		if a.Version < v {
-			return nil
-		}
+	if a.Version != s.cur.Load().version {
 		s.checkFile(ctx)
 	}
 	s.dbMu.RLock()
@@ -66,6 +63,10 @@ func (s *Server) rematchJob(ctx context.Context, a jobs.RematchArgs) error {
 	if a.Version != st.version {
 		if fi, err := os.Stat(s.o.DBFile); err == nil && (fileID{fi.Size(), fi.ModTime()}) != st.file {
 			return river.JobSnooze(time.Second)
+		}
+		// Versions start with the build time, so they sort by age.
+		if a.Version < st.version {
+			return nil
 		}
 		return fmt.Errorf("database %s is not the one this server has (%s): every server needs the same database file", a.Version, st.version)
 	}
