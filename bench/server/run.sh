@@ -47,6 +47,8 @@ if f.get('sampleIngestSeconds'):
 h = f['harborMinutesAt52And75PerMinute']
 print(f"| Harbor's reported 52-75 scans/minute | {h[1]:.0f}-{h[0]:.0f} min |")
 print(f"| {db} store | {f['storeBytes']/1e6:.0f} MB = **{f['bytesPerImage']/1e3:.1f} KB per image** |")
+if f.get('storeBytesAfterUpdate'):
+    print(f"| {db} store after the update | {f['storeBytesAfterUpdate']/1e6:.0f} MB = {f['storeBytesAfterUpdate']/f['images']/1e3:.1f} KB per image |")
 for k, v in f['apiLatency'].items():
     cpu = f", CPU {v['cpuMsPerRequest']:.1f} ms a request" if 'cpuMsPerRequest' in v else ""
     print(f"| {k} | p50 {v['p50']:.1f} ms, p95 {v['p95']:.1f} ms, **p99 {v['p99']:.1f} ms** (n={v['n']}){cpu} |")

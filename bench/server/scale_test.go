@@ -211,6 +211,8 @@ type Figures struct {
 	StoreBytes      int64                  `json:"storeBytes"`
 	BytesPerImage   float64                `json:"bytesPerImage"`
 	TableBytes      map[string]int64       `json:"storeBytesByTable,omitempty"`
+	StoreBytesAfter int64                  `json:"storeBytesAfterUpdate"`
+	TableBytesAfter map[string]int64       `json:"storeBytesByTableAfterUpdate,omitempty"`
 	Latency         map[string]Percentiles `json:"apiLatency"`
 }
 
@@ -315,17 +317,7 @@ func TestScale(t *testing.T) {
 	fig.LoadSeconds = time.Since(start).Seconds()
 	fig.PackagesMean, fig.FindingsMean, fig.SBOMBytesMean = float64(pkgs)/float64(n), float64(fnds)/float64(n), float64(sbomBytes)/float64(n)
 	t.Logf("stored %d images (%.0f packages, %.0f findings each on average) in %.1fs", n, fig.PackagesMean, fig.FindingsMean, fig.LoadSeconds)
-	if fig.Database == "sqlite" {
-		checkpoint(t, storePath)
-		for _, f := range []string{storePath, storePath + "-wal"} {
-			if fi, err := os.Stat(f); err == nil {
-				fig.StoreBytes += fi.Size()
-			}
-		}
-		fig.TableBytes = tableSizes(t, storePath)
-	} else {
-		fig.StoreBytes, fig.TableBytes = pgSizes(t, st.DB())
-	}
+	fig.StoreBytes, fig.TableBytes = storeSizes(t, fig.Database, storePath, st)
 	fig.BytesPerImage = float64(fig.StoreBytes) / float64(n)
 	t.Logf("store: %.1f KB per image; by table and index: %v", fig.BytesPerImage/1e3, fig.TableBytes)
 
@@ -350,6 +342,8 @@ func TestScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	fig.NewFindings, fig.FixedFindings = ch.New, ch.Fixed
+	fig.StoreBytesAfter, fig.TableBytesAfter = storeSizes(t, fig.Database, storePath, st)
+	t.Logf("store after the update: %.1f KB per image; by table and index: %v", float64(fig.StoreBytesAfter)/float64(n)/1e3, fig.TableBytesAfter)
 	t.Logf("refresh: %+v in %.1fs (%.1fs CPU, of which the database server %.1fs), %d registry requests; %d new, %d fixed findings", res, fig.RefreshSeconds, fig.RefreshCPU, fig.RefreshDBCPU, fig.RegistryReads, fig.NewFindings, fig.FixedFindings)
 
 	// API latency with every image stored.
@@ -507,6 +501,22 @@ func tableSizes(t *testing.T, path string) map[string]int64 {
 		}
 	}
 	return out
+}
+
+// storeSizes is the size of the store and of each of its tables (with
+// their indexes on PostgreSQL; each index apart on SQLite).
+func storeSizes(t *testing.T, engine, sqlitePath string, st *store.SQL) (int64, map[string]int64) {
+	if engine != "sqlite" {
+		return pgSizes(t, st.DB())
+	}
+	checkpoint(t, sqlitePath)
+	var total int64
+	for _, f := range []string{sqlitePath, sqlitePath + "-wal"} {
+		if fi, err := os.Stat(f); err == nil {
+			total += fi.Size()
+		}
+	}
+	return total, tableSizes(t, sqlitePath)
 }
 
 // pgSizes is the size of the PostgreSQL database after a checkpoint and
