@@ -72,7 +72,7 @@ for files in "${sizes[@]}"; do
       tc=$(mktemp -d)
       read -r t c m < <(measure_cpu trivy image --quiet --cache-dir "$tc" --cache-backend memory --timeout 60m \
         --skip-db-update --skip-java-db-update --offline-scan --input "$img" -f cyclonedx -o "$out/trivy-$files.cdx.json")
-      row_cpu "trivy SBOM ($(trivy --version | sed -n 's/^Version: //p'))" "$t" "$c" "$m" "$floor" "$floor_cpu"
+      row_cpu "trivy SBOM $(go version -m "$(command -v trivy)" | awk '$1 == "mod" {print $3}')" "$t" "$c" "$m" "$floor" "$floor_cpu"
       rm -rf "$tc"
       trivy_sbom=$out/trivy-$files.cdx.json
     else
