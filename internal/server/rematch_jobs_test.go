@@ -66,6 +66,9 @@ func runChild(raw string) int {
 	var mu sync.Mutex
 	hung := false
 	o := rematchOptions(st, spec.DB, spec.Hook, "child")
+	// One worker: when it hangs in the batch, no delivery of this process
+	// is in flight, so a repeat could only come from a lost batch.
+	o.Jobs.Workers = 1
 	o.rematchHook = func(digests []string, written bool) {
 		mu.Lock()
 		first := !written && !hung
