@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"math"
 	"slices"
 	"strings"
@@ -131,22 +130,14 @@ func (t *tally) flush(ctx context.Context, tx execer) error {
 		if v[0] == 0 && v[1] == 0 {
 			continue
 		}
-		var repo string
-		var added, fixed sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT i.repository, c.added, c.fixed FROM images i
-			LEFT JOIN version_changes c ON c.db_version = ? AND c.repository = i.repository AND c.image_id = i.id WHERE i.id = ?`, k.version, k.image).
-			Scan(&repo, &added, &fixed); err != nil {
+		// Increments, so that transactions writing one image's row at
+		// once (two servers' re-matches on PostgreSQL) add up; a row
+		// back at nothing goes.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO version_changes (db_version, repository, image_id, added, fixed) SELECT ?, repository, id, ?, ? FROM images WHERE id = ?
+			ON CONFLICT (db_version, repository, image_id) DO UPDATE SET added = version_changes.added + excluded.added, fixed = version_changes.fixed + excluded.fixed`, k.version, v[0], v[1], k.image); err != nil {
 			return err
 		}
-		a, f := int(added.Int64)+v[0], int(fixed.Int64)+v[1]
-		var err error
-		if a == 0 && f == 0 {
-			_, err = tx.ExecContext(ctx, `DELETE FROM version_changes WHERE db_version = ? AND repository = ? AND image_id = ?`, k.version, repo, k.image)
-		} else {
-			_, err = tx.ExecContext(ctx, `INSERT INTO version_changes (db_version, repository, image_id, added, fixed) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (db_version, repository, image_id) DO UPDATE SET added = excluded.added, fixed = excluded.fixed`, k.version, repo, k.image, a, f)
-		}
-		if err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM version_changes WHERE db_version = ? AND repository = (SELECT repository FROM images WHERE id = ?) AND image_id = ? AND added = 0 AND fixed = 0`, k.version, k.image, k.image); err != nil {
 			return err
 		}
 	}
