@@ -20,6 +20,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/deployment"
 	"github.com/bulwark-sec/bulwark/internal/registry"
 	"github.com/bulwark-sec/bulwark/internal/server/jobs"
+	"github.com/bulwark-sec/bulwark/internal/server/poll"
 	"github.com/bulwark-sec/bulwark/internal/server/notify"
 	"github.com/bulwark-sec/bulwark/internal/server/store"
 	"github.com/bulwark-sec/bulwark/internal/server/webhook"
@@ -227,12 +228,19 @@ func TestSignatureStatus(t *testing.T) {
 		o.Signature.Annotations = map[string]string{"env": "prod"}
 		o.RequireSignature = true
 	})
-	var pushes []webhook.Push
-	for name, d := range digests {
-		pushes = append(pushes, webhook.Push{Registry: quiet.Host, Repository: "app", Digest: d, Tag: name})
-	}
-	if _, err := f.srv.Record(ctx, "test", pushes); err != nil {
-		t.Fatal(err)
+	// A poll round lists the four image tags and the three signature tags
+	// (sha256-<hex>.sig): the signatures are not images to assess.
+	artifacts := 0
+	p := &poll.Poller{Timeout: time.Minute, Log: io.Discard,
+		Targets: []poll.Target{{Registry: quiet.Host, Repository: "app", Client: f.srv.clients[quiet.Host]}},
+		Record: func(ctx context.Context, pushes []webhook.Push) error {
+			res, err := f.srv.Record(ctx, "poll", pushes)
+			artifacts += res.Artifacts
+			return err
+		}}
+	p.Round(ctx)
+	if artifacts != 3 {
+		t.Errorf("poll round: %d signature tags set aside, want 3", artifacts)
 	}
 	for name, want := range map[string][3]string{
 		"signed":   {"signed", keys["release"], "pass"},
@@ -268,6 +276,9 @@ func TestSignatureStatus(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("GET /api/v1/images does not show the signed image's status: %+v", page.Images)
+	}
+	if len(page.Images) != len(digests) {
+		t.Errorf("GET /api/v1/images: %d images, want the %d pushed (no signature manifests): %+v", len(page.Images), len(digests), page.Images)
 	}
 }
 

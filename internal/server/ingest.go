@@ -10,27 +10,36 @@ import (
 
 	"github.com/bulwark-sec/bulwark/internal/server/eventbridge"
 	"github.com/bulwark-sec/bulwark/internal/server/webhook"
+	"github.com/bulwark-sec/bulwark/internal/sign"
 )
 
 // Recorded is what Record did with a batch of pushes.
 type Recorded struct {
 	// Events counts the pushes; New the digests not known before (to be
-	// read once); Ignored the pushes to registries not configured.
-	Events  int `json:"events"`
-	New     int `json:"new"`
-	Ignored int `json:"ignored"`
+	// read once); Ignored the pushes to registries not configured;
+	// Artifacts the pushes of cosign's signature, attestation and SBOM
+	// tags (sha256-<hex>.sig, .att, .sbom), which are not images.
+	Events    int `json:"events"`
+	New       int `json:"new"`
+	Ignored   int `json:"ignored"`
+	Artifacts int `json:"artifacts"`
 }
 
 // Record records pushed digests from any source (webhooks, polling): a
 // new digest of a configured registry waits to be read once, a known one
 // only gains the tag. Pushes to other registries are not recorded; the
-// log names them.
+// log names them. Cosign's signature, attestation and SBOM tags are not
+// recorded either: their manifests belong to the image they sign.
 func (s *Server) Record(ctx context.Context, source string, pushes []webhook.Push) (Recorded, error) {
 	res := Recorded{Events: len(pushes)}
 	var unknown []string
 	for _, p := range pushes {
 		if s.clients[p.Registry] == nil {
 			unknown = append(unknown, p.Registry)
+			continue
+		}
+		if sign.IsArtifactTag(p.Tag) {
+			res.Artifacts++
 			continue
 		}
 		isNew, err := s.o.Store.Add(ctx, p.Registry, p.Repository, p.Digest, p.Tag)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -124,6 +125,15 @@ func (r *Registry) TagFor(d name.Digest, suffix string) (name.Tag, error) {
 	}
 	return repo.Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + "." + suffix), nil
 }
+
+// artifactTag matches cosign's tags for what it attaches to an image
+// digest: signatures (.sig), attestations (.att) and SBOMs (.sbom).
+var artifactTag = regexp.MustCompile(`^sha256-[0-9a-f]{64}\.(sig|att|sbom)$`)
+
+// IsArtifactTag reports whether tag is cosign's tag for a signature,
+// attestation or SBOM attached to an image digest: its manifest is not an
+// image to assess.
+func IsArtifactTag(tag string) bool { return artifactTag.MatchString(tag) }
 
 // artifact is one layer of a signature or attestation manifest.
 type artifact struct {
