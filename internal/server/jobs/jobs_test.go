@@ -308,6 +308,17 @@ func TestKilledWorker(t *testing.T) {
 		ims, _ := st.Pending(ctx)
 		return len(ims) == 1
 	})
+	// The kill is to land in the hung read, not between a delivery's 2xx
+	// answer and its record (a delivery in flight at a crash is sent again:
+	// docs/server.md says so): wait until the child recorded every delivery
+	// it made.
+	testutil.WaitFor(t, 60*time.Second, "the other reads' deliveries", func() bool {
+		mu.Lock()
+		delivered := len(got)
+		mu.Unlock()
+		waiting, err := insertOnly.Waiting(ctx, KindNotify)
+		return err == nil && delivered == n-1 && waiting == 0
+	})
 	if err := syscall.Kill(child.Process.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
