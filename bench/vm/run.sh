@@ -2,8 +2,8 @@
 # Benchmarks bulwark on a 2 GiB raw VM disk image (GPT, one ext4 partition
 # made with mkfs.ext4 -d from a debootstrap Debian root filesystem) against
 # the floor measured in the same run: `cat IMAGE > /dev/null` from a warm
-# page cache. Reports the median wall time of RUNS runs, the peak RSS and
-# the ratio to the floor.
+# page cache. Reports the median wall and CPU time of RUNS runs, the peak
+# RSS and both ratios to the floor.
 # usage: sudo bench/vm/run.sh [ROOTFS]   (default: the tests' cached
 #        debootstrap root filesystem; make one with
 #        `go test -run TestVMPackages ./internal/image/`)
