@@ -155,14 +155,27 @@ func (e *Engine) ScanReader(path string, r io.Reader, buf []byte, sniff bool) ([
 	carry := 0     // bytes kept from the previous round at the start of buf
 	from := 0      // where the unreported part of buf starts
 	for first := true; ; first = false {
-		n, err := io.ReadFull(r, buf[carry:])
+		var n int
+		var err error
+		if first && sniff {
+			// The start first: a binary file costs one small read, not a
+			// chunk's.
+			n, err = io.ReadFull(r, buf[:sniffSize])
+			if (err == nil || err == io.EOF || err == io.ErrUnexpectedEOF) && IsBinary(buf[:n]) {
+				return nil, ErrBinary
+			}
+			if err == nil {
+				var m int
+				m, err = io.ReadFull(r, buf[n:])
+				n += m
+			}
+		} else {
+			n, err = io.ReadFull(r, buf[carry:])
+		}
 		end := carry + n
 		eof := err == io.EOF || err == io.ErrUnexpectedEOF
 		if err != nil && !eof {
 			return s.out, err
-		}
-		if first && sniff && IsBinary(buf[:end]) {
-			return nil, ErrBinary
 		}
 		to := end
 		if !eof {

@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"encoding/base64"
+	"io"
 	"strings"
 	"testing"
 )
@@ -249,6 +250,34 @@ func TestBinarySkipped(t *testing.T) {
 	if err != ErrBinary {
 		t.Fatalf("err = %v, want ErrBinary", err)
 	}
+	// A large binary file is refused after its first sniffSize bytes, not
+	// after a whole chunk.
+	big := &countingReader{r: strings.NewReader("\x7fELF\x00" + strings.Repeat("x", 4<<20))}
+	if _, err := eng.ScanReader("lib.so", big, nil, true); err != ErrBinary {
+		t.Fatalf("large binary: err = %v, want ErrBinary", err)
+	}
+	if big.n > sniffSize {
+		t.Errorf("large binary: %d bytes read before refusing it, want at most %d", big.n, sniffSize)
+	}
+	// A NUL after the sniffed start does not make text binary: the secret
+	// after it is found.
+	text := strings.Repeat("a", sniffSize) + "\x00\n" + strings.Repeat("b\n", 1<<19) + "token = " + fakeGHP + "\n"
+	ms, err := eng.ScanReader("f.txt", strings.NewReader(text), nil, true)
+	if err != nil || len(ms) == 0 {
+		t.Errorf("NUL after the start: %d findings, %v; want the token", len(ms), err)
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }
 
 func TestBuiltinRuleSet(t *testing.T) {
