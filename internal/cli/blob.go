@@ -159,6 +159,19 @@ func (s *sigSource) register(cmd *cobra.Command, what string) {
 	_ = fl.MarkHidden("trusted-root")
 }
 
+// parse reads and parses the signature or bundle; where names it. A
+// malformed one is bad input (exit code 2) naming it.
+func (s *sigSource) parse() (where string, sig *sign.BlobSignature, err error) {
+	where, raw, isBundle, err := s.read()
+	if err != nil {
+		return "", nil, err
+	}
+	if sig, err = sign.ParseBlobSignature(raw, isBundle); err != nil {
+		return "", nil, badInput(where, err)
+	}
+	return where, sig, nil
+}
+
 // read returns the --signature or --bundle content, and whether it is a
 // bundle.
 func (s *sigSource) read() (where string, raw []byte, bundle bool, err error) {
@@ -200,13 +213,9 @@ Exit codes: 0 verified, 1 not verified (altered file, other key), 2 could
 not check (unreadable or malformed input, bad key reference).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			where, raw, isBundle, err := src.read()
+			_, sig, err := src.parse()
 			if err != nil {
 				return err
-			}
-			sig, err := sign.ParseBlobSignature(raw, isBundle)
-			if err != nil {
-				return badInput(where, err)
 			}
 			v, err := sign.LoadVerifier(cmd.Context(), key)
 			if err != nil {

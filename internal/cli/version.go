@@ -96,13 +96,9 @@ func verifySelf(cmd *cobra.Command, key string, src sigSource) error {
 			return unverifiable("no signature found for %s (looked for %s.sig and %s.bundle); download the release's .sig next to the binary or give --signature FILE", exe, exe, exe)
 		}
 	}
-	where, raw, isBundle, err := src.read()
+	where, sig, err := src.parse()
 	if err != nil {
 		return err
-	}
-	sig, err := sign.ParseBlobSignature(raw, isBundle)
-	if err != nil {
-		return badInput(where, err)
 	}
 	f, err := os.Open(exe)
 	if err != nil {
