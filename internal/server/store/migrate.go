@@ -166,6 +166,18 @@ var migrations = []string{
 			UNION ALL
 			SELECT substr(fixed_at, 1, 10), severity, 0, 1 FROM history WHERE fixed_at IS NOT NULL
 		) t GROUP BY t.day, t.severity;`,
+	// The server's own database update schedule (one row, shared by the
+	// servers on the store): when an update was last tried, when one last
+	// succeeded, the last attempt's error ('' after a success), and what
+	// the last success installed from where.
+	`CREATE TABLE db_update (
+		id           INTEGER PRIMARY KEY CHECK (id = 1),
+		attempted_at TEXT NOT NULL,
+		succeeded_at TEXT,
+		error        TEXT NOT NULL DEFAULT '',
+		version      TEXT NOT NULL DEFAULT '',
+		source       TEXT NOT NULL DEFAULT ''
+	);`,
 }
 
 // postgresSQL turns a migration into PostgreSQL's SQL: its types, and

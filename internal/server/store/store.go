@@ -309,6 +309,13 @@ type Store interface {
 	// Deployments lists the running deployments of a digest (all when
 	// empty).
 	Deployments(ctx context.Context, digest string) ([]deployment.Deployment, error)
+	// RecordDBUpdate records an attempt of the database update schedule
+	// started at at: a success (err nil) that installed version from
+	// source, or its error.
+	RecordDBUpdate(ctx context.Context, at time.Time, version, source string, err error) error
+	// DBUpdate returns the record of the database update schedule (nil
+	// when no update was tried yet).
+	DBUpdate(ctx context.Context) (*DBUpdate, error)
 	// Prune removes what the retention rules say has aged out.
 	Prune(ctx context.Context, r Retention) (*Pruned, error)
 	// Close releases the store.
