@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -324,6 +325,7 @@ func TestScale(t *testing.T) {
 	// The database update.
 	writeDB(t, dbFile, time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), update(rng, v1, changes))
 	reads := srv.Reads()
+	stop := profile(t, "BULWARK_SCALE_CPUPROFILE")
 	cpu, pgCPU := cpuSeconds(), dbCPU()
 	start = time.Now()
 	res, err := srv.Refresh(ctx)
@@ -333,6 +335,7 @@ func TestScale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stop()
 	fig.RefreshSeconds, fig.RefreshDBCPU = time.Since(start).Seconds(), dbCPU()-pgCPU
 	fig.RefreshCPU = cpuSeconds() - cpu + fig.RefreshDBCPU
 	fig.KeysChanged, fig.Rematched, fig.Advanced = res.KeysChanged, res.Queued, res.Advanced
@@ -416,6 +419,26 @@ func TestScale(t *testing.T) {
 	}
 	if fig.RegistryReads != 0 {
 		t.Errorf("the re-evaluation read %d images, want 0", fig.RegistryReads)
+	}
+}
+
+// profile starts a CPU profile into the file the environment variable
+// names, when set; the function it returns stops it.
+func profile(t *testing.T, env string) func() {
+	path := os.Getenv(env)
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }
 

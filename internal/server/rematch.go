@@ -165,8 +165,14 @@ func (s *Server) rematch(ctx context.Context, st *dbState, digests []string) ([]
 					cancel(fmt.Errorf("image %s: %w", j.digest, err))
 					continue
 				}
+				// Encoded here, in parallel, rather than by the one writer.
+				packed, err := store.PackFindings(m.Findings)
+				if err != nil {
+					cancel(fmt.Errorf("image %s: %w", j.digest, err))
+					continue
+				}
 				select {
-				case results <- done{j.batch, store.Rematch{Digest: j.digest, Vulns: m.Findings, Version: st.version, At: time.Now()}}:
+				case results <- done{j.batch, store.Rematch{Digest: j.digest, Vulns: m.Findings, Version: st.version, At: time.Now(), Packed: packed}}:
 				case <-ctx.Done():
 				}
 			}

@@ -95,69 +95,21 @@ func diff(before, after []finding.Finding) (added, fixed []EventFinding) {
 	return added, fixed
 }
 
-// storedFindings reads an image's findings of one gate (all gates when
-// gate is empty) inside a transaction.
-func storedFindings(ctx context.Context, tx execer, id int64, gate string) ([]finding.Finding, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT data FROM findings WHERE image_id = ? AND (? = '' OR gate = ?) ORDER BY seq`, id, gate, gate)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []finding.Finding
-	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			return nil, err
-		}
-		var f finding.Finding
-		if err := decode(b, &f); err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
-}
-
-// addEvent writes the event of an image's change of findings, when there
-// is one.
-func addEvent(ctx context.Context, tx execer, since string, id int64, reason, version string, at time.Time, before, after []finding.Finding) error {
+// event is the event of an image's change of findings, nil when there is
+// none; its deployments are added when it is written.
+func event(img EventImage, reason, version string, at time.Time, before, after []finding.Finding) *Event {
 	added, fixed := diff(before, after)
 	if len(added) == 0 && len(fixed) == 0 {
 		return nil
 	}
-	ev := Event{Reason: reason, DBVersion: version, At: at.UTC(), New: added, Fixed: fixed}
+	ev := &Event{Reason: reason, Image: img, DBVersion: version, At: at.UTC(), New: added, Fixed: fixed, Deployments: []deployment.Deployment{}}
 	if ev.New == nil {
 		ev.New = []EventFinding{}
 	}
 	if ev.Fixed == nil {
 		ev.Fixed = []EventFinding{}
 	}
-	if err := tx.QueryRowContext(ctx, `SELECT digest, registry, repository FROM images WHERE id = ?`, id).Scan(&ev.Image.Digest, &ev.Image.Registry, &ev.Image.Repository); err != nil {
-		return err
-	}
-	ev.Image.Tags = []string{}
-	rows, err := tx.QueryContext(ctx, `SELECT tag FROM tags WHERE image_id = ? ORDER BY tag`, id)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			rows.Close()
-			return err
-		}
-		ev.Image.Tags = append(ev.Image.Tags, t)
-	}
-	rows.Close()
-	if ev.Deployments, err = deploymentsOf(ctx, tx, since, ev.Image.Digest); err != nil {
-		return err
-	}
-	b, err := json.Marshal(&ev)
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO events (image_id, created_at, payload) VALUES (?, ?, ?)`, id, now(), b)
-	return err
+	return ev
 }
 
 // Undispatched implements Store.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -243,64 +244,35 @@ func (s *SQL) Assessed(ctx context.Context, digest string, a *Assessment) error 
 			StateDone, at, a.DBVersion, pack(a.SBOM), a.Signature, a.Signer, id); err != nil {
 			return err
 		}
-		before, err := storedFindings(ctx, tx, id, "")
+		ts, err := readTargets(ctx, tx, []int64{id}, "")
 		if err != nil {
 			return err
 		}
+		w := newWrites()
 		all := append(append([]finding.Finding(nil), a.Other...), a.Vulns...)
-		if err := addEvent(ctx, tx, s.runningSince(), id, ReasonIngest, a.DBVersion, a.At, before, all); err != nil {
-			return err
-		}
-		t := newTally()
-		if err := recordHistory(ctx, tx, t, id, "", all, "", at); err != nil {
-			return err
-		}
-		if err := t.flush(ctx, tx); err != nil {
-			return err
-		}
-		var c counts
-		c.add(all, 1)
-		if err := setCounts(ctx, tx, id, c, false); err != nil {
-			return err
-		}
-		for _, q := range []string{`DELETE FROM packages WHERE image_id = ?`, `DELETE FROM findings WHERE image_id = ?`} {
-			if _, err := tx.ExecContext(ctx, q, id); err != nil {
-				return err
+		version := func(i int) string {
+			if i < len(a.Other) {
+				return ""
 			}
+			return a.DBVersion
 		}
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO packages (ecosystem, name, version, image_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-		if err != nil {
+		t := ts[id]
+		t.next = 0 // every finding is replaced
+		if err := w.replace(t, all, nil, version, ReasonIngest, "", a.DBVersion, a.At); err != nil {
 			return err
 		}
-		defer ins.Close()
+		if err := w.flush(ctx, tx, "", s.runningSince()); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM packages WHERE image_id = ?`, id); err != nil {
+			return err
+		}
+		var pkgs []any
 		for _, p := range a.Packages {
-			if _, err := ins.ExecContext(ctx, p.Ecosystem, p.Name, p.Version, id); err != nil {
-				return err
-			}
+			pkgs = append(pkgs, p.Ecosystem, p.Name, p.Version, id)
 		}
-		if err := insertFindings(ctx, tx, id, 0, a.Other, ""); err != nil {
-			return err
-		}
-		return insertFindings(ctx, tx, id, len(a.Other), a.Vulns, a.DBVersion)
+		return multi(ctx, tx, `INSERT INTO packages (ecosystem, name, version, image_id) VALUES`, 4, `ON CONFLICT DO NOTHING`, pkgs)
 	})
-}
-
-func insertFindings(ctx context.Context, tx execer, id int64, seq int, fs []finding.Finding, version string) error {
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO findings (image_id, seq, gate, severity, db_version, data) VALUES (?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer ins.Close()
-	for i := range fs {
-		b, err := json.Marshal(&fs[i])
-		if err != nil {
-			return err
-		}
-		if _, err := ins.ExecContext(ctx, id, seq+i, string(fs[i].Gate), fs[i].Severity.String(), version, pack(b)); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Failed implements Store.
@@ -391,121 +363,6 @@ func (s *SQL) Fixed(ctx context.Context, digest string) ([]Finding, error) {
 func parseTime(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t
-}
-
-// recordHistory brings an image's history up to its new findings fs
-// (those of gate only, when gate is set), before its stored findings are
-// replaced: findings not open yet start (or reopen) at at, open ones no
-// longer reported are fixed at at and keep their last report. version is
-// the database version of a re-match (” for a read). What this does to
-// the trend and the version changes goes to t.
-func recordHistory(ctx context.Context, tx execer, t *tally, id int64, gate finding.Gate, fs []finding.Finding, version, at string) error {
-	scope, args := ``, []any{id}
-	if gate != "" {
-		scope, args = ` AND gate = ?`, append(args, string(gate))
-	}
-	type row struct {
-		severity, firstSeen, newVersion, fixedVersion string
-		fixedAt                                       sql.NullString
-	}
-	hist := map[string]row{}
-	rows, err := tx.QueryContext(ctx, `SELECT key, severity, first_seen, new_version, fixed_at, fixed_version FROM history WHERE image_id = ?`+scope, args...)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var k string
-		var h row
-		if err := rows.Scan(&k, &h.severity, &h.firstSeen, &h.newVersion, &h.fixedAt, &h.fixedVersion); err != nil {
-			rows.Close()
-			return err
-		}
-		hist[k] = h
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	start, err := tx.PrepareContext(ctx, `INSERT INTO history (image_id, key, gate, finding_id, severity, first_seen, new_version) VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT(image_id, key) DO UPDATE SET severity = excluded.severity, new_version = excluded.new_version, fixed_at = NULL, fixed_version = '', data = NULL`)
-	if err != nil {
-		return err
-	}
-	defer start.Close()
-	seen := map[string]bool{}
-	for i := range fs {
-		k := HistoryKey(&fs[i])
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		h, known := hist[k]
-		if known && !h.fixedAt.Valid {
-			continue // open, still reported
-		}
-		sev := fs[i].Severity.String()
-		if _, err := start.ExecContext(ctx, id, k, string(fs[i].Gate), fs[i].ID, sev, at, version); err != nil {
-			return err
-		}
-		if known { // reopened: first seen as before, no longer fixed
-			t.addTrend(h.firstSeen, h.severity, -1, 0)
-			t.addTrend(h.firstSeen, sev, 1, 0)
-			t.addTrend(h.fixedAt.String, h.severity, 0, -1)
-			t.addChange(h.fixedVersion, id, 0, -1)
-		} else {
-			t.addTrend(at, sev, 1, 0)
-		}
-		t.addChange(version, id, 1, 0)
-	}
-	// What is open and no longer reported is fixed.
-	open := map[string]bool{}
-	for k, h := range hist {
-		if !h.fixedAt.Valid && !seen[k] {
-			open[k] = true
-			t.addTrend(at, h.severity, 0, 1)
-			t.addChange(h.newVersion, id, -1, 0)
-			t.addChange(version, id, 0, 1)
-		}
-	}
-	if len(open) == 0 {
-		return nil
-	}
-	// What is left was fixed: keep each as last reported.
-	old, err := tx.QueryContext(ctx, `SELECT data FROM findings WHERE image_id = ?`+scope, args...)
-	if err != nil {
-		return err
-	}
-	last := map[string][]byte{}
-	for old.Next() {
-		var data []byte
-		var f finding.Finding
-		if err := old.Scan(&data); err != nil {
-			old.Close()
-			return err
-		}
-		if decode(data, &f) == nil && open[HistoryKey(&f)] {
-			last[HistoryKey(&f)] = data
-		}
-	}
-	old.Close()
-	if err := old.Err(); err != nil {
-		return err
-	}
-	fix, err := tx.PrepareContext(ctx, `UPDATE history SET fixed_at = ?, fixed_version = ?, data = ? WHERE image_id = ? AND key = ?`)
-	if err != nil {
-		return err
-	}
-	defer fix.Close()
-	for k := range open {
-		data := last[k]
-		if data == nil {
-			data = []byte(`{}`)
-		}
-		if _, err := fix.ExecContext(ctx, at, version, data, id, k); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Tagged implements Store.
@@ -673,76 +530,80 @@ func unpack(b []byte) (json.RawMessage, error) {
 	return out, nil
 }
 
-// Rematched implements Store.
+// Rematched implements Store: the batch's images are claimed one at a
+// time in its order (on PostgreSQL a concurrent re-match of one of them
+// waits for this transaction and then finds it at the version), then
+// what they store is read and their new findings written with a few
+// statements for the whole batch.
 func (s *SQL) Rematched(ctx context.Context, rs []Rematch) ([]string, error) {
 	var written []string
 	err := s.tx(ctx, func(tx execer) error {
 		written = written[:0]
-		t := newTally()
-		for i := range rs {
-			ok, err := s.rematched(ctx, tx, t, &rs[i])
+		ids := map[string]int64{}
+		for batch := range slices.Chunk(rs, maxArgs/2) {
+			args := make([]any, len(batch))
+			for i := range batch {
+				args[i] = batch[i].Digest
+			}
+			err := each(ctx, tx, `SELECT id, digest FROM images WHERE digest IN (?`+strings.Repeat(`, ?`, len(batch)-1)+`)`, args, func(rows *sql.Rows) error {
+				var id int64
+				var d string
+				err := rows.Scan(&id, &d)
+				ids[d] = id
+				return err
+			})
 			if err != nil {
 				return err
 			}
-			if ok {
-				written = append(written, rs[i].Digest)
+		}
+		claim, err := tx.PrepareContext(ctx, `UPDATE images SET assessed_at = ?, db_version = ? WHERE id = ? AND db_version != ?`)
+		if err != nil {
+			return err
+		}
+		defer claim.Close()
+		var claimed []int64
+		var of []*Rematch
+		for i := range rs {
+			r := &rs[i]
+			id, ok := ids[r.Digest]
+			if !ok {
+				return fmt.Errorf("image %s: %w", r.Digest, ErrNotFound)
+			}
+			res, err := claim.ExecContext(ctx, r.At.UTC().Format(time.RFC3339Nano), r.Version, id, r.Version)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			claimed = append(claimed, id)
+			of = append(of, r)
+			written = append(written, r.Digest)
+		}
+		w := newWrites()
+		for batch := range slices.Chunk(claimed, maxArgs) {
+			ts, err := readTargets(ctx, tx, batch, string(finding.GateVuln))
+			if err != nil {
+				return err
+			}
+			for _, id := range batch {
+				r := of[0]
+				of = of[1:]
+				version := func(int) string { return r.Version }
+				if err := w.replace(ts[id], r.Vulns, r.Packed, version, ReasonRematch, r.Version, r.Version, r.At); err != nil {
+					return err
+				}
 			}
 		}
-		return t.flush(ctx, tx)
+		return w.flush(ctx, tx, string(finding.GateVuln), s.runningSince())
 	})
 	if err != nil {
 		return nil, err
 	}
 	return written, nil
-}
-
-// rematched replaces one image's vulnerability findings within tx, unless
-// the image is at the re-match's version already.
-func (s *SQL) rematched(ctx context.Context, tx execer, t *tally, r *Rematch) (bool, error) {
-	id, err := s.imageID(ctx, tx, r.Digest)
-	if err != nil {
-		return false, fmt.Errorf("image %s: %w", r.Digest, err)
-	}
-	when := r.At.UTC().Format(time.RFC3339Nano)
-	// First, so that on PostgreSQL a concurrent re-match of the image
-	// waits for this transaction and then finds it at the version.
-	res, err := tx.ExecContext(ctx, `UPDATE images SET assessed_at = ?, db_version = ? WHERE id = ? AND db_version != ?`, when, r.Version, id, r.Version)
-	if err != nil {
-		return false, err
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return false, err
-	}
-	return true, s.replaceVulns(ctx, tx, t, id, r, when)
-}
-
-// replaceVulns replaces an image's vulnerability findings with those of
-// a re-match, with their history, counts and event.
-func (s *SQL) replaceVulns(ctx context.Context, tx execer, t *tally, id int64, r *Rematch, when string) error {
-	var next int
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), -1) + 1 FROM findings WHERE image_id = ?`, id).Scan(&next); err != nil {
-		return err
-	}
-	before, err := storedFindings(ctx, tx, id, string(finding.GateVuln))
-	if err != nil {
-		return err
-	}
-	if err := addEvent(ctx, tx, s.runningSince(), id, ReasonRematch, r.Version, r.At, before, r.Vulns); err != nil {
-		return err
-	}
-	if err := recordHistory(ctx, tx, t, id, finding.GateVuln, r.Vulns, r.Version, when); err != nil {
-		return err
-	}
-	var c counts
-	c.add(before, -1)
-	c.add(r.Vulns, 1)
-	if err := setCounts(ctx, tx, id, c, true); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM findings WHERE image_id = ? AND gate = ?`, id, string(finding.GateVuln)); err != nil {
-		return err
-	}
-	return insertFindings(ctx, tx, id, next, r.Vulns, r.Version)
 }
 
 // Advance implements Store.

@@ -120,6 +120,9 @@ type Rematch struct {
 	Version string
 	// At is when the findings were computed.
 	At time.Time
+	// Packed are Vulns as stored (PackFindings), when the caller
+	// computed them; nil: Rematched does.
+	Packed [][]byte
 }
 
 // Change is a finding that a database update made new or fixed in an

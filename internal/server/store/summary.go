@@ -1,7 +1,9 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -30,12 +32,17 @@ type counts [6]int
 
 func (c *counts) add(fs []finding.Finding, sign int) {
 	for i := range fs {
-		j := slices.Index(severityNames[:], fs[i].Severity.String())
-		if j < 0 {
-			j = len(severityNames) - 1
-		}
-		c[j] += sign
+		c[severityIndex(fs[i].Severity.String())] += sign
 	}
+}
+
+// severityIndex is where a severity counts: its place in severityNames,
+// or unknown's.
+func severityIndex(sev string) int {
+	if j := slices.Index(severityNames[:], sev); j >= 0 {
+		return j
+	}
+	return len(severityNames) - 1
 }
 
 func (c counts) args() []any {
@@ -57,20 +64,6 @@ func (c counts) toMap() map[string]int {
 	return m
 }
 
-// setCounts sets an image's counts (add: adds them to the stored ones).
-func setCounts(ctx context.Context, tx execer, id int64, c counts, add bool) error {
-	set := make([]string, 0, len(c))
-	for _, col := range strings.Split(countColumns, ", ") {
-		if add {
-			set = append(set, col+` = `+col+` + ?`)
-		} else {
-			set = append(set, col+` = ?`)
-		}
-	}
-	_, err := tx.ExecContext(ctx, `UPDATE image_counts SET `+strings.Join(set, ", ")+` WHERE image_id = ?`, append(c.args(), id)...)
-	return err
-}
-
 // tally gathers what the history changes of one transaction do to the
 // trend and the version changes, written once by flush.
 type tally struct {
@@ -78,6 +71,8 @@ type tally struct {
 	trend map[[2]string]*[2]int
 	// changes: (database version, image) -> added, fixed.
 	changes map[versionImage]*[2]int
+	// repository is each image's of changes.
+	repository map[int64]string
 }
 
 type versionImage struct {
@@ -86,7 +81,7 @@ type versionImage struct {
 }
 
 func newTally() *tally {
-	return &tally{trend: map[[2]string]*[2]int{}, changes: map[versionImage]*[2]int{}}
+	return &tally{trend: map[[2]string]*[2]int{}, changes: map[versionImage]*[2]int{}, repository: map[int64]string{}}
 }
 
 // day is the UTC day of a stored time (RFC 3339).
@@ -102,7 +97,8 @@ func (t *tally) addTrend(at, severity string, added, fixed int) {
 }
 
 // addChange counts a finding made new (added) or fixed at a database
-// version (”: a read, which is no database change).
+// version ("": a read, which is no database change) in image id, whose
+// repository t.repository holds.
 func (t *tally) addChange(version string, id int64, added, fixed int) {
 	if version == "" {
 		return
@@ -115,29 +111,41 @@ func (t *tally) addChange(version string, id int64, added, fixed int) {
 	t.changes[k][1] += fixed
 }
 
-// flush writes the tally in tx.
+// flush writes the tally in tx, as increments (so that transactions
+// writing one row at once, two servers' re-matches on PostgreSQL, add
+// up) in key order (so that they wait for each other rather than
+// deadlock). A version change back at nothing goes.
 func (t *tally) flush(ctx context.Context, tx execer) error {
-	for k, v := range t.trend {
-		if v[0] == 0 && v[1] == 0 {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO trend (day, severity, added, fixed) VALUES (?, ?, ?, ?)
-			ON CONFLICT (day, severity) DO UPDATE SET added = trend.added + excluded.added, fixed = trend.fixed + excluded.fixed`, k[0], k[1], v[0], v[1]); err != nil {
-			return err
+	var trend []any
+	for _, k := range slices.SortedFunc(maps.Keys(t.trend), func(a, b [2]string) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) }) {
+		if v := t.trend[k]; v[0] != 0 || v[1] != 0 {
+			trend = append(trend, k[0], k[1], v[0], v[1])
 		}
 	}
-	for k, v := range t.changes {
-		if v[0] == 0 && v[1] == 0 {
-			continue
+	if err := multi(ctx, tx, `INSERT INTO trend (day, severity, added, fixed) VALUES`, 4,
+		`ON CONFLICT (day, severity) DO UPDATE SET added = trend.added + excluded.added, fixed = trend.fixed + excluded.fixed`, trend); err != nil {
+		return err
+	}
+	var changes []any
+	var ids []int64
+	for _, k := range slices.SortedFunc(maps.Keys(t.changes), func(a, b versionImage) int {
+		return cmp.Or(cmp.Compare(a.version, b.version), cmp.Compare(a.image, b.image))
+	}) {
+		if v := t.changes[k]; v[0] != 0 || v[1] != 0 {
+			changes = append(changes, k.version, t.repository[k.image], k.image, v[0], v[1])
+			ids = append(ids, k.image)
 		}
-		// Increments, so that transactions writing one image's row at
-		// once (two servers' re-matches on PostgreSQL) add up; a row
-		// back at nothing goes.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO version_changes (db_version, repository, image_id, added, fixed) SELECT ?, repository, id, ?, ? FROM images WHERE id = ?
-			ON CONFLICT (db_version, repository, image_id) DO UPDATE SET added = version_changes.added + excluded.added, fixed = version_changes.fixed + excluded.fixed`, k.version, v[0], v[1], k.image); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM version_changes WHERE db_version = ? AND repository = (SELECT repository FROM images WHERE id = ?) AND image_id = ? AND added = 0 AND fixed = 0`, k.version, k.image, k.image); err != nil {
+	}
+	if err := multi(ctx, tx, `INSERT INTO version_changes (db_version, repository, image_id, added, fixed) VALUES`, 5,
+		`ON CONFLICT (db_version, repository, image_id) DO UPDATE SET added = version_changes.added + excluded.added, fixed = version_changes.fixed + excluded.fixed`, changes); err != nil {
+		return err
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	for len(ids) > 0 {
+		set, args := in(ids[:min(len(ids), maxArgs)])
+		ids = ids[min(len(ids), maxArgs):]
+		if _, err := tx.ExecContext(ctx, `DELETE FROM version_changes WHERE image_id `+set+` AND added = 0 AND fixed = 0`, args...); err != nil {
 			return err
 		}
 	}
