@@ -161,11 +161,11 @@ type ext4Inode struct {
 	block    [60]byte
 }
 
-func (e *ext4) inode(ino uint32) (*ext4Inode, error) {
-	if ino < 1 || ino > e.inodes {
+func (e *ext4) inode(ino uint64) (*ext4Inode, error) {
+	if ino < 1 || ino > uint64(e.inodes) {
 		return nil, fmt.Errorf("inode %d out of range (the file system has %d)", ino, e.inodes)
 	}
-	g, idx := (ino-1)/e.ipg, (ino-1)%e.ipg
+	g, idx := uint32(ino-1)/e.ipg, uint32(ino-1)%e.ipg
 	if int(g) >= len(e.inodeTables) {
 		return nil, fmt.Errorf("inode %d: group %d out of range", ino, g)
 	}
@@ -178,7 +178,7 @@ func (e *ext4) inode(ino uint32) (*ext4Inode, error) {
 		return nil, fmt.Errorf("inode %d: %w", ino, err)
 	}
 	le := binary.LittleEndian
-	in := &ext4Inode{ino: ino, mode: le.Uint16(b[0:]),
+	in := &ext4Inode{ino: uint32(ino), mode: le.Uint16(b[0:]),
 		uid:   uint32(le.Uint16(b[2:])) | uint32(le.Uint16(b[0x78:]))<<16,
 		gid:   uint32(le.Uint16(b[0x18:])) | uint32(le.Uint16(b[0x7A:]))<<16,
 		size:  int64(uint64(le.Uint32(b[4:])) | uint64(le.Uint32(b[0x6C:]))<<32),
@@ -190,8 +190,9 @@ func (e *ext4) inode(ino uint32) (*ext4Inode, error) {
 	return in, nil
 }
 
-// mode converts the inode's type and permission bits.
-func (in *ext4Inode) fileMode() fs.FileMode { return unixMode(uint32(in.mode)) }
+func (e *ext4) stat(in *ext4Inode) (fs.FileMode, uint32, uint32, int64) {
+	return unixMode(uint32(in.mode)), in.uid, in.gid, in.size
+}
 
 // extent maps n blocks from logical block l to physical block p; uninit
 // extents read as zeros.
@@ -402,12 +403,6 @@ func (x *extentReader) Read(p []byte) (int, error) {
 	return int(n), nil
 }
 
-// dirent is one directory entry.
-type dirent struct {
-	ino  uint32
-	name string
-}
-
 func (e *ext4) readDir(in *ext4Inode) ([]dirent, error) {
 	if in.size > maxDirSize {
 		return nil, fmt.Errorf("directory of %d bytes, more than %d", in.size, maxDirSize)
@@ -445,7 +440,7 @@ func (e *ext4) readDir(in *ext4Inode) ([]dirent, error) {
 			if ino != 0 && nameLen > 0 {
 				name := string(b[off+8 : off+8+nameLen])
 				if name != "." && name != ".." {
-					out = append(out, dirent{ino: ino, name: name})
+					out = append(out, dirent{ino: uint64(ino), name: name})
 				}
 			}
 			off += rec
@@ -472,98 +467,13 @@ func (e *ext4) readlink(in *ext4Inode) (string, error) {
 // Walk reports every entry depth-first; a directory is reported before
 // its content, and each directory inode is entered once.
 func (e *ext4) Walk(ctx context.Context, fn func(*File) error, warn func(string)) error {
-	root, err := e.inode(ext4RootIno)
-	if err != nil {
-		return fmt.Errorf("ext4: root directory: %w", err)
+	if err := walkTree(ctx, e, ext4RootIno, fn, warn); err != nil {
+		return fmt.Errorf("ext4: %w", err)
 	}
-	seen := map[uint32]bool{ext4RootIno: true}
-	var walk func(dir *ext4Inode, prefix string, depth int) error
-	walk = func(dir *ext4Inode, prefix string, depth int) error {
-		ents, err := e.readDir(dir)
-		if err != nil {
-			warn(fmt.Sprintf("%s: %v", dirName(prefix), err))
-		}
-		for _, d := range ents {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			p := prefix + d.name
-			if !validName(d.name) {
-				warn(fmt.Sprintf("%s: invalid name %q skipped", dirName(prefix), d.name))
-				continue
-			}
-			in, err := e.inode(d.ino)
-			if err != nil {
-				warn(fmt.Sprintf("%s: %v", p, err))
-				continue
-			}
-			f := &File{Path: p, Mode: in.fileMode(), UID: int(in.uid), GID: int(in.gid)}
-			switch {
-			case f.Mode.IsRegular():
-				f.Size = in.size
-				f.open = func() (io.Reader, error) { return e.open(in) }
-			case f.Mode&fs.ModeSymlink != 0:
-				if f.Linkname, err = e.readlink(in); err != nil {
-					warn(fmt.Sprintf("%s: %v", p, err))
-				}
-			}
-			if err := fn(f); err != nil {
-				return err
-			}
-			if !f.Mode.IsDir() {
-				continue
-			}
-			if seen[d.ino] || depth >= maxDepth {
-				warn(fmt.Sprintf("%s: directory loop or nesting deeper than %d; not entered", p, maxDepth))
-				continue
-			}
-			seen[d.ino] = true
-			if err := walk(in, p+"/", depth+1); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return walk(root, "", 0)
+	return nil
 }
 
 // ReadFile reads a file by path, following symlinks.
 func (e *ext4) ReadFile(name string, limit int64) ([]byte, error) {
-	root, err := e.inode(ext4RootIno)
-	if err != nil {
-		return nil, err
-	}
-	in, err := resolve(root, name, func(dir *ext4Inode, elem string) (*ext4Inode, bool, error) {
-		if !unixMode(uint32(dir.mode)).IsDir() {
-			return nil, false, fs.ErrNotExist
-		}
-		ents, err := e.readDir(dir)
-		if err != nil {
-			return nil, false, err
-		}
-		for _, d := range ents {
-			if d.name == elem {
-				in, err := e.inode(d.ino)
-				return in, err == nil, err
-			}
-		}
-		return nil, false, nil
-	}, func(in *ext4Inode) (string, bool, error) {
-		if in.fileMode()&fs.ModeSymlink == 0 {
-			return "", false, nil
-		}
-		t, err := e.readlink(in)
-		return t, true, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if !in.fileMode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", name)
-	}
-	r, err := e.open(in)
-	if err != nil {
-		return nil, err
-	}
-	return io.ReadAll(io.LimitReader(r, limit))
+	return readTreeFile(e, ext4RootIno, name, limit)
 }

@@ -128,13 +128,20 @@ func FuzzVMDK(f *testing.F) {
 	})
 }
 
-// FuzzXFS reads a patched XFS file system through the XFS library.
+// FuzzXFS reads a patched XFS file system: superblock, inodes, short-form
+// and block directories, symlinks in the inode and in a remote block.
 func FuzzXFS(f *testing.F) {
 	base := smallXFS(f)
 	f.Add([]byte{})
-	f.Add(edit(4, 0x40)) // block size
+	f.Add(edit(4, 0x40))    // block size
+	f.Add(edit(0x7C, 0x1f)) // allocation group size log
 	f.Fuzz(func(t *testing.T, edits []byte) {
 		b := patch(base, edits)
+		x, err := openXFS(b, b.size())
+		if err != nil {
+			return
+		}
+		x.ReadFile("etc/far", 1<<20)                                    //nolint:errcheck // errors are fine
 		walkAll(&Disk{Partitions: []Partition{{Size: b.size()}}, r: b}) //nolint:errcheck
 	})
 }

@@ -3,10 +3,12 @@ package disk
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/bulwark-sec/bulwark/internal/testutil"
@@ -50,32 +52,28 @@ func smallExt4(t testing.TB) []byte {
 	return b
 }
 
-// smallXFS makes a 16 MiB XFS file system with mkfs.xfs and a protofile
-// (the environment lets mkfs.xfs make one below its usual 300 MB floor, as
-// xfstests does).
+// smallXFS makes a 16 MiB XFS file system with mkfs.xfs and a protofile:
+// etc/os-release, etc/link to it, a file owned by 1000 with setuid, a
+// symlink in a remote block and a directory of 100 entries in block form.
 func smallXFS(t testing.TB) []byte {
 	t.Helper()
-	testutil.RequireTool(t, "mkfs.xfs")
 	dir := t.TempDir()
 	src := filepath.Join(dir, "hello")
 	if err := os.WriteFile(src, []byte("ID=debian\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	var b strings.Builder
+	b.WriteString("/dev/null\n0 0\nd--755 0 0\netc d--755 0 0\nos-release ---644 0 0 " + src + "\nlink l--777 0 0 os-release\n")
+	b.WriteString("su -u-755 1000 1000 " + src + "\nfar l--777 0 0 " + strings.Repeat("x/../", 80) + "os-release\n$\nd d--700 1000 5\n")
+	for i := 0; i < 100; i++ {
+		fmt.Fprintf(&b, "n%d p--600 0 0\n", i)
+	}
+	b.WriteString("$\n$\n")
 	proto := filepath.Join(dir, "proto")
-	if err := os.WriteFile(proto, []byte("/dev/null\n0 0\nd--755 0 0\netc d--755 0 0\nos-release ---644 0 0 "+src+"\nlink l--777 0 0 os-release\n$\n$\n"), 0o644); err != nil {
+	if err := os.WriteFile(proto, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	img := filepath.Join(dir, "fs.img")
-	cmd := exec.Command("mkfs.xfs", "-q", "-f", "-p", proto, "-d", "file=1,name="+img+",size=16m")
-	cmd.Env = append(os.Environ(), "TEST_DIR=1", "TEST_DEV=1", "QA_CHECK_FS=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("mkfs.xfs: %v\n%s", err, out)
-	}
-	b, err := os.ReadFile(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return mkfsXFS(t, proto, "16m", []string{"/etc/far"})
 }
 
 // walkAll opens every root of a disk and reads every file of it, as the

@@ -140,7 +140,7 @@ func evalAccounts(c *Check, e *env) Result {
 			}
 		}
 		if unknown != "" {
-			return Result{Status: NotChecked, Path: unknown, Detail: "/" + unknown + ": owner unknown: this disk's file system reader reports no owners (XFS)"}
+			return Result{Status: NotChecked, Path: unknown, Detail: "/" + unknown + ": owner unknown: the reader of this file system gave none"}
 		}
 	case "root_path":
 		return Result{Status: NotChecked, Detail: "root's PATH is set at login by the shell's start-up files; it needs a running shell"}
@@ -210,7 +210,7 @@ func evalInventory(c *Check, e *env) Result {
 			return Result{Status: Fail, Path: bad[0], Detail: "files whose owner or group is not in /etc/passwd or /etc/group: " + list(bad)}
 		}
 		if len(unknown) > 0 {
-			return Result{Status: NotChecked, Path: unknown[0], Detail: "owners unknown: this disk's file system reader reports no owners (XFS)"}
+			return Result{Status: NotChecked, Path: unknown[0], Detail: "owners unknown: the reader of this file system gave none"}
 		}
 	case "setid":
 		return Result{Status: NotChecked, Detail: fmt.Sprintf("%d setuid/setgid file(s) to review: %s", len(e.fs.SetID), list(e.fs.SetID))}

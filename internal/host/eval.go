@@ -187,7 +187,7 @@ func (e *env) files(c *Check) []string {
 func (e *env) unknownLink(files []string) *Result {
 	for _, p := range files {
 		if e.fs.UnknownLink(p) {
-			return &Result{Status: NotChecked, Path: p, Detail: "/" + p + " is a symlink whose target this disk's file system reader cannot read (XFS)"}
+			return &Result{Status: NotChecked, Path: p, Detail: "/" + p + " is a symlink whose target could not be read (damaged; see the warnings)"}
 		}
 	}
 	return nil
@@ -236,7 +236,7 @@ func evalFileMode(c *Check, e *env) Result {
 		}
 	}
 	if unknownOwner != "" {
-		return Result{Status: NotChecked, Path: unknownOwner, Detail: "/" + unknownOwner + ": owner unknown: this disk's file system reader reports no owners (XFS)"}
+		return Result{Status: NotChecked, Path: unknownOwner, Detail: "/" + unknownOwner + ": owner unknown: the reader of this file system gave none"}
 	}
 	if r := e.unknownLink(files); r != nil {
 		return *r

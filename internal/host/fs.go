@@ -102,7 +102,7 @@ func (s *FS) resolve(p string, depth int) (string, bool) {
 		f := s.files[next]
 		if f != nil && f.Type == tar.TypeSymlink {
 			if f.Linkname == "" {
-				// A reader that cannot read link targets (XFS).
+				// A link whose target could not be read (damaged).
 				return "", false
 			}
 			target := f.Linkname
@@ -118,7 +118,7 @@ func (s *FS) resolve(p string, depth int) (string, bool) {
 }
 
 // UnknownLink reports whether p cannot be resolved because a symlink on
-// its way has no known target: the disk reader could not read it (XFS).
+// its way has no known target: the reader could not read it (damaged).
 // Checks then say "not checked", never judge the link as a missing file.
 func (s *FS) UnknownLink(p string) bool {
 	if _, ok := s.resolve(p, 0); ok {

@@ -381,9 +381,10 @@ func TestRedHatFiles(t *testing.T) {
 	}
 }
 
-// TestUnknownOwnersAndLinks: the XFS reader gives no owners (-1) and no
-// symlink targets; checks that need them are not checked, and a mode
-// that is wrong still fails.
+// TestUnknownOwnersAndLinks: a file whose owner is unknown (-1: a root
+// folder read where the platform gives no owners) or a symlink whose
+// target could not be read (a damaged inode); checks that need them are
+// not checked, and a mode that is wrong still fails.
 func TestUnknownOwnersAndLinks(t *testing.T) {
 	files := base()
 	files["etc/pam.d/system-auth"] = "->"
