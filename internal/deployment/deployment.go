@@ -44,6 +44,11 @@ type Deployment struct {
 	// SeenAt is when it was last reported running (default: when the
 	// server receives the report).
 	SeenAt time.Time `json:"seenAt"`
+	// GoneAt is when it stopped running. In a report it says the
+	// deployment is gone (its Digest may then be empty: every digest of
+	// the name is gone); the server sets it on one reported gone or left
+	// out of a complete report.
+	GoneAt *time.Time `json:"goneAt,omitempty"`
 }
 
 // String names the deployment: "kubernetes/prod/shop/deployment/web".
@@ -68,8 +73,8 @@ func (d *Deployment) Check() error {
 	default:
 		return fmt.Errorf("platform %q: want %s or %s", d.Platform, Kubernetes, ECS)
 	}
-	if !digestRE.MatchString(d.Digest) {
-		return fmt.Errorf("digest %q: want sha256: and 64 lowercase hex digits", d.Digest)
+	if !digestRE.MatchString(d.Digest) && (d.GoneAt == nil || d.Digest != "") {
+		return fmt.Errorf("digest %q: want sha256: and 64 lowercase hex digits (or none, in a deployment reported gone)", d.Digest)
 	}
 	for _, f := range []struct{ name, v string }{{"cluster", d.Cluster}, {"name", d.Name}, {"namespace", d.Namespace}} {
 		if f.v == "" && f.name != "namespace" {
@@ -84,7 +89,33 @@ func (d *Deployment) Check() error {
 
 // Report is the body of POST /api/v1/deployments.
 type Report struct {
+	// Deployments are the deployments reported running (or gone: GoneAt).
 	Deployments []Deployment `json:"deployments"`
+	// Complete, when set, says that Deployments are everything running in
+	// a scope (a reconciler's snapshot): what the server holds there and
+	// the report leaves out is gone.
+	Complete *Scope `json:"complete,omitempty"`
+}
+
+// Scope is where a complete report lists everything that runs.
+type Scope struct {
+	// Platform is Kubernetes or ECS.
+	Platform string `json:"platform"`
+	// Cluster names the cluster.
+	Cluster string `json:"cluster"`
+	// Namespace narrows a Kubernetes scope to one namespace ("" : the
+	// whole cluster).
+	Namespace string `json:"namespace,omitempty"`
+	// At is when the snapshot was taken (default: when the server
+	// receives it). A deployment of the scope last reported before At and
+	// not in the report is gone as of At; one reported after At (a
+	// deployment newer than the snapshot) stays.
+	At time.Time `json:"at"`
+}
+
+// Contains reports whether a deployment is in the scope.
+func (s *Scope) Contains(d *Deployment) bool {
+	return d.Platform == s.Platform && d.Cluster == s.Cluster && (s.Namespace == "" || d.Namespace == s.Namespace)
 }
 
 // Target is where a Reporter sends reports.
@@ -148,40 +179,65 @@ func (r *Reporter) Report(ctx context.Context, ds []Deployment) error {
 	return nil
 }
 
-// MaxReport is the most deployments one report may carry.
+// MaxReport is the most deployments one report may carry (a larger
+// Kubernetes cluster sends a complete report per namespace).
 const MaxReport = 1000
 
-// Decode reads a report body: {"deployments": [...]} or a bare array,
-// each checked; a missing seenAt (or one in the future) is now.
-func Decode(raw []byte, now time.Time) ([]Deployment, error) {
+// Decode reads a report body: {"deployments": [...], "complete": {...}}
+// or a bare array, each deployment checked; a missing seenAt (or one in
+// the future) is now, and so are a future goneAt and complete.at. The
+// deployments of a complete report must be running and in its scope;
+// their seenAt is the snapshot's time.
+func Decode(raw []byte, now time.Time) (*Report, error) {
 	raw = bytes.TrimSpace(raw)
-	var ds []Deployment
+	var rep Report
 	var err error
 	if bytes.HasPrefix(raw, []byte("[")) {
-		err = json.Unmarshal(raw, &ds)
+		err = json.Unmarshal(raw, &rep.Deployments)
 	} else {
-		var rep Report
 		err = json.Unmarshal(raw, &rep)
-		ds = rep.Deployments
 	}
 	if err != nil {
 		return nil, fmt.Errorf("not a deployment report (JSON {\"deployments\": [...]}): %w", err)
 	}
-	if len(ds) == 0 {
+	ds := rep.Deployments
+	if len(ds) == 0 && rep.Complete == nil {
 		return nil, errors.New("the report names no deployment")
 	}
 	if len(ds) > MaxReport {
 		return nil, fmt.Errorf("%d deployments, more than the %d one report may carry", len(ds), MaxReport)
+	}
+	past := func(t time.Time) time.Time {
+		if t.IsZero() || t.After(now) {
+			t = now
+		}
+		return t.UTC()
+	}
+	if c := rep.Complete; c != nil {
+		if err := (&Deployment{Platform: c.Platform, Cluster: c.Cluster, Namespace: c.Namespace, Name: "-", GoneAt: &now}).Check(); err != nil {
+			return nil, fmt.Errorf("complete: %w", err)
+		}
+		if c.Platform == ECS && c.Namespace != "" {
+			return nil, errors.New("complete: namespace: an ECS scope has none")
+		}
+		c.At = past(c.At)
 	}
 	for i := range ds {
 		if err := ds[i].Check(); err != nil {
 			return nil, fmt.Errorf("deployments[%d]: %w", i, err)
 		}
 		ds[i].FirstSeen = nil
-		if ds[i].SeenAt.IsZero() || ds[i].SeenAt.After(now) {
-			ds[i].SeenAt = now
+		ds[i].SeenAt = past(ds[i].SeenAt)
+		if ds[i].GoneAt != nil {
+			g := past(*ds[i].GoneAt)
+			ds[i].GoneAt = &g
 		}
-		ds[i].SeenAt = ds[i].SeenAt.UTC()
+		if c := rep.Complete; c != nil {
+			if !c.Contains(&ds[i]) || ds[i].GoneAt != nil {
+				return nil, fmt.Errorf("deployments[%d]: %s is not a running deployment of the complete report's scope %s/%s%s", i, ds[i], c.Platform, c.Cluster, map[bool]string{true: "/" + c.Namespace}[c.Namespace != ""])
+			}
+			ds[i].SeenAt = c.At
+		}
 	}
-	return ds, nil
+	return &rep, nil
 }

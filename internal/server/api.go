@@ -45,7 +45,7 @@ type findingJSON struct {
 //	GET  /api/v1/images/{digest}/findings   (?state=fixed: those fixed)
 //	GET  /api/v1/changes                    (?dbVersion=; the one in use by default)
 //	GET  /api/v1/trend
-//	GET  /api/v1/deployments                (?digest=)
+//	GET  /api/v1/deployments                (?digest=; ?gone=true: with those gone)
 //	POST /api/v1/deployments
 //	POST /api/v1/webhooks/registry
 //	POST /api/v1/webhooks/eventbridge

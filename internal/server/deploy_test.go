@@ -97,7 +97,7 @@ func TestDeploymentNotify(t *testing.T) {
 	}
 	want := "kubernetes/prod/shop/pod/web"
 	testutil.WaitFor(t, 10*time.Second, "the pod's deployment recorded", func() bool {
-		ds, err := st.Deployments(ctx, running)
+		ds, err := st.Deployments(ctx, running, false)
 		return err == nil && len(ds) == 1 && ds[0].String() == want
 	})
 	var got struct {
@@ -170,6 +170,35 @@ func TestDeploymentsAPI(t *testing.T) {
 	f.get(t, "/api/v1/deployments?digest="+d, &list)
 	if len(list.Deployments) != 2 || list.Deployments[0].String() != "ecs/prod/api" || list.Deployments[1].String() != "kubernetes/prod/shop/deployment/web" {
 		t.Errorf("deployments %+v", list.Deployments)
+	}
+	// web is reported gone (every digest of it), then a complete report
+	// of the ECS cluster prod that lists nothing: api is gone too.
+	for _, c := range []struct{ body, want string }{
+		{`[{"platform":"kubernetes","cluster":"prod","namespace":"shop","name":"deployment/web","goneAt":"2020-01-01T00:00:00Z"}]`, `"recorded": 1`},
+		{`{"complete":{"platform":"ecs","cluster":"prod"},"deployments":[]}`, `"gone": 1`},
+	} {
+		if code, body := f.post(t, "/api/v1/deployments", c.body); code != 200 || !strings.Contains(body, c.want) {
+			t.Errorf("POST %s: %d %s; want 200 with %s", c.body, code, body, c.want)
+		}
+	}
+	list.Deployments = nil
+	f.get(t, "/api/v1/deployments?digest="+d, &list)
+	if len(list.Deployments) != 1 || list.Deployments[0].Name != "deployment/web" {
+		t.Errorf("running after a goneAt before it was reported: %+v; want web still running (the reports crossed)", list.Deployments)
+	}
+	code, body := f.post(t, "/api/v1/deployments", `[{"platform":"kubernetes","cluster":"prod","namespace":"shop","name":"deployment/web"}]`)
+	if code != 400 || !strings.Contains(body, `deployments[0]: digest \"\"`) {
+		t.Errorf("a running deployment without a digest: %d %s; want 400 naming the digest", code, body)
+	}
+	f.post(t, "/api/v1/deployments", `[{"platform":"kubernetes","cluster":"prod","namespace":"shop","name":"deployment/web","goneAt":"2099-01-01T00:00:00Z"}]`)
+	list.Deployments = nil
+	f.get(t, "/api/v1/deployments?digest="+d, &list)
+	if len(list.Deployments) != 0 {
+		t.Errorf("running after both were reported gone: %+v", list.Deployments)
+	}
+	f.get(t, "/api/v1/deployments?gone=true&digest="+d, &list)
+	if len(list.Deployments) != 2 || list.Deployments[0].GoneAt == nil || list.Deployments[1].GoneAt == nil {
+		t.Errorf("?gone=true: %+v; want both, with goneAt", list.Deployments)
 	}
 }
 
@@ -309,7 +338,7 @@ func TestPruneJob(t *testing.T) {
 	}
 	defer srv.Close()
 	testutil.WaitFor(t, 10*time.Second, "the old deployment pruned", func() bool {
-		ds, err := st.Deployments(ctx, d)
+		ds, err := st.Deployments(ctx, d, false)
 		return err == nil && len(ds) == 1 && ds[0].Name == "new"
 	})
 }

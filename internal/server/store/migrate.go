@@ -178,6 +178,9 @@ var migrations = []string{
 		version      TEXT NOT NULL DEFAULT '',
 		source       TEXT NOT NULL DEFAULT ''
 	);`,
+	// When a deployment stopped running (reported gone, or left out of a
+	// complete report of its scope); NULL while it runs.
+	`ALTER TABLE deployments ADD COLUMN gone_at TEXT;`,
 }
 
 // postgresSQL turns a migration into PostgreSQL's SQL: its types, and

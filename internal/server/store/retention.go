@@ -38,7 +38,7 @@ type Pruned struct {
 // agedOut selects the images the Images rule removes (seen before ?).
 const agedOut = `COALESCE(images.seen_at, images.added_at) < ?
 	AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.image_id = images.id)
-	AND NOT EXISTS (SELECT 1 FROM deployments d WHERE d.digest = images.digest)`
+	AND NOT EXISTS (SELECT 1 FROM deployments d WHERE d.digest = images.digest AND d.gone_at IS NULL)`
 
 // untrend takes the history of the images agedOut selects out of the
 // trend summary, as if they had never been stored.

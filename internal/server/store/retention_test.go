@@ -58,7 +58,7 @@ func testDeployments(t *testing.T, url string) {
 	if !got.SeenAt.Equal(now) || got.FirstSeen == nil || !got.FirstSeen.Equal(now.Add(-10*time.Minute)) {
 		t.Errorf("seenAt %v firstSeen %v; want %v and 10 minutes before", got.SeenAt, got.FirstSeen, now)
 	}
-	all, _ := s.Deployments(ctx, "")
+	all, _ := s.Deployments(ctx, "", false)
 	if len(all) != 1 {
 		t.Errorf("all deployments %+v, want 1", all)
 	}

@@ -149,7 +149,7 @@ func (s *SQL) images(ctx context.Context, where string, args ...any) ([]Image, e
 			digests = append(digests, out[i].Digest)
 		}
 	}
-	deps, err := deploymentsOf(ctx, s.x(), s.runningSince(), digests...)
+	deps, err := deploymentsOf(ctx, s.x(), s.runningSince(), false, digests...)
 	if err != nil {
 		return nil, err
 	}

@@ -307,11 +307,16 @@ type Store interface {
 	Delivered(ctx context.Context, id int64, target string) (bool, error)
 	// MarkDelivered records an event's delivery to a target.
 	MarkDelivered(ctx context.Context, id int64, target string) error
-	// ReportDeployments records where images run (or still run).
+	// ReportDeployments records where images run (or still run), and
+	// the deployments reported gone (GoneAt).
 	ReportDeployments(ctx context.Context, ds []deployment.Deployment) error
+	// Reconcile records a complete report: ds run in scope, and every
+	// other deployment of the scope last reported before scope.At is gone
+	// as of scope.At. It returns how many it marked gone.
+	Reconcile(ctx context.Context, scope deployment.Scope, ds []deployment.Deployment) (int64, error)
 	// Deployments lists the running deployments of a digest (all when
-	// empty).
-	Deployments(ctx context.Context, digest string) ([]deployment.Deployment, error)
+	// empty), and with gone those that stopped running too.
+	Deployments(ctx context.Context, digest string, gone bool) ([]deployment.Deployment, error)
 	// RecordDBUpdate records an attempt of the database update schedule
 	// started at at: a success (err nil) that installed version from
 	// source, or its error.

@@ -32,6 +32,7 @@ func TestStore(t *testing.T) {
 			t.Run("store", func(t *testing.T) { testStore(t, url(t)) })
 			t.Run("history", func(t *testing.T) { testHistory(t, url(t)) })
 			t.Run("deployments", func(t *testing.T) { testDeployments(t, url(t)) })
+			t.Run("gone", func(t *testing.T) { testGone(t, url(t)) })
 			t.Run("retention", func(t *testing.T) { testRetention(t, url(t)) })
 			t.Run("dbupdate", func(t *testing.T) { testDBUpdate(t, url(t)) })
 		})

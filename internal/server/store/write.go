@@ -285,7 +285,7 @@ func (w *writes) flush(ctx context.Context, tx execer, gate, since string) error
 		for i, ev := range w.evented {
 			digests[i] = ev.Image.Digest
 		}
-		deps, err := deploymentsOf(ctx, tx, since, digests...)
+		deps, err := deploymentsOf(ctx, tx, since, false, digests...)
 		if err != nil {
 			return err
 		}
