@@ -145,13 +145,22 @@ func (x *xfsFS) block(fsb, n uint64) (uint64, error) {
 	return b, nil
 }
 
-func (x *xfsFS) inode(ino uint64) (*xfsInode, error) {
+// inodeOffset is the byte offset of inode ino.
+func (x *xfsFS) inodeOffset(ino uint64) (int64, error) {
 	b, err := x.block(ino>>x.inopblog, 1)
 	if err != nil {
-		return nil, fmt.Errorf("inode %d out of range: %w", ino, err)
+		return 0, fmt.Errorf("inode %d out of range: %w", ino, err)
+	}
+	return int64(b)*x.bs + int64(ino&(1<<x.inopblog-1))*x.inodeSize, nil
+}
+
+func (x *xfsFS) inode(ino uint64) (*xfsInode, error) {
+	off, err := x.inodeOffset(ino)
+	if err != nil {
+		return nil, err
 	}
 	buf := make([]byte, x.inodeSize)
-	if _, err := x.r.ReadAt(buf, int64(b)*x.bs+int64(ino&(1<<x.inopblog-1))*x.inodeSize); err != nil {
+	if _, err := x.r.ReadAt(buf, off); err != nil {
 		return nil, fmt.Errorf("inode %d: %w", ino, err)
 	}
 	be := binary.BigEndian

@@ -284,3 +284,65 @@ func xfsLookup(t *testing.T, x *xfsFS, name string) *xfsInode {
 	}
 	return in
 }
+
+// TestXFSDamage: damage in one inode, directory entry or extent of a real
+// XFS image is a warning naming the path (or, for the superblock, an
+// error), and the rest is read.
+func TestXFSDamage(t *testing.T) {
+	base := smallXFS(t)
+	x, err := openXFS(bytes.NewReader(base), int64(len(base)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(name string) int64 {
+		off, err := x.inodeOffset(xfsLookup(t, x, name).ino)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return off
+	}
+	// entry returns the offset of the inode number of name in the
+	// short-form directory etc (4-byte numbers, a file type byte).
+	entry := func(name string) int64 {
+		fork := at("etc") + 176
+		i := bytes.Index(base[fork:fork+336], []byte(name))
+		if i < 0 {
+			t.Fatalf("%s not in etc", name)
+		}
+		return fork + int64(i+len(name)+1)
+	}
+	be := binary.BigEndian
+	for _, c := range []struct {
+		name string
+		edit func(b []byte)
+		want string // in a warning
+	}{
+		{"inode number out of range", func(b []byte) { be.PutUint32(b[entry("su"):], 0xffffffff) }, "etc/su: inode 4294967295 out of range"},
+		{"directory loop", func(b []byte) { be.PutUint32(b[entry("link"):], uint32(x.rootIno)) }, "etc/link: directory loop"},
+		{"symlink of a terabyte", func(b []byte) { be.PutUint64(b[at("etc/far")+0x38:], 1<<40) }, "etc/far: inode"},
+		{"extent beyond the end", func(b []byte) { be.PutUint64(b[at("etc/su")+176:], 0x1ff) }, "etc/su: inode"},
+		{"extents more than fit", func(b []byte) { be.PutUint32(b[at("etc/su")+0x4c:], 1<<30) }, "extents do not fit in the inode"},
+		{"no inode magic", func(b []byte) { b[at("d")] = 0 }, "d: inode"},
+		{"inode holding another number", func(b []byte) { b[at("etc/link")+0x98+7]++ }, "holds the number"},
+		{"directory block free space", func(b []byte) {
+			in := xfsLookup(t, x, "d")
+			ext, err := x.extents(in, 1)
+			if err != nil || len(ext) == 0 {
+				t.Fatal(err)
+			}
+			be.PutUint32(b[int64(ext[0].p)*x.bs+64:], 0xffff0003)
+		}, "d: inode"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := bytes.Clone(base)
+			c.edit(b)
+			paths, damage, err := walkAll(&Disk{Partitions: []Partition{{Size: int64(len(b))}}, r: bytes.NewReader(b)})
+			if err != nil || !strings.Contains(strings.Join(damage, "\n"), c.want) || len(paths) < 3 {
+				t.Errorf("err %v, %d paths, damage %q; want a warning with %q", err, len(paths), damage, c.want)
+			}
+		})
+	}
+	if _, err := openXFS(bytes.NewReader(base[:8<<20]), 8<<20); err == nil || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("a cut file system: %v", err)
+	}
+}
