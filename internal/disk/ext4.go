@@ -464,6 +464,10 @@ func (e *ext4) readlink(in *ext4Inode) (string, error) {
 	return string(b), err
 }
 
+// ConcurrentReads implements ConcurrentFS: a file's reader holds its own
+// extents and position, and reads the disk through its ReaderAt only.
+func (e *ext4) ConcurrentReads() bool { return true }
+
 // Walk reports every entry depth-first; a directory is reported before
 // its content, and each directory inode is entered once.
 func (e *ext4) Walk(ctx context.Context, fn func(*File) error, warn func(string)) error {

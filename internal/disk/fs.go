@@ -51,6 +51,17 @@ type FS interface {
 	ReadFile(name string, limit int64) ([]byte, error)
 }
 
+// ConcurrentFS is an FS whose files can be opened, and their contents
+// read, from several goroutines at once while its Walk goes on (the
+// readers below it, down to the disk image, are safe for concurrent
+// use). A walk may then read and analyse files on every core.
+type ConcurrentFS interface {
+	FS
+	// ConcurrentReads reports whether File.Open and its readers may be
+	// used concurrently.
+	ConcurrentReads() bool
+}
+
 // detectFS names the file system that starts at off ("" if none is known).
 func detectFS(r io.ReaderAt, off int64) string {
 	b := make([]byte, 2)

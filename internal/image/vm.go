@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -106,11 +107,20 @@ func partList(d *disk.Disk) string {
 }
 
 // walkDisk walks a file system read from a disk image. A file whose
-// content cannot be read is a warning; the walk goes on.
+// content cannot be read is a warning; the walk goes on. When the file
+// system allows it, files are read and handled by several goroutines
+// (see contentPool) while the walk goes on.
 func walkDisk(ctx context.Context, l *Layer, handlers []Handler) (layerPaths, []string, error) {
 	var lp layerPaths
-	warnings := append([]string(nil), l.warnings...)
+	var warnings []string
 	warn := func(s string) { warnings = append(warnings, l.String()+": "+s) }
+	var pool *contentPool
+	if c, ok := l.fs.(disk.ConcurrentFS); ok && c.ConcurrentReads() {
+		if n := runtime.GOMAXPROCS(0); n > 1 {
+			pool = newContentPool(n, func(j contentJob) (string, error) { return handleDiskFile(l, j.e, j.handlers, j.open) })
+			warn = func(s string) { pool.warn(l.String() + ": " + s) }
+		}
+	}
 	prefix := ""
 	if l.mount != "" {
 		// Whatever the root file system has below the mount point is hidden.
@@ -130,22 +140,44 @@ func walkDisk(ctx context.Context, l *Layer, handlers []Handler) (layerPaths, []
 		if len(wanted) == 0 {
 			return nil
 		}
-		r, err := f.Open()
-		if err != nil {
-			warn(fmt.Sprintf("%s: content skipped: %v", e.Path, err))
-			r = strings.NewReader("")
-		}
-		cr := &errReader{r: io.LimitReader(r, e.Size)}
-		if err := fanOut(e, cr, wanted); err != nil {
-			if cr.err != nil {
-				warn(fmt.Sprintf("%s: content skipped: %v", e.Path, cr.err))
-				return nil
+		if pool == nil {
+			w, err := handleDiskFile(l, e, wanted, f.Open)
+			if w != "" {
+				warnings = append(warnings, w)
 			}
 			return err
 		}
+		if err := pool.failed(); err != nil {
+			return err
+		}
+		pool.add(e, wanted, f.Open)
 		return nil
 	}, warn)
-	return lp, warnings, err
+	if pool != nil {
+		warnings, err = pool.finish(err)
+	}
+	return lp, append(append([]string(nil), l.warnings...), warnings...), err
+}
+
+// handleDiskFile gives one wanted entry's content to its handlers; content
+// that cannot be read from the disk is a warning, not an error.
+func handleDiskFile(l *Layer, e *Entry, wanted []Handler, open func() (io.Reader, error)) (string, error) {
+	r, err := open()
+	if err != nil {
+		w := fmt.Sprintf("%s: %s: content skipped: %v", l, e.Path, err)
+		if err := fanOut(e, strings.NewReader(""), wanted); err != nil {
+			return "", err
+		}
+		return w, nil
+	}
+	cr := &errReader{r: io.LimitReader(r, e.Size)}
+	if err := fanOut(e, cr, wanted); err != nil {
+		if cr.err != nil {
+			return fmt.Sprintf("%s: %s: content skipped: %v", l, e.Path, cr.err), nil
+		}
+		return "", err
+	}
+	return "", nil
 }
 
 // errReader remembers the error its reader returned, to tell damage to

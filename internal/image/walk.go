@@ -41,8 +41,11 @@ type Entry struct {
 func (e *Entry) IsRegular() bool { return e.Type == tar.TypeReg }
 
 // Handler receives the entries of a walk. Walk reads layers in parallel, so
-// a handler's methods are called from several goroutines at once (entries of
-// one layer arrive in order, from one goroutine) and must be safe for that.
+// a handler's methods are called from several goroutines at once and must
+// be safe for that. Want sees the entries of one layer in order, from one
+// goroutine; so does Handle, except in a disk layer whose file system
+// allows concurrent reads, where several goroutines handle its entries
+// at once, in any order (see contentPool).
 type Handler interface {
 	// Want reports whether Handle should receive the entry and its content.
 	// It is called for every entry of every layer, so it must be cheap,
@@ -262,12 +265,16 @@ func fanOut(e *Entry, content io.Reader, hs []Handler) error {
 		return nil
 	}
 	if e.Size <= fanOutBuffer {
-		b, err := io.ReadAll(io.LimitReader(content, fanOutBuffer+1))
+		// Read once into a buffer of the walk's (no growth copies, no
+		// fresh pages for every file), given to each handler in turn.
+		bp := fanOutBufs.Get().(*[]byte)
+		defer fanOutBufs.Put(bp)
+		b, err := readUpTo(content, (*bp)[:e.Size])
 		if err != nil {
 			return fmt.Errorf("%s: %w", e.Path, describeReadErr(err))
 		}
 		for _, h := range hs {
-			if err := h.Handle(e, bytes.NewReader(b)); err != nil {
+			if err := h.Handle(e, Buffered{bytes.NewReader(b), b}); err != nil {
 				return fmt.Errorf("%s: %w", e.Path, describeReadErr(err))
 			}
 		}
@@ -304,6 +311,38 @@ func fanOut(e *Entry, content io.Reader, hs []Handler) error {
 		}
 	}
 	return nil
+}
+
+// Buffered is the content Handle gets when the walk holds a whole entry
+// in memory (a file of at most 1 MiB that several handlers want). Bytes
+// returns that content without a copy: it is valid only until Handle
+// returns and must not be modified.
+type Buffered struct {
+	*bytes.Reader
+	b []byte
+}
+
+// Bytes returns the whole content.
+func (c Buffered) Bytes() []byte { return c.b }
+
+// fanOutBufs holds the buffers of fanOut, fanOutBuffer bytes each.
+var fanOutBufs = sync.Pool{New: func() any { b := make([]byte, fanOutBuffer); return &b }}
+
+// readUpTo reads r into buf until buf is full or r ends (io.EOF), and
+// returns what it read; any other error of r is returned.
+func readUpTo(r io.Reader, buf []byte) ([]byte, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return buf[:n], err
+		}
+	}
+	return buf[:n], nil
 }
 
 // describeReadErr turns the decompressor's and tar reader's terse errors

@@ -120,6 +120,11 @@ type File struct {
 	Mode fs.FileMode
 	// R yields the content; it is valid only during Analyze.
 	R io.Reader
+	// Data, when not nil, is the whole content, held in memory by the
+	// walk (R reads the same bytes): read-only, valid only during
+	// Analyze. An analyzer that needs all of it can take it from here
+	// instead of copying it from R.
+	Data []byte
 	// Link is a symbolic link's target (see LinkAnalyzer).
 	Link string
 }

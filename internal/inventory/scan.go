@@ -101,7 +101,9 @@ func (c *collector) wanting(e *image.Entry) []Analyzer {
 func (c *collector) Handle(e *image.Entry, r io.Reader) error {
 	wanted := c.wanting(e)
 	var buf []byte
-	if len(wanted) > 1 {
+	if b, ok := r.(interface{ Bytes() []byte }); ok {
+		buf = b.Bytes() // the walk holds the content (image.Buffered)
+	} else if len(wanted) > 1 {
 		if e.Size > maxMultiBuffer {
 			wanted = wanted[:1]
 		} else {
@@ -113,11 +115,11 @@ func (c *collector) Handle(e *image.Entry, r io.Reader) error {
 		}
 	}
 	for _, a := range wanted {
-		content := r
+		f := &File{Path: e.Path, Size: e.Size, Mode: e.Mode, R: r, Link: e.Linkname}
 		if buf != nil {
-			content = bytes.NewReader(buf)
+			f.R, f.Data = bytes.NewReader(buf), buf
 		}
-		c.add(e.Layer.Index, e.Path, a.Name(), c.run(a, &File{Path: e.Path, Size: e.Size, Mode: e.Mode, R: content, Link: e.Linkname}))
+		c.add(e.Layer.Index, e.Path, a.Name(), c.run(a, f))
 	}
 	return nil
 }

@@ -41,6 +41,7 @@ const (
 var (
 	elfMagic   = []byte("\x7fELF")
 	buildMagic = []byte("\xff Go buildinf:")
+	depSection = []byte(".dep-v0")
 )
 
 // Analyzer reads executables.
@@ -66,6 +67,9 @@ func (Analyzer) Analyze(_ context.Context, f *inventory.File) (*inventory.Result
 	if _, err := io.ReadFull(f.R, head); err != nil || !bytes.Equal(head, elfMagic) {
 		return nil, nil
 	}
+	if f.Data != nil {
+		return analyzeWhole(f.Data)
+	}
 	if f.Size <= inMemory {
 		// One allocation of the size the entry gives (no growth copies).
 		b := make([]byte, f.Size)
@@ -78,23 +82,37 @@ func (Analyzer) Analyze(_ context.Context, f *inventory.File) (*inventory.Result
 	return analyzeStream(io.MultiReader(bytes.NewReader(head), f.R))
 }
 
-// analyzeWhole parses an executable held in memory.
+// analyzeWhole parses an executable held in memory. Most executables
+// are neither Go nor cargo-auditable binaries: without the Go build info
+// header and the name of the .dep-v0 section anywhere in their bytes,
+// they are passed over without parsing their headers.
 func analyzeWhole(b []byte) (*inventory.Result, error) {
+	goInfo := bytes.Contains(b, buildMagic)
+	if !goInfo && !bytes.Contains(b, depSection) {
+		return nil, nil
+	}
+	if !goInfo {
+		return auditable(b)
+	}
 	bi, err := buildinfo.Read(bytes.NewReader(b))
 	if err == nil {
 		return &inventory.Result{Packages: GoPackages(bi)}, nil
 	}
-	if bytes.Contains(b, buildMagic) {
-		// A Go binary whose build info debug/buildinfo cannot read (a
-		// damaged section table, say): the stream parser needs none.
-		res, serr := analyzeStream(bytes.NewReader(b))
-		if serr == nil && res != nil {
-			return res, nil
-		}
-		if serr != nil {
-			return nil, serr
-		}
+	// A Go binary whose build info debug/buildinfo cannot read (a damaged
+	// section table, say): the stream parser needs none.
+	res, serr := analyzeStream(bytes.NewReader(b))
+	if serr == nil && res != nil {
+		return res, nil
 	}
+	if serr != nil {
+		return nil, serr
+	}
+	return auditable(b)
+}
+
+// auditable reads the cargo-auditable dependency list of an executable
+// held in memory, if it has one.
+func auditable(b []byte) (*inventory.Result, error) {
 	ef, err := elf.NewFile(bytes.NewReader(b))
 	if err != nil {
 		return nil, nil
