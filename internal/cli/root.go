@@ -34,6 +34,7 @@ Exit codes: 0 every gate passed, 1 (or --exit-code) a gate failed,
 	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) {
 		printNotes(cmd)
 		applyTimeout(cmd)
+		applyGCPercent(cmd)
 	}
 	registerQuiet(root)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
