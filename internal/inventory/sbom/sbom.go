@@ -173,12 +173,12 @@ func CycloneDX(w io.Writer, s *inventory.SBOM) error {
 		used["os"] = true
 	}
 	for i, p := range s.Packages {
-		ref := fmt.Sprintf("pkg-%d", i+1)
-		if p.PURL != "" {
-			ref = p.PURL
-			if used[ref] {
-				ref = fmt.Sprintf("%s#%d", p.PURL, i+1)
-			}
+		ref := p.PURL
+		switch {
+		case ref == "":
+			ref = "pkg-" + strconv.Itoa(i+1)
+		case used[ref]:
+			ref += "#" + strconv.Itoa(i+1)
 		}
 		deps = append(deps, ref)
 		used[ref] = true
@@ -250,6 +250,22 @@ var spdxLicense = regexp.MustCompile(`^\(?[A-Za-z0-9.+-]+\)?( (AND|OR|WITH) \(?[
 
 var spdxIDChars = regexp.MustCompile(`[^A-Za-z0-9.-]+`)
 
+// spdxIDPart is s with every run of characters an SPDX identifier cannot
+// hold replaced by "-"; most package names need no change, and are
+// returned without running the regular expression.
+func spdxIDPart(s string) string {
+	for i := 0; i < len(s); i++ {
+		if !idChar(s[i]) {
+			return spdxIDChars.ReplaceAllString(s, "-")
+		}
+	}
+	return s
+}
+
+func idChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-'
+}
+
 // SPDX writes an SPDX 2.3 JSON document: the image or directory as the
 // described package, which CONTAINS every package; each package has its
 // purl as an external reference and its files in the source info.
@@ -259,7 +275,7 @@ func SPDX(w io.Writer, s *inventory.SBOM) error {
 		DataLicense:       spdx.DataLicense,
 		SPDXIdentifier:    "DOCUMENT",
 		DocumentName:      s.Target.Name,
-		DocumentNamespace: "https://spdx.org/spdxdocs/bulwark/" + spdxIDChars.ReplaceAllString(s.Target.Name, "-") + "-" + uuidFor(s),
+		DocumentNamespace: "https://spdx.org/spdxdocs/bulwark/" + spdxIDPart(s.Target.Name) + "-" + uuidFor(s),
 		CreationInfo: &spdx.CreationInfo{
 			Creators: []common.Creator{{Creator: s.Tool + "-" + s.ToolVersion, CreatorType: "Tool"}},
 			Created:  s.CreatedAt.Format(time.RFC3339),
@@ -307,7 +323,7 @@ func SPDX(w io.Writer, s *inventory.SBOM) error {
 
 // spdxID is the SPDX identifier of the i-th package (from 0).
 func spdxID(i int, p *inventory.Package) common.ElementID {
-	return common.ElementID(fmt.Sprintf("Package-%d-%s", i+1, spdxIDChars.ReplaceAllString(p.Name, "-")))
+	return common.ElementID("Package-" + strconv.Itoa(i+1) + "-" + spdxIDPart(p.Name))
 }
 
 // contains is the relationship of the target to an element it contains.
@@ -341,7 +357,7 @@ func spdxPackage(p *inventory.Package, id common.ElementID) *spdx.Package {
 	for _, l := range p.Locations {
 		f := "/" + l.Path
 		if l.Layer != nil {
-			f += fmt.Sprintf(" (layer %d %s)", l.Layer.Index, l.Layer.Digest)
+			f += " (layer " + strconv.Itoa(l.Layer.Index) + " " + l.Layer.Digest + ")"
 		}
 		files = append(files, f)
 	}
@@ -352,9 +368,20 @@ func spdxPackage(p *inventory.Package, id common.ElementID) *spdx.Package {
 	return sp
 }
 
+// licenseID reports whether l is one SPDX-style identifier ("MIT"), the
+// common case, which spdxLicense matches too.
+func licenseID(l string) bool {
+	for i := 0; i < len(l); i++ {
+		if !idChar(l[i]) && l[i] != '+' {
+			return false
+		}
+	}
+	return l != ""
+}
+
 func allMatch(ls []string) bool {
 	for _, l := range ls {
-		if !spdxLicense.MatchString(l) {
+		if !licenseID(l) && !spdxLicense.MatchString(l) {
 			return false
 		}
 	}

@@ -218,3 +218,17 @@ func TestJSONStreamed(t *testing.T) {
 		}
 	}
 }
+
+// TestSPDXFastPaths checks that the loops that spare most names and
+// licences the regular expressions give what the expressions give.
+func TestSPDXFastPaths(t *testing.T) {
+	for _, s := range []string{"", "lodash", "@babel/core", "a b", "MIT", "GPL-2.0+", "Apache-2.0 OR MIT", "(MIT)",
+		"BSD-3-Clause AND (MIT OR X11)", "é", "a..b", "x_y", "-", "+", "MIT,Apache"} {
+		if got, want := spdxIDPart(s), spdxIDChars.ReplaceAllString(s, "-"); got != want {
+			t.Errorf("spdxIDPart(%q) = %q, the expression gives %q", s, got, want)
+		}
+		if licenseID(s) && !spdxLicense.MatchString(s) {
+			t.Errorf("licenseID(%q) accepts what spdxLicense refuses", s)
+		}
+	}
+}
