@@ -358,6 +358,7 @@ func TestScale(t *testing.T) {
 	go hs.Serve(ln)
 	defer hs.Close()
 	base := "http://" + ln.Addr().String()
+	defer profile(t, "BULWARK_SCALE_APIPROFILE")()
 	for _, c := range []struct {
 		name  string
 		times int
