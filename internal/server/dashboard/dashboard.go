@@ -309,31 +309,40 @@ func (d *dashboard) changes(w http.ResponseWriter, r *http.Request) {
 // severities are the severity names from the highest down, as columns.
 var severities = []string{"CRITICAL", "HIGH", "MEDIUM", "LOW"}
 
+// short is a digest's first 12 hex digits.
+func short(d string) string {
+	d = strings.TrimPrefix(d, "sha256:")
+	if len(d) > 12 {
+		return d[:12]
+	}
+	return d
+}
+
+// when shows a time (a time.Time or *time.Time) to the minute in UTC, or
+// nothing when it is not set.
+func when(t any) string {
+	switch v := t.(type) {
+	case *time.Time:
+		if v == nil {
+			return ""
+		}
+		return v.UTC().Format("2006-01-02 15:04")
+	case time.Time:
+		if v.IsZero() {
+			return ""
+		}
+		return v.UTC().Format("2006-01-02 15:04")
+	}
+	return ""
+}
+
 var funcs = template.FuncMap{
-	"short": func(d string) string {
-		d = strings.TrimPrefix(d, "sha256:")
-		if len(d) > 12 {
-			return d[:12]
-		}
-		return d
-	},
-	"sevs":  func() []string { return severities },
-	"lower": strings.ToLower,
-	"when": func(t any) string {
-		switch v := t.(type) {
-		case *time.Time:
-			if v == nil {
-				return ""
-			}
-			return v.UTC().Format("2006-01-02 15:04")
-		case time.Time:
-			if v.IsZero() {
-				return ""
-			}
-			return v.UTC().Format("2006-01-02 15:04")
-		}
-		return ""
-	},
+	"short":      short,
+	"imageRows":  imageRows,
+	"changeRows": changeRows,
+	"sevs":       func() []string { return severities },
+	"lower":      strings.ToLower,
+	"when":       when,
 	"layerOf": func(f store.Finding) string {
 		if f.Location.Layer == nil {
 			return ""
