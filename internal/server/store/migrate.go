@@ -181,6 +181,17 @@ var migrations = []string{
 	// When a deployment stopped running (reported gone, or left out of a
 	// complete report of its scope); NULL while it runs.
 	`ALTER TABLE deployments ADD COLUMN gone_at TEXT;`,
+	// Each database version's totals of version_changes (findings new and
+	// fixed, images changed), kept with it (summary.go), so that an
+	// update's changes are counted without summing a row per image.
+	`CREATE TABLE version_totals (
+		db_version TEXT PRIMARY KEY,
+		added      INTEGER NOT NULL,
+		fixed      INTEGER NOT NULL,
+		images     INTEGER NOT NULL
+	);
+	INSERT INTO version_totals (db_version, added, fixed, images)
+		SELECT db_version, SUM(added), SUM(fixed), COUNT(*) FROM version_changes GROUP BY db_version;`,
 }
 
 // postgresSQL turns a migration into PostgreSQL's SQL: its types, and

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
@@ -41,26 +42,32 @@ const agedOut = `COALESCE(images.seen_at, images.added_at) < ?
 	AND NOT EXISTS (SELECT 1 FROM deployments d WHERE d.digest = images.digest AND d.gone_at IS NULL)`
 
 // untrend takes the history of the images agedOut selects out of the
-// trend summary, as if they had never been stored.
+// trend summary and the version totals, as if they had never been
+// stored.
 func untrend(ctx context.Context, tx execer, before string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT h.first_seen, COALESCE(h.fixed_at, ''), h.severity FROM history h JOIN images ON images.id = h.image_id WHERE `+agedOut, before)
+	t := newTally()
+	err := each(ctx, tx, `SELECT c.db_version, SUM(c.added), SUM(c.fixed), COUNT(*) FROM version_changes c JOIN images ON images.id = c.image_id WHERE `+agedOut+` GROUP BY c.db_version`, []any{before}, func(rows *sql.Rows) error {
+		var v string
+		var added, fixed, images int
+		err := rows.Scan(&v, &added, &fixed, &images)
+		t.addTotal(v, -added, -fixed, -images)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	t := newTally()
-	for rows.Next() {
+	err = each(ctx, tx, `SELECT h.first_seen, COALESCE(h.fixed_at, ''), h.severity FROM history h JOIN images ON images.id = h.image_id WHERE `+agedOut, []any{before}, func(rows *sql.Rows) error {
 		var first, fixed, sev string
 		if err := rows.Scan(&first, &fixed, &sev); err != nil {
-			rows.Close()
 			return err
 		}
 		t.addTrend(first, sev, -1, 0)
 		if fixed != "" {
 			t.addTrend(fixed, sev, 0, -1)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	return t.flush(ctx, tx)

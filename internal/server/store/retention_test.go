@@ -216,3 +216,46 @@ func testRetention(t *testing.T, url string) {
 		t.Errorf("the tagged image: %v", err)
 	}
 }
+
+// testRetentionTotals: an update's counts leave with the images
+// retention removes.
+func testRetentionTotals(t *testing.T, url string) {
+	ctx := context.Background()
+	s, err := OpenURL(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Now()
+	vuln := func(id string) []finding.Finding {
+		return []finding.Finding{{Gate: finding.GateVuln, ID: id, Severity: finding.High}}
+	}
+	for i, tag := range []string{"", "", "kept"} { // two untagged images, one tagged
+		d := dig(fmt.Sprint(i))
+		if _, err := s.Add(ctx, "r", "repo", d, tag); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Assessed(ctx, d, &Assessment{SBOM: json.RawMessage(`{}`), DBVersion: "v1", At: now, Vulns: vuln("CVE-1")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Rematched(ctx, []Rematch{{Digest: d, Vulns: vuln("CVE-2"), Version: "v2", At: now}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changes := func() string {
+		c, err := s.Changes(ctx, "v2", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("new=%d fixed=%d images=%d listed=%d", c.New, c.Fixed, c.Images, len(c.List))
+	}
+	if got, want := changes(), "new=3 fixed=3 images=3 listed=6"; got != want {
+		t.Fatalf("before: %s, want %s", got, want)
+	}
+	if p, err := s.Prune(ctx, Retention{Images: time.Hour, Now: now.Add(2 * time.Hour)}); err != nil || p.Images != 2 {
+		t.Fatalf("prune: %+v, %v; want 2 images", p, err)
+	}
+	if got, want := changes(), "new=1 fixed=1 images=1 listed=2"; got != want {
+		t.Errorf("after: %s, want %s", got, want)
+	}
+}

@@ -34,6 +34,7 @@ func TestStore(t *testing.T) {
 			t.Run("deployments", func(t *testing.T) { testDeployments(t, url(t)) })
 			t.Run("gone", func(t *testing.T) { testGone(t, url(t)) })
 			t.Run("retention", func(t *testing.T) { testRetention(t, url(t)) })
+			t.Run("retention totals", func(t *testing.T) { testRetentionTotals(t, url(t)) })
 			t.Run("dbupdate", func(t *testing.T) { testDBUpdate(t, url(t)) })
 		})
 	}

@@ -3,6 +3,8 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"errors"
 	"maps"
 	"math"
 	"slices"
@@ -73,6 +75,9 @@ type tally struct {
 	changes map[versionImage]*[2]int
 	// repository is each image's of changes.
 	repository map[int64]string
+	// totals: database version -> added, fixed, images changed, besides
+	// what changes makes of them (retention's removals).
+	totals map[string]*[3]int
 }
 
 type versionImage struct {
@@ -81,7 +86,7 @@ type versionImage struct {
 }
 
 func newTally() *tally {
-	return &tally{trend: map[[2]string]*[2]int{}, changes: map[versionImage]*[2]int{}, repository: map[int64]string{}}
+	return &tally{trend: map[[2]string]*[2]int{}, changes: map[versionImage]*[2]int{}, repository: map[int64]string{}, totals: map[string]*[3]int{}}
 }
 
 // day is the UTC day of a stored time (RFC 3339).
@@ -111,10 +116,22 @@ func (t *tally) addChange(version string, id int64, added, fixed int) {
 	t.changes[k][1] += fixed
 }
 
+// addTotal adds to a version's totals.
+func (t *tally) addTotal(version string, added, fixed, images int) {
+	if t.totals[version] == nil {
+		t.totals[version] = &[3]int{}
+	}
+	t.totals[version][0] += added
+	t.totals[version][1] += fixed
+	t.totals[version][2] += images
+}
+
 // flush writes the tally in tx, as increments (so that transactions
 // writing one row at once, two servers' re-matches on PostgreSQL, add
 // up) in key order (so that they wait for each other rather than
-// deadlock). A version change back at nothing goes.
+// deadlock). A version change back at nothing goes. The version totals
+// come last: the row every re-match of a version writes is held from
+// there to the commit only.
 func (t *tally) flush(ctx context.Context, tx execer) error {
 	var trend []any
 	for _, k := range slices.SortedFunc(maps.Keys(t.trend), func(a, b [2]string) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) }) {
@@ -128,37 +145,79 @@ func (t *tally) flush(ctx context.Context, tx execer) error {
 	}
 	var changes []any
 	var ids []int64
+	for k, v := range t.changes {
+		if v[0] != 0 || v[1] != 0 {
+			ids = append(ids, k.image)
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	// The rows before: which the changes make and which they empty.
+	before := map[versionImage][2]int{}
+	for chunk := range slices.Chunk(ids, maxArgs) {
+		set, args := in(chunk)
+		err := each(ctx, tx, `SELECT db_version, image_id, added, fixed FROM version_changes WHERE image_id `+set, args, func(rows *sql.Rows) error {
+			var k versionImage
+			var v [2]int
+			err := rows.Scan(&k.version, &k.image, &v[0], &v[1])
+			before[k] = v
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
 	for _, k := range slices.SortedFunc(maps.Keys(t.changes), func(a, b versionImage) int {
 		return cmp.Or(cmp.Compare(a.version, b.version), cmp.Compare(a.image, b.image))
 	}) {
-		if v := t.changes[k]; v[0] != 0 || v[1] != 0 {
-			changes = append(changes, k.version, t.repository[k.image], k.image, v[0], v[1])
-			ids = append(ids, k.image)
+		v := t.changes[k]
+		if v[0] == 0 && v[1] == 0 {
+			continue
 		}
+		changes = append(changes, k.version, t.repository[k.image], k.image, v[0], v[1])
+		was, had := before[k]
+		images := 0
+		if now := [2]int{was[0] + v[0], was[1] + v[1]}; had && now == [2]int{} {
+			images = -1
+		} else if !had {
+			images = 1
+		}
+		t.addTotal(k.version, v[0], v[1], images)
 	}
 	if err := multi(ctx, tx, `INSERT INTO version_changes (db_version, repository, image_id, added, fixed) VALUES`, 5,
 		`ON CONFLICT (db_version, repository, image_id) DO UPDATE SET added = version_changes.added + excluded.added, fixed = version_changes.fixed + excluded.fixed`, changes); err != nil {
 		return err
 	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	for len(ids) > 0 {
-		set, args := in(ids[:min(len(ids), maxArgs)])
-		ids = ids[min(len(ids), maxArgs):]
+	for chunk := range slices.Chunk(ids, maxArgs) {
+		set, args := in(chunk)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM version_changes WHERE image_id `+set+` AND added = 0 AND fixed = 0`, args...); err != nil {
 			return err
 		}
 	}
-	return nil
+	var totals []any
+	for _, v := range slices.Sorted(maps.Keys(t.totals)) {
+		if n := t.totals[v]; *n != [3]int{} {
+			totals = append(totals, v, n[0], n[1], n[2])
+		}
+	}
+	if len(totals) == 0 {
+		return nil
+	}
+	if err := multi(ctx, tx, `INSERT INTO version_totals (db_version, added, fixed, images) VALUES`, 4,
+		`ON CONFLICT (db_version) DO UPDATE SET added = version_totals.added + excluded.added, fixed = version_totals.fixed + excluded.fixed, images = version_totals.images + excluded.images`, totals); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM version_totals WHERE added = 0 AND fixed = 0 AND images = 0`)
+	return err
 }
 
-// Changes implements Store: the counts from version_changes, the list
+// Changes implements Store: the counts from version_totals, the list
 // from the history of its images, a page of images at a time in the
 // order of its key.
 func (s *SQL) Changes(ctx context.Context, version string, limit int) (*Changes, error) {
 	out := &Changes{List: []Change{}}
-	if err := s.x().QueryRowContext(ctx, `SELECT COALESCE(SUM(added), 0), COALESCE(SUM(fixed), 0), COUNT(*) FROM version_changes WHERE db_version = ?`, version).
-		Scan(&out.New, &out.Fixed, &out.Images); err != nil {
+	err := s.x().QueryRowContext(ctx, `SELECT added, fixed, images FROM version_totals WHERE db_version = ?`, version).Scan(&out.New, &out.Fixed, &out.Images)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
 	if limit <= 0 {

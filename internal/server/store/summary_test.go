@@ -103,7 +103,7 @@ func testSummaries(t *testing.T, url string) {
 	// The previous schema: without the summaries (and what later
 	// migrations added); reopening backfills them.
 	n := slices.IndexFunc(migrations, func(q string) bool { return strings.Contains(q, "CREATE TABLE image_counts") }) + 1
-	for _, q := range []string{`DROP TABLE image_counts`, `DROP TABLE version_changes`, `DROP TABLE trend`, `DROP INDEX images_state`, `DROP TABLE db_update`, `ALTER TABLE deployments DROP COLUMN gone_at`} {
+	for _, q := range []string{`DROP TABLE image_counts`, `DROP TABLE version_changes`, `DROP TABLE trend`, `DROP TABLE version_totals`, `DROP INDEX images_state`, `DROP TABLE db_update`, `ALTER TABLE deployments DROP COLUMN gone_at`} {
 		if _, err := s.x().ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
@@ -169,6 +169,10 @@ func fromScratch(t *testing.T, s *SQL) string {
 		SELECT new_version AS v, image_id, 1 AS a, 0 AS f FROM history WHERE new_version != '' AND fixed_at IS NULL
 		UNION ALL SELECT fixed_version, image_id, 0, 1 FROM history WHERE fixed_version != '') c GROUP BY v, image_id`)
 	fmt.Fprintf(&b, "changes:\n%s\n", strings.Join(changes, "\n"))
+	totals := lines(t, s, `SELECT v, SUM(a), SUM(f), COUNT(DISTINCT image_id) FROM (
+		SELECT new_version AS v, image_id, 1 AS a, 0 AS f FROM history WHERE new_version != '' AND fixed_at IS NULL
+		UNION ALL SELECT fixed_version, image_id, 0, 1 FROM history WHERE fixed_version != '') c GROUP BY v`)
+	fmt.Fprintf(&b, "totals:\n%s\n", strings.Join(totals, "\n"))
 	trend := lines(t, s, `SELECT d, severity, SUM(a), SUM(f) FROM (
 		SELECT substr(first_seen, 1, 10) AS d, severity, 1 AS a, 0 AS f FROM history
 		UNION ALL SELECT substr(fixed_at, 1, 10), severity, 0, 1 FROM history WHERE fixed_at IS NOT NULL) t GROUP BY d, severity`)
@@ -189,6 +193,7 @@ func summaries(t *testing.T, s *SQL) string {
 	slices.Sort(counts)
 	fmt.Fprintf(&b, "counts:\n%s\n", strings.Join(counts, "\n"))
 	fmt.Fprintf(&b, "changes:\n%s\n", strings.Join(lines(t, s, `SELECT db_version, image_id, added, fixed FROM version_changes`), "\n"))
+	fmt.Fprintf(&b, "totals:\n%s\n", strings.Join(lines(t, s, `SELECT db_version, added, fixed, images FROM version_totals`), "\n"))
 	fmt.Fprintf(&b, "trend:\n%s\n", strings.Join(lines(t, s, `SELECT day, severity, added, fixed FROM trend WHERE added != 0 OR fixed != 0`), "\n"))
 	return b.String()
 }
