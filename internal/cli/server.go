@@ -47,6 +47,11 @@ it gracefully. See docs/server.md.`,
 			if _, err := c.TLS.Config(); err != nil {
 				return usageError{err}
 			}
+			if c.UpdateEvery > 0 {
+				if _, _, _, err := c.DBUpdateSource(cmd.Context()); err != nil {
+					return usageError{err}
+				}
+			}
 			return server.Run(cmd.Context(), c, cmd.ErrOrStderr(), nil)
 		},
 	}
@@ -58,6 +63,10 @@ it gracefully. See docs/server.md.`,
 	fl.StringVar(&o.PollInterval, "poll-interval", "", "time between polls of the watched repositories (default 5m)")
 	fl.StringVar(&o.Token, "token", "", "bearer token of the API and the webhooks (or set BULWARK_SERVER_TOKEN)")
 	fl.StringVar(&o.DBFile, "db", "", "vulnerability database file, re-matched against when replaced (default: the file 'bulwark db update' writes)")
+	fl.StringVar(&o.DBUpdateInterval, "db-update-interval", "", "pull the vulnerability database every so often (e.g. 6h or 1d), as 'bulwark db update' does, and re-match what it changed (default: never; the file is only re-read when replaced)")
+	fl.StringArrayVar(&o.DBRepositories, "db-repository", nil, "with --db-update-interval: pull the database from this OCI repository; repeatable, tried in order (default: $BULWARK_DB_REPOSITORY, else the published ones)")
+	fl.StringVar(&o.DBKey, "db-key", "", "with --db-update-interval: public key (file, env://VAR or KMS reference) the database's signature must verify with (default: $BULWARK_DB_KEY, else the embedded key)")
+	fl.BoolVar(&o.DBInsecure, "db-insecure", false, "with --db-update-interval: allow plain HTTP and unverified TLS to the database registry")
 	fl.StringVar(&o.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM; with --tls-key)")
 	fl.StringVar(&o.TLSKey, "tls-key", "", "the TLS certificate's private key (PEM)")
 	reg.register(cmd)

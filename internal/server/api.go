@@ -2,11 +2,13 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/server/config"
@@ -141,17 +143,31 @@ func (s *Server) storeError(w http.ResponseWriter, err error) {
 func (s *Server) dashStatus() dashboard.Status {
 	st := s.cur.Load()
 	meta := st.db.Metadata()
-	return dashboard.Status{DBVersion: st.version, DBBuiltAt: meta.BuiltAt.UTC(), Advisories: meta.Advisories, ImageReads: s.Reads()}
+	ds := dashboard.Status{DBVersion: st.version, DBBuiltAt: meta.BuiltAt.UTC(), Advisories: meta.Advisories, ImageReads: s.Reads()}
+	if s.o.Update != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if u, err := s.o.Store.DBUpdate(ctx); err == nil {
+			ds.Update = u
+		}
+	}
+	return ds
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	st := s.cur.Load()
 	meta := st.db.Metadata()
+	upd, err := s.updateStatus(r.Context())
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
 	writeJSON(w, map[string]any{
 		"dbVersion":  st.version,
 		"dbBuiltAt":  meta.BuiltAt.UTC(),
 		"advisories": meta.Advisories,
 		"imageReads": s.Reads(),
+		"dbUpdate":   upd,
 	})
 }
 

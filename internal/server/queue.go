@@ -33,7 +33,11 @@ func (s *Server) startQueue(ctx context.Context) error {
 		s.targets[t.Name] = t
 	}
 	s.http = &http.Client{Timeout: notify.Timeout}
-	q, err := jobs.New(ctx, eng, jobs.Handlers{Ingest: s.ingestJob, Notify: s.notifyJob, Rematch: s.rematchJob, Parked: s.parked}, s.o.Jobs)
+	o := s.o.Jobs
+	if u := s.o.Update; u != nil {
+		o.DBUpdateEvery, o.DBUpdateTimeout = u.Every, u.jobTimeout()
+	}
+	q, err := jobs.New(ctx, eng, jobs.Handlers{Ingest: s.ingestJob, Notify: s.notifyJob, Rematch: s.rematchJob, DBUpdate: s.dbUpdateJob, Parked: s.parked}, o)
 	if err != nil {
 		return err
 	}

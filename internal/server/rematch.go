@@ -51,11 +51,13 @@ func (s *Server) queueStale(ctx context.Context, version string) (images, batche
 // first checks its database file; while its refresh to a replaced file is
 // under way the job waits (snoozed, no attempt counted). A job for an
 // older database than the server's is then done (the newer one's refresh
-// queued every image not at it); one for a database it does not have
-// fails.
+// queued every image not at it). For a newer one, a server with an update
+// schedule pulls the database first (another server's scheduled update
+// installed it); one that still does not have it fails the job.
 func (s *Server) rematchJob(ctx context.Context, a jobs.RematchArgs) error {
 	if a.Version != s.cur.Load().version {
 		s.checkFile(ctx)
+		s.followUpdate(ctx, a.Version)
 	}
 	s.dbMu.RLock()
 	defer s.dbMu.RUnlock()

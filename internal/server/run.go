@@ -68,7 +68,15 @@ func Run(ctx context.Context, c *config.Config, log io.Writer, ready func(addr s
 		targets = append(targets, notify.Target{Name: n.Name, URL: n.URL, Secret: n.Secret, Format: n.Format, OnlyDeployed: n.OnlyDeployed})
 	}
 	st.SetDeploymentExpiry(c.DeploymentExpiry)
-	srv, err := New(ctx, Options{Store: st, DBFile: dbFile, Registries: c.RegistrySettings(), FailOn: c.FailOn, Token: c.Token, Webhooks: c.Webhooks, PublicMetrics: c.Metrics.Public, Notify: targets, Log: log,
+	var upd *DBUpdate
+	if c.UpdateEvery > 0 {
+		repos, key, reg, err := c.DBUpdateSource(ctx)
+		if err != nil {
+			return err
+		}
+		upd = &DBUpdate{Every: c.UpdateEvery, Timeout: c.UpdateTimeout, Repositories: repos, Key: key, Registry: reg}
+	}
+	srv, err := New(ctx, Options{Store: st, DBFile: dbFile, Registries: c.RegistrySettings(), FailOn: c.FailOn, Token: c.Token, Webhooks: c.Webhooks, PublicMetrics: c.Metrics.Public, Notify: targets, Log: log, Update: upd,
 		Signature: c.Signature, RequireSignature: c.Policy.RequireSignature, PruneEvery: c.PruneEvery,
 		Retention: store.Retention{Images: c.KeepImages, History: c.KeepHistory, Events: c.KeepEvents, Deployments: c.DeploymentExpiry}})
 	if err != nil {

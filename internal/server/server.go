@@ -69,6 +69,8 @@ type Options struct {
 	// Retention is applied every PruneEvery (never when 0).
 	Retention  store.Retention
 	PruneEvery time.Duration
+	// Update, when set, is the server's own database update schedule.
+	Update *DBUpdate
 	// RematchBatch is how many images one re-match job takes (default
 	// rematchBatch).
 	RematchBatch int
@@ -116,6 +118,8 @@ type Server struct {
 	dbMu sync.RWMutex
 	// dispatching serializes handing events to the queue.
 	dispatching sync.Mutex
+	// updating serializes the database updates (UpdateDB).
+	updating sync.Mutex
 }
 
 type refreshReply struct {

@@ -5,6 +5,7 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/pem"
 	"errors"
@@ -23,7 +24,9 @@ import (
 
 	"github.com/bulwark-sec/bulwark/internal/policy"
 	"github.com/bulwark-sec/bulwark/internal/registry"
+	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
+	"github.com/bulwark-sec/bulwark/internal/vulndb/defaultdb"
 	"github.com/bulwark-sec/bulwark/internal/yamlpath"
 )
 
@@ -105,6 +108,9 @@ type Config struct {
 	FailOn policy.FailOn `yaml:"-"`
 	// CheckEvery is DB.CheckInterval parsed.
 	CheckEvery time.Duration `yaml:"-"`
+	// UpdateEvery and UpdateTimeout are DB.Update parsed (UpdateEvery 0:
+	// no update schedule).
+	UpdateEvery, UpdateTimeout time.Duration `yaml:"-"`
 	// Watched is Watch parsed.
 	Watched []Watch `yaml:"-"`
 	// DeploymentExpiry is Deployments.ExpireAfter parsed.
@@ -206,6 +212,35 @@ type DB struct {
 	// CheckInterval is how often File is checked for a replacement
 	// (a Go duration, default 1m).
 	CheckInterval string `yaml:"checkInterval"`
+	// Update is the server's own update schedule of File (none when
+	// Interval is empty).
+	Update DBUpdate `yaml:"update"`
+}
+
+// DefaultDBUpdateTimeout bounds one attempt of the database update.
+const DefaultDBUpdateTimeout = 10 * time.Minute
+
+// DBUpdate is the server's own database update schedule: the pull of
+// `bulwark db update` (the same signature check and atomic replace),
+// then the refresh of POST /api/v1/db/refresh.
+type DBUpdate struct {
+	// Interval is the time between updates (a duration like 6h or 1d).
+	Interval string `yaml:"interval"`
+	// Repositories are the OCI repositories the database is pulled from,
+	// tried in order (default: $BULWARK_DB_REPOSITORY, else the published
+	// ones).
+	Repositories []string `yaml:"repositories"`
+	// Key is the public key (file, env://VAR or KMS reference) the
+	// database's signature must verify with (default: $BULWARK_DB_KEY,
+	// else the key embedded in bulwark). A relative file is next to the
+	// configuration file.
+	Key string `yaml:"key"`
+	// Insecure allows plain HTTP and unverified TLS to the database
+	// registry.
+	Insecure bool `yaml:"insecure"`
+	// Timeout bounds one attempt (default 10m): a registry that hangs
+	// fails the attempt, which is retried with backoff.
+	Timeout string `yaml:"timeout"`
 }
 
 // Metrics configures the Prometheus endpoint.
@@ -293,11 +328,16 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("server configuration %s: %w", path, err)
 	}
 	// A relative key file is next to the configuration.
-	for i, k := range c.Signature.Keys {
-		if !strings.Contains(k, "://") && !filepath.IsAbs(k) {
-			c.Signature.Keys[i] = filepath.Join(filepath.Dir(path), k)
+	rel := func(k string) string {
+		if k != "" && !strings.Contains(k, "://") && !filepath.IsAbs(k) {
+			return filepath.Join(filepath.Dir(path), k)
 		}
+		return k
 	}
+	for i, k := range c.Signature.Keys {
+		c.Signature.Keys[i] = rel(k)
+	}
+	c.DB.Update.Key = rel(c.DB.Update.Key)
 	return c, nil
 }
 
@@ -409,6 +449,9 @@ func (c *Config) complete(at func(err error, keys ...any) error) error {
 		}
 		c.CheckEvery = d
 	}
+	if err := c.completeUpdate(at); err != nil {
+		return err
+	}
 	for i, w := range c.Watch {
 		pw, err := ParseWatch(w)
 		if err != nil {
@@ -472,6 +515,36 @@ func (c *Config) complete(at func(err error, keys ...any) error) error {
 			return at(fmt.Errorf("%s: %q is not a positive duration (like 12h or 30d)", a.key, a.s), a.path...)
 		}
 		*a.out = d
+	}
+	return nil
+}
+
+// completeUpdate validates db.update.
+func (c *Config) completeUpdate(at func(err error, keys ...any) error) error {
+	u := c.DB.Update
+	var err error
+	if c.UpdateTimeout, err = duration(u.Timeout, DefaultDBUpdateTimeout); err != nil {
+		return at(fmt.Errorf("db.update.timeout: %w", err), "db", "update", "timeout")
+	}
+	if u.Interval != "" {
+		if c.UpdateEvery, err = vulndb.ParseAge(u.Interval); err != nil || c.UpdateEvery <= 0 {
+			return at(fmt.Errorf("db.update.interval: %q is not a positive duration (like 6h or 1d)", u.Interval), "db", "update", "interval")
+		}
+	} else if len(u.Repositories) > 0 || u.Key != "" || u.Insecure || u.Timeout != "" {
+		return at(errors.New("db.update: no interval; the server pulls the database only on a schedule (interval: 6h)"), "db", "update")
+	}
+	for i, r := range u.Repositories {
+		if err := checkDBRepository(r); err != nil {
+			return at(fmt.Errorf("db.update.repositories[%d]: %w", i, err), "db", "update", "repositories", i)
+		}
+	}
+	return nil
+}
+
+// checkDBRepository checks a database repository reference.
+func checkDBRepository(r string) error {
+	if _, err := name.ParseReference(r, name.WithDefaultTag("1")); err != nil || strings.TrimSpace(r) != r {
+		return fmt.Errorf("%q is not an OCI repository (REGISTRY/REPOSITORY[:TAG])", r)
 	}
 	return nil
 }
@@ -543,6 +616,12 @@ func ParseWatch(s string) (Watch, error) {
 // (an empty value keeps it).
 type Overrides struct {
 	Listen, Store, Token, DBFile, TLSCert, TLSKey, PollInterval string
+	// DBUpdateInterval, DBRepositories, DBKey and DBInsecure set
+	// db.update.
+	DBUpdateInterval string
+	DBRepositories   []string
+	DBKey            string
+	DBInsecure       bool
 	// Watch entries are added to the configuration's.
 	Watch []string
 	// Registry is the access of watched registries not listed in
@@ -583,6 +662,9 @@ func (c *Config) Override(o Overrides) error {
 		}
 		c.PollEvery = d
 	}
+	if err := c.overrideUpdate(o); err != nil {
+		return err
+	}
 	for _, s := range o.Watch {
 		w, err := ParseWatch(s)
 		if err != nil {
@@ -593,6 +675,51 @@ func (c *Config) Override(o Overrides) error {
 	}
 	c.RegistryDefaults = o.Registry
 	return nil
+}
+
+// overrideUpdate applies the db.update flags.
+func (c *Config) overrideUpdate(o Overrides) error {
+	if o.DBUpdateInterval != "" {
+		d, err := vulndb.ParseAge(o.DBUpdateInterval)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("--db-update-interval: %q is not a positive duration (like 6h or 1d)", o.DBUpdateInterval)
+		}
+		c.DB.Update.Interval, c.UpdateEvery = o.DBUpdateInterval, d
+	}
+	for _, r := range o.DBRepositories {
+		if err := checkDBRepository(r); err != nil {
+			return fmt.Errorf("--db-repository: %w", err)
+		}
+	}
+	if len(o.DBRepositories) > 0 {
+		c.DB.Update.Repositories = o.DBRepositories
+	}
+	if o.DBKey != "" {
+		c.DB.Update.Key = o.DBKey
+	}
+	c.DB.Update.Insecure = c.DB.Update.Insecure || o.DBInsecure
+	if c.UpdateEvery == 0 && (len(o.DBRepositories) > 0 || o.DBKey != "" || o.DBInsecure) {
+		return errors.New("--db-repository, --db-key and --db-insecure configure the database update schedule; give --db-update-interval (or db.update.interval) too")
+	}
+	return nil
+}
+
+// DBUpdateSource resolves where the scheduled update pulls the database
+// from, as `bulwark db update` does: the repositories (else
+// $BULWARK_DB_REPOSITORY, else the published ones), the key its signature
+// must verify with (else $BULWARK_DB_KEY, else the embedded key), and the
+// registry access (RegistryDefaults, plus db.update.insecure).
+func (c *Config) DBUpdateSource(ctx context.Context) (repos []string, key *sign.Verifier, reg *registry.Client, err error) {
+	u := c.DB.Update
+	if key, err = defaultdb.LoadKey(ctx, u.Key, os.Getenv("BULWARK_DB_KEY")); err != nil {
+		return nil, nil, nil, fmt.Errorf("db.update.key: %w", err)
+	}
+	rs := c.RegistryDefaults
+	rs.Insecure = rs.Insecure || u.Insecure
+	if reg, err = rs.Client(); err != nil {
+		return nil, nil, nil, fmt.Errorf("db.update: %w", err)
+	}
+	return defaultdb.ResolveRepositories(u.Repositories, os.Getenv("BULWARK_DB_REPOSITORY")), key, reg, nil
 }
 
 // RegistrySettings maps every registry the server reads from to its

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +67,11 @@ func TestParseErrors(t *testing.T) {
 		{"retention:\n  images: forever\n", "line 2: retention.images"},
 		{"retention:\n  history: -3d\n", "line 2: retention.history"},
 		{"retention:\n  keep: 3d\n", "line 2: field keep not found"},
+		{"db:\n  update:\n    interval: often\n", "line 3: db.update.interval"},
+		{"db:\n  update:\n    interval: 6h\n    timeout: 0s\n", "line 4: db.update.timeout"},
+		{"db:\n  update:\n    repositories: [reg/db]\n", "line 3: db.update: no interval"},
+		{"db:\n  update:\n    interval: 1d\n    repositories:\n      - reg/db\n      - \"Reg/Db:x:y\"\n", "line 6: db.update.repositories[1]"},
+		{"db:\n  update:\n    every: 6h\n", "line 3: field every not found"},
 	} {
 		_, err := Parse([]byte(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -155,6 +162,32 @@ tls:
 	}
 }
 
+// db.update and its flags: the flags replace the file's values; a
+// relative key is next to the file.
+func TestParseDBUpdate(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "server.yaml")
+	if err := os.WriteFile(file, []byte("db:\n  update:\n    interval: 1d\n    repositories: [127.0.0.1:5000/bulwark-db]\n    key: db.pub\n    insecure: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.UpdateEvery != 24*time.Hour || c.UpdateTimeout != DefaultDBUpdateTimeout || c.DB.Update.Key != filepath.Join(dir, "db.pub") || !c.DB.Update.Insecure {
+		t.Errorf("parsed %+v (every %s, timeout %s)", c.DB.Update, c.UpdateEvery, c.UpdateTimeout)
+	}
+	if err := c.Override(Overrides{DBUpdateInterval: "30m", DBRepositories: []string{"mirror/db"}}); err != nil {
+		t.Fatal(err)
+	}
+	if c.UpdateEvery != 30*time.Minute || len(c.DB.Update.Repositories) != 1 || c.DB.Update.Repositories[0] != "mirror/db" {
+		t.Errorf("overridden %+v (every %s)", c.DB.Update, c.UpdateEvery)
+	}
+	if d := Default(); d.UpdateEvery != 0 {
+		t.Errorf("an update schedule by default: %s", d.UpdateEvery)
+	}
+}
+
 func TestOverrideErrors(t *testing.T) {
 	for _, tc := range []struct {
 		o    Overrides
@@ -165,6 +198,9 @@ func TestOverrideErrors(t *testing.T) {
 		{Overrides{Watch: []string{"/x"}}, "--watch"},
 		{Overrides{TLSCert: "c"}, "--tls-cert and --tls-key"},
 		{Overrides{PollInterval: "-1m"}, "--poll-interval"},
+		{Overrides{DBUpdateInterval: "soon"}, "--db-update-interval"},
+		{Overrides{DBUpdateInterval: "1h", DBRepositories: []string{"a b"}}, "--db-repository"},
+		{Overrides{DBKey: "k.pub"}, "give --db-update-interval"},
 	} {
 		if err := Default().Override(tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want %q", tc.o, err, tc.want)

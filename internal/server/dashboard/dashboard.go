@@ -50,6 +50,9 @@ type Status struct {
 	Advisories int
 	// ImageReads counts the images read from registries since the start.
 	ImageReads int64
+	// Update is the record of the database update schedule (nil: none,
+	// or not run yet).
+	Update *store.DBUpdate
 }
 
 // Options configures the dashboard.

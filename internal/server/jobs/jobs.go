@@ -1,6 +1,8 @@
 // Package jobs is the durable job queue of `bulwark server`: image reads
-// (ingest), re-matches of stored images against a new database (rematch)
-// and notification deliveries (notify) run as River jobs
+// (ingest), re-matches of stored images against a new database (rematch),
+// notification deliveries (notify) and the scheduled database update
+// (dbupdate, a River periodic job that the elected leader queues, so
+// several servers queue it once) run as River jobs
 // (riverqueue/river) in the store's own database, on PostgreSQL (the
 // riverpgxv5 driver, so several server processes share the work) or on
 // SQLite (the riversqlite driver, one process). A job is unique by its
@@ -16,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -28,9 +31,10 @@ import (
 
 // Kinds of job.
 const (
-	KindIngest  = "ingest"
-	KindNotify  = "notify"
-	KindRematch = "rematch"
+	KindIngest   = "ingest"
+	KindNotify   = "notify"
+	KindRematch  = "rematch"
+	KindDBUpdate = "dbupdate"
 )
 
 // IngestArgs reads a pending image.
@@ -68,6 +72,18 @@ func (RematchArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waiting}}
 }
 
+// DBUpdateArgs updates the vulnerability database and refreshes the
+// server to it. One is waiting or running at a time.
+type DBUpdateArgs struct{}
+
+// Kind implements river.JobArgs.
+func (DBUpdateArgs) Kind() string { return KindDBUpdate }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (DBUpdateArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waiting}}
+}
+
 // waiting are the states of a job not done yet.
 var waiting = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
 	rivertype.JobStateRunning, rivertype.JobStateScheduled}
@@ -78,6 +94,8 @@ type Handlers struct {
 	Ingest  func(ctx context.Context, a IngestArgs) error
 	Notify  func(ctx context.Context, a NotifyArgs) error
 	Rematch func(ctx context.Context, a RematchArgs) error
+	// DBUpdate runs the scheduled database update.
+	DBUpdate func(ctx context.Context, a DBUpdateArgs) error
 	// Parked, when set, records a job that gave up (the image's error).
 	Parked func(ctx context.Context, kind string, args json.RawMessage, err error)
 }
@@ -98,6 +116,11 @@ type Options struct {
 	// Poll is how often SQLite is polled for jobs (default 200ms);
 	// PostgreSQL is woken by LISTEN/NOTIFY and polled every second.
 	Poll time.Duration
+	// DBUpdateEvery, when not 0, queues a DBUpdate job at the start of
+	// the elected leader and every DBUpdateEvery after (River's periodic
+	// jobs run on the leader only); DBUpdateTimeout bounds its attempts
+	// (default JobTimeout).
+	DBUpdateEvery, DBUpdateTimeout time.Duration
 	// ID names this process among the servers (default: River's).
 	ID string
 	// Log receives River's own messages (default: warnings and errors to
@@ -143,7 +166,12 @@ type worker[T river.JobArgs] struct {
 	river.WorkerDefaults[T]
 	fn     func(context.Context, T) error
 	parked func(ctx context.Context, kind string, args json.RawMessage, err error)
+	// timeout bounds an attempt (0: the queue's JobTimeout).
+	timeout time.Duration
 }
+
+// Timeout implements river.Worker.
+func (w *worker[T]) Timeout(*river.Job[T]) time.Duration { return w.timeout }
 
 func (w *worker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	err := w.fn(ctx, job.Args)
@@ -169,12 +197,12 @@ func New(ctx context.Context, e Engine, h Handlers, o Options) (*Queue, error) {
 	cfg := &river.Config{
 		ID:                   o.ID,
 		JobTimeout:           o.JobTimeout,
-		RescueStuckJobsAfter: 2 * o.JobTimeout,
+		RescueStuckJobsAfter: 2 * max(o.JobTimeout, o.DBUpdateTimeout),
 		MaxAttempts:          o.MaxAttempts,
 		RetryPolicy:          backoff{o.Backoff},
 		Logger:               o.Log,
 	}
-	if h.Ingest != nil || h.Notify != nil || h.Rematch != nil {
+	if h.Ingest != nil || h.Notify != nil || h.Rematch != nil || h.DBUpdate != nil {
 		ws := river.NewWorkers()
 		if h.Ingest != nil {
 			river.AddWorker(ws, &worker[IngestArgs]{fn: h.Ingest, parked: h.Parked})
@@ -184,6 +212,13 @@ func New(ctx context.Context, e Engine, h Handlers, o Options) (*Queue, error) {
 		}
 		if h.Rematch != nil {
 			river.AddWorker(ws, &worker[RematchArgs]{fn: h.Rematch, parked: h.Parked})
+		}
+		if h.DBUpdate != nil {
+			river.AddWorker(ws, &worker[DBUpdateArgs]{fn: h.DBUpdate, parked: h.Parked, timeout: o.DBUpdateTimeout})
+			if o.DBUpdateEvery > 0 {
+				cfg.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(o.DBUpdateEvery),
+					func() (river.JobArgs, *river.InsertOpts) { return DBUpdateArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
+			}
 		}
 		cfg.Workers = ws
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}}
@@ -316,6 +351,8 @@ type Job struct {
 	Attempt     int             `json:"attempt"`
 	MaxAttempts int             `json:"maxAttempts"`
 	CreatedAt   time.Time       `json:"createdAt"`
+	// ScheduledAt is when it runs (a retry: after its backoff).
+	ScheduledAt time.Time `json:"scheduledAt"`
 	// FinalizedAt is when it completed or was parked.
 	FinalizedAt *time.Time `json:"finalizedAt,omitempty"`
 	// Errors are the errors of its failed attempts, oldest first.
@@ -346,12 +383,36 @@ func (q *Queue) List(ctx context.Context, state string, limit int) ([]Job, error
 	}
 	out := make([]Job, 0, len(res.Jobs))
 	for _, j := range res.Jobs {
-		job := Job{ID: j.ID, Kind: j.Kind, State: state, Args: j.EncodedArgs, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts,
-			CreatedAt: j.CreatedAt, FinalizedAt: j.FinalizedAt, Errors: []string{}}
-		for _, e := range j.Errors {
-			job.Errors = append(job.Errors, e.Error)
-		}
-		out = append(out, job)
+		out = append(out, toJob(j))
 	}
 	return out, nil
+}
+
+// Latest returns the job of a kind queued last (nil: none kept).
+func (q *Queue) Latest(ctx context.Context, kind string) (*Job, error) {
+	res, err := q.c.JobList(ctx, river.NewJobListParams().Kinds(kind).States(allStates...).First(1).OrderBy(river.JobListOrderByID, river.SortOrderDesc))
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	if len(res.Jobs) == 0 {
+		return nil, nil
+	}
+	j := toJob(res.Jobs[0])
+	return &j, nil
+}
+
+// allStates are River's states of a job.
+var allStates = slices.Concat(waiting, []rivertype.JobState{rivertype.JobStateCancelled, rivertype.JobStateCompleted, rivertype.JobStateDiscarded})
+
+// toJob is a job as the API shows it.
+func toJob(j *rivertype.JobRow) Job {
+	job := Job{ID: j.ID, Kind: j.Kind, State: string(j.State), Args: j.EncodedArgs, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts,
+		CreatedAt: j.CreatedAt, ScheduledAt: j.ScheduledAt, FinalizedAt: j.FinalizedAt, Errors: []string{}}
+	if j.State == rivertype.JobStateDiscarded {
+		job.State = "parked"
+	}
+	for _, e := range j.Errors {
+		job.Errors = append(job.Errors, e.Error)
+	}
+	return job
 }

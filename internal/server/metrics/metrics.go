@@ -30,6 +30,7 @@ type Metrics struct {
 	refreshes *prometheus.CounterVec
 	refTime   prometheus.Histogram
 	rematched prometheus.Counter
+	updates   *prometheus.CounterVec
 	httpTime  *prometheus.HistogramVec
 }
 
@@ -48,11 +49,13 @@ func New(st store.Store, dbVersion func() string) *Metrics {
 			Help: "Time to swap in a database and re-match the images its changes touch.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 16)}),
 		rematched: prometheus.NewCounter(prometheus.CounterOpts{Name: "bulwark_images_rematched_total",
 			Help: "Images re-matched from their stored inventory after a database change."}),
+		updates: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bulwark_db_updates_total",
+			Help: "Scheduled database updates run by this server (pull and refresh), by result (done, failed)."}, []string{"result"}),
 		httpTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bulwark_http_request_duration_seconds",
 			Help: "HTTP requests served, by route pattern, method and status code.", Buckets: prometheus.DefBuckets}, []string{"route", "method", "code"}),
 	}
-	m.reg.MustRegister(m.reads, m.readTime, m.refreshes, m.refTime, m.rematched, m.httpTime,
-		&storeCollector{st: st, dbVersion: dbVersion},
+	m.reg.MustRegister(m.reads, m.readTime, m.refreshes, m.refTime, m.rematched, m.updates, m.httpTime,
+		&storeCollector{st: st, dbVersion: dbVersion}, &updateCollector{st: st},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -83,6 +86,15 @@ func (m *Metrics) Refresh(d time.Duration, changed bool, err error) {
 
 // Rematched counts images re-matched by a re-match job.
 func (m *Metrics) Rematched(n int) { m.rematched.Add(float64(n)) }
+
+// DBUpdate records one scheduled database update.
+func (m *Metrics) DBUpdate(err error) {
+	result := store.StateDone
+	if err != nil {
+		result = store.StateFailed
+	}
+	m.updates.WithLabelValues(result).Inc()
+}
 
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
@@ -165,4 +177,37 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	for sev, n := range c.severity {
 		ch <- prometheus.MustNewConstMetric(findingsDesc, prometheus.GaugeValue, float64(n), sev)
 	}
+}
+
+var (
+	updateSuccessDesc = prometheus.NewDesc("bulwark_db_update_last_success_timestamp_seconds",
+		"When the last successful scheduled database update (of any server on the store) started, in Unix seconds.", nil, nil)
+	updateFailingDesc = prometheus.NewDesc("bulwark_db_update_failing",
+		"1 when the last scheduled database update (of any server on the store) failed.", nil, nil)
+)
+
+// updateCollector reads the store's record of the database update
+// schedule at scrape time; nothing before the first update.
+type updateCollector struct{ st store.Store }
+
+func (c *updateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- updateSuccessDesc
+	ch <- updateFailingDesc
+}
+
+func (c *updateCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	u, err := c.st.DBUpdate(ctx)
+	if err != nil || u == nil {
+		return
+	}
+	if u.LastSuccess != nil {
+		ch <- prometheus.MustNewConstMetric(updateSuccessDesc, prometheus.GaugeValue, float64(u.LastSuccess.UnixNano())/1e9)
+	}
+	failing := 0.0
+	if u.Error != "" {
+		failing = 1
+	}
+	ch <- prometheus.MustNewConstMetric(updateFailingDesc, prometheus.GaugeValue, failing)
 }

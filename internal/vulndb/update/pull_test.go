@@ -10,11 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,39 +22,9 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/registry"
 	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/testutil"
+	"github.com/bulwark-sec/bulwark/internal/testutil/testkey"
 	"github.com/bulwark-sec/bulwark/internal/vulndb/build"
 )
-
-// testKey is a key pair made for one test.
-type testKey struct {
-	signer   *sign.Signer
-	verifier *sign.Verifier
-	pubFile  string
-}
-
-func newTestKey(t testing.TB, dir, name string) testKey {
-	t.Helper()
-	priv, pub, err := sign.GenerateKeyPair([]byte("pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := testKey{pubFile: filepath.Join(dir, name+".pub")}
-	privFile := filepath.Join(dir, name+".key")
-	if err := os.WriteFile(privFile, priv, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(k.pubFile, pub, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if k.signer, err = sign.LoadSigner(ctx, privFile, sign.StaticPass([]byte("pw"))); err != nil {
-		t.Fatal(err)
-	}
-	if k.verifier, err = sign.LoadVerifier(ctx, k.pubFile); err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
 
 // realDB builds a database from the real advisories in testdata.
 func realDB(t testing.TB, path string) []byte {
@@ -67,31 +33,6 @@ func realDB(t testing.TB, path string) []byte {
 		t.Fatal(err)
 	}
 	return file(t, path)
-}
-
-// closedPort returns a 127.0.0.1 address nothing listens on.
-func closedPort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
-// hostileProxy stands between bulwark and the registry: damage, when it
-// returns true for a request, has answered it instead of the registry.
-func hostileProxy(t *testing.T, registry string, damage func(w http.ResponseWriter, r *http.Request) bool) string {
-	u, _ := url.Parse("http://" + registry)
-	rp := httputil.NewSingleHostReverseProxy(u)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !damage(w, r) {
-			rp.ServeHTTP(w, r)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
 }
 
 // TestPull pulls signed databases from a real registry on 127.0.0.1, and
@@ -106,21 +47,21 @@ func TestPull(t *testing.T) {
 	data := realDB(t, src)
 	sum := sha256.Sum256(data)
 	blob := "/blobs/sha256:" + hex.EncodeToString(sum[:])
-	publisher, stranger := newTestKey(t, dir, "publisher"), newTestKey(t, dir, "stranger")
+	publisher, stranger := testkey.New(t, dir, "publisher"), testkey.New(t, dir, "stranger")
 	regOpts := insecureClient(t)
 	good := reg.Host + "/bulwark-sec/bulwark-db"
-	for repo, signer := range map[string]*sign.Signer{good: publisher.signer, reg.Host + "/other/bulwark-db": stranger.signer, reg.Host + "/unsigned/bulwark-db": nil} {
+	for repo, signer := range map[string]*sign.Signer{good: publisher.Signer, reg.Host + "/other/bulwark-db": stranger.Signer, reg.Host + "/unsigned/bulwark-db": nil} {
 		if _, err := Push(ctx, src, repo, regOpts, signer); err != nil {
 			t.Fatal(err)
 		}
 	}
 	path := filepath.Join(dir, "cache", "vulndb.bwdb")
 	opts := func(repos ...string) Options {
-		return Options{DB: path, Repositories: repos, Key: publisher.verifier, Registry: regOpts, Retries: -1, Backoff: time.Millisecond, Stall: 2 * time.Second}
+		return Options{DB: path, Repositories: repos, Key: publisher.Verifier, Registry: regOpts, Retries: -1, Backoff: time.Millisecond, Stall: 2 * time.Second}
 	}
 
 	// The first repository is down: the second serves.
-	res, err := Update(ctx, opts(closedPort(t)+"/bulwark-sec/bulwark-db", good))
+	res, err := Update(ctx, opts(testutil.ClosedPort(t)+"/bulwark-sec/bulwark-db", good))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +72,7 @@ func TestPull(t *testing.T) {
 	if err != nil || sig == nil {
 		t.Fatalf("no signature kept: %v", err)
 	}
-	if err := sig.Check(publisher.verifier, hex.EncodeToString(sum[:]), int64(len(data))); err != nil {
+	if err := sig.Check(publisher.Verifier, hex.EncodeToString(sum[:]), int64(len(data))); err != nil {
 		t.Errorf("the kept signature: %v", err)
 	}
 	before, beforeSig := file(t, path), file(t, SignaturePath(path))
@@ -143,7 +84,7 @@ func TestPull(t *testing.T) {
 		{"signed with another key", reg.Host + "/other/bulwark-db", "signature check", nil},
 		{"unsigned", reg.Host + "/unsigned/bulwark-db", "signature check", nil},
 		{"no such repository", reg.Host + "/nothing/here", "nothing/here", nil},
-		{"truncated blob", hostileProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
+		{"truncated blob", testutil.HostileProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
 			if !strings.HasSuffix(r.URL.Path, blob) {
 				return false
 			}
@@ -151,7 +92,7 @@ func TestPull(t *testing.T) {
 			w.Write(data[:100])
 			return true
 		}) + "/bulwark-sec/bulwark-db", "digest mismatch", nil},
-		{"replaced blob", hostileProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
+		{"replaced blob", testutil.HostileProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
 			if !strings.HasSuffix(r.URL.Path, blob) {
 				return false
 			}
@@ -160,12 +101,12 @@ func TestPull(t *testing.T) {
 			w.Write(evil)
 			return true
 		}) + "/bulwark-sec/bulwark-db", "digest mismatch", nil},
-		{"HTML page", hostileProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
+		{"HTML page", testutil.HostileProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
 			w.Header().Set("Content-Type", "text/html")
 			w.Write([]byte("<!DOCTYPE html><html><body>Sign in to the Wi-Fi</body></html>"))
 			return true
 		}) + "/bulwark-sec/bulwark-db", "bulwark-sec/bulwark-db", nil},
-		{"stall", hostileProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
+		{"stall", testutil.HostileProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
 			if !strings.HasSuffix(r.URL.Path, blob) {
 				return false
 			}
@@ -192,7 +133,7 @@ func TestPull(t *testing.T) {
 
 	// Ctrl-C in the middle of the download.
 	started := make(chan struct{})
-	slow := hostileProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
+	slow := testutil.HostileProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
 		if !strings.HasSuffix(r.URL.Path, blob) {
 			return false
 		}
@@ -215,7 +156,7 @@ func TestPull(t *testing.T) {
 }
 
 // testBundle exports the pulled database and imports it elsewhere.
-func testBundle(t *testing.T, pulled string, data []byte, publisher, stranger testKey) {
+func testBundle(t *testing.T, pulled string, data []byte, publisher, stranger testkey.Pair) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	bundle := filepath.Join(dir, "usb", "bulwark-db.tar")
@@ -224,16 +165,16 @@ func testBundle(t *testing.T, pulled string, data []byte, publisher, stranger te
 		t.Fatal(err)
 	}
 	dst := filepath.Join(dir, "airgap", "vulndb.bwdb")
-	if _, err := Import(bundle, dst, stranger.verifier, ""); err == nil || !strings.Contains(err.Error(), "signature check failed") {
+	if _, err := Import(bundle, dst, stranger.Verifier, ""); err == nil || !strings.Contains(err.Error(), "signature check failed") {
 		t.Errorf("import with the wrong key: %v", err)
 	}
-	if _, err := Import(bundle, dst, publisher.verifier, "00"); err == nil || !strings.Contains(err.Error(), "SHA-256") {
+	if _, err := Import(bundle, dst, publisher.Verifier, "00"); err == nil || !strings.Contains(err.Error(), "SHA-256") {
 		t.Errorf("import with the wrong SHA-256: %v", err)
 	}
 	if _, err := os.Stat(dst); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("a refused import installed the database")
 	}
-	if _, err := Import(bundle, dst, publisher.verifier, sum); err != nil {
+	if _, err := Import(bundle, dst, publisher.Verifier, sum); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(file(t, dst), data) {
@@ -247,7 +188,7 @@ func testBundle(t *testing.T, pulled string, data []byte, publisher, stranger te
 	for name, b := range map[string][]byte{"flipped": flipped, "truncated": raw[:len(raw)/2], "empty": nil, "bare database": data} {
 		bad := filepath.Join(dir, name)
 		os.WriteFile(bad, b, 0o644)
-		if _, err := Import(bad, dst, publisher.verifier, ""); err == nil || !strings.Contains(err.Error(), bad) {
+		if _, err := Import(bad, dst, publisher.Verifier, ""); err == nil || !strings.Contains(err.Error(), bad) {
 			t.Errorf("%s: %v", name, err)
 		}
 		if !bytes.Equal(file(t, dst), data) {
@@ -261,10 +202,10 @@ func testBundle(t *testing.T, pulled string, data []byte, publisher, stranger te
 	if _, err := Export(ctx, local, filepath.Join(dir, "x.tar"), nil); err == nil || !strings.Contains(err.Error(), "--key") {
 		t.Errorf("unsigned export: %v", err)
 	}
-	if _, err := Export(ctx, local, filepath.Join(dir, "own.tar"), stranger.signer); err != nil {
+	if _, err := Export(ctx, local, filepath.Join(dir, "own.tar"), stranger.Signer); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Import(filepath.Join(dir, "own.tar"), dst, stranger.verifier, ""); err != nil {
+	if _, err := Import(filepath.Join(dir, "own.tar"), dst, stranger.Verifier, ""); err != nil {
 		t.Errorf("import of a bundle signed with your own key: %v", err)
 	}
 }
@@ -306,8 +247,8 @@ func FuzzImportBundle(f *testing.F) {
 func TestPrepareWithoutDatabase(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "vulndb.bwdb")
-	k := newTestKey(t, dir, "k")
-	o := PrepareOptions{Update: Options{DB: path, Key: k.verifier, Repositories: []string{closedPort(t) + "/bulwark-db"}, Registry: insecureClient(t)}}
+	k := testkey.New(t, dir, "k")
+	o := PrepareOptions{Update: Options{DB: path, Key: k.Verifier, Repositories: []string{testutil.ClosedPort(t) + "/bulwark-db"}, Registry: insecureClient(t)}}
 	for _, offline := range []bool{false, true} {
 		o.Offline = offline
 		_, _, err := Prepare(context.Background(), o)
