@@ -27,6 +27,20 @@ func TestServerCommand(t *testing.T) {
 	if code := Execute(t.Context(), []string{"server", "--config", bad}, &bytes.Buffer{}, &stderr); code != 2 || !strings.Contains(stderr.String(), "line 3: policy.failOn") {
 		t.Errorf("bad config: exit %d, %s", code, stderr.String())
 	}
+	// The update schedule's flags and key: exit 2 naming them.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--db-key", "db.pub"}, "give --db-update-interval"},
+		{[]string{"--db-update-interval", "often"}, "--db-update-interval"},
+		{[]string{"--db-update-interval", "6h", "--db-key", filepath.Join(dir, "missing.pub")}, "db.update.key: key " + filepath.Join(dir, "missing.pub")},
+	} {
+		stderr.Reset()
+		if code := Execute(t.Context(), append([]string{"server"}, tc.args...), &bytes.Buffer{}, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%q: exit %d, %s", tc.args, code, stderr.String())
+		}
+	}
 
 	dbFile := filepath.Join(dir, "vulndb.bwdb")
 	var buf bytes.Buffer

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/bulwark-sec/bulwark/internal/registry"
@@ -63,8 +64,7 @@ func (s *Server) updateDB(ctx context.Context) (*RefreshResult, error) {
 	u := s.o.Update
 	at := time.Now()
 	pctx, cancel := context.WithTimeout(ctx, u.Timeout)
-	pulled, err := update.Update(pctx, update.Options{DB: s.o.DBFile, Repositories: u.Repositories, Key: u.Key, Registry: u.Registry,
-		Retries: u.Retries, Backoff: u.Backoff})
+	pulled, err := update.Update(pctx, s.pullOptions())
 	if err != nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
 		err = fmt.Errorf("%w (gave up after db.update.timeout %s)", err, u.Timeout)
 	}
@@ -87,6 +87,31 @@ func (s *Server) updateDB(ctx context.Context) (*RefreshResult, error) {
 		fmt.Fprintf(s.o.Log, "bulwark server: recording the database update: %v\n", rerr)
 	}
 	return res, err
+}
+
+// firstPull pulls the database at the start when its file is missing
+// and the server has an update schedule.
+func (s *Server) firstPull(ctx context.Context) error {
+	u := s.o.Update
+	if u == nil {
+		return nil
+	}
+	if _, err := os.Stat(s.o.DBFile); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	fmt.Fprintf(s.o.Log, "bulwark server: no database at %s yet: pulling it\n", s.o.DBFile)
+	pctx, cancel := context.WithTimeout(ctx, u.Timeout)
+	defer cancel()
+	if _, err := update.Update(pctx, s.pullOptions()); err != nil {
+		return fmt.Errorf("no vulnerability database at %s, and pulling it failed: %w", s.o.DBFile, err)
+	}
+	return nil
+}
+
+// pullOptions are the options of the update's pull.
+func (s *Server) pullOptions() update.Options {
+	u := s.o.Update
+	return update.Options{DB: s.o.DBFile, Repositories: u.Repositories, Key: u.Key, Registry: u.Registry, Retries: u.Retries, Backoff: u.Backoff}
 }
 
 // followUpdate pulls the database when a re-match job names a newer one

@@ -33,7 +33,8 @@ type statusJSON struct {
 
 // TestDBUpdateSchedule runs the server's own update schedule against a
 // real registry on 127.0.0.1 serving the signed database artifact,
-// through a proxy that can damage it. On the schedule the server picks up
+// through a proxy that can damage it. Without a database file the server
+// pulls one before it starts. On the schedule the server picks up
 // a new version and re-matches: an advisory added for a package of 3 of
 // 100 stored images gives the 3 "new" notifications. An unsigned
 // artifact, a truncated blob and a registry that hangs (bounded by
@@ -97,11 +98,8 @@ func TestDBUpdateSchedule(t *testing.T) {
 	other := npmAdvisory("GHSA-other", "not-stored", "2.0.0")
 	rare := npmAdvisory("GHSA-rare", "rare", "2.0.0")
 	v1 := publish(build("v1", 1, other), true)
+	// No database yet: the server pulls it before it starts.
 	db := filepath.Join(dir, "cache", "vulndb.bwdb")
-	os.MkdirAll(filepath.Dir(db), 0o755)
-	if err := os.WriteFile(db, v1, 0o644); err != nil {
-		t.Fatal(err)
-	}
 
 	st, err := store.Open(ctx, filepath.Join(dir, "s.db"))
 	if err != nil {
@@ -120,6 +118,9 @@ func TestDBUpdateSchedule(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
+	if !bytes.Equal(readFile(t, db), v1) {
+		t.Fatal("the database pulled at the start is not v1")
+	}
 	if err := srv.WaitRematch(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +193,7 @@ func TestDBUpdateSchedule(t *testing.T) {
 		t.Fatalf("delivered %v; want 3 new GHSA-rare", got)
 	}
 	u := status().DBUpdate
-	if u.Error != "" || u.Source != repo || u.NextRun == nil || u.Interval != "2s" {
+	if u.Error != "" || u.Source != repo || (u.NextRun == nil) != (u.State == "running") || u.Interval != "2s" {
 		t.Errorf("status after the update: %+v %+v", u, u.DBUpdate)
 	}
 	v2 := readFile(t, db)

@@ -168,6 +168,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 			return nil, fmt.Errorf("signature.keys: %w", err)
 		}
 	}
+	if err := s.firstPull(ctx); err != nil {
+		return nil, err
+	}
 	st, err := openDB(o.DBFile)
 	if err != nil {
 		return nil, err
