@@ -5,10 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -93,7 +91,7 @@ func TestDBUpdateSchedule(t *testing.T) {
 		if _, err := update.Push(ctx, src, reg.Host+"/bulwark-sec/bulwark-db", client, signer); err != nil {
 			t.Fatal(err)
 		}
-		return readFile(t, src)
+		return testutil.ReadFile(t, src)
 	}
 	other := npmAdvisory("GHSA-other", "not-stored", "2.0.0")
 	rare := npmAdvisory("GHSA-rare", "rare", "2.0.0")
@@ -118,7 +116,7 @@ func TestDBUpdateSchedule(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	if !bytes.Equal(readFile(t, db), v1) {
+	if !bytes.Equal(testutil.ReadFile(t, db), v1) {
 		t.Fatal("the database pulled at the start is not v1")
 	}
 	if err := srv.WaitRematch(ctx); err != nil {
@@ -126,21 +124,15 @@ func TestDBUpdateSchedule(t *testing.T) {
 	}
 	api := httptest.NewServer(srv.Handler())
 	defer api.Close()
+	f := &fixture{url: api.URL}
 	get := func(path string, v any) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, api.URL+path, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
 		start := time.Now()
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		if code := f.get(t, path, v); code != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, code)
 		}
-		defer resp.Body.Close()
 		if d := time.Since(start); d > 3*time.Second {
 			t.Errorf("GET %s took %s", path, d)
-		}
-		if err := json.NewDecoder(resp.Body).Decode(v); err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s: %d, %v", path, resp.StatusCode, err)
 		}
 	}
 	metrics := func() string {
@@ -196,7 +188,7 @@ func TestDBUpdateSchedule(t *testing.T) {
 	if u.Error != "" || u.Source != repo || (u.NextRun == nil) != (u.State == "running") || u.Interval != "2s" {
 		t.Errorf("status after the update: %+v %+v", u, u.DBUpdate)
 	}
-	v2 := readFile(t, db)
+	v2 := testutil.ReadFile(t, db)
 
 	// Failures: each parked with its error, nothing changed.
 	for _, tc := range []struct {
@@ -205,7 +197,7 @@ func TestDBUpdateSchedule(t *testing.T) {
 	}{
 		{"unsigned", "signature check", func() { publish(build("v3", 3, other), false) }},
 		{"truncated", "digest mismatch", func() {
-			v4 := readFile(t, build("v4", 4, other))
+			v4 := testutil.ReadFile(t, build("v4", 4, other))
 			truncated.Store(&v4)
 			mode.Store("truncate")
 			publish(filepath.Join(dir, "v4.bwdb"), true)
@@ -230,7 +222,7 @@ func TestDBUpdateSchedule(t *testing.T) {
 			if len(parked.Jobs) == 0 || parked.Jobs[0].Kind != jobs.KindDBUpdate || len(parked.Jobs[0].Errors) != 2 || !strings.Contains(parked.Jobs[0].Errors[1], tc.want) {
 				t.Errorf("parked jobs %+v", parked.Jobs)
 			}
-			if !bytes.Equal(readFile(t, db), v2) || srv.DBVersion() != v2Version {
+			if !bytes.Equal(testutil.ReadFile(t, db), v2) || srv.DBVersion() != v2Version {
 				t.Fatalf("the failed update changed the database (server at %s)", srv.DBVersion())
 			}
 			var images struct {
@@ -280,13 +272,4 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "")
-}
-
-func readFile(t *testing.T, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -248,6 +248,16 @@ func HTTPGet(url string) (int, string, error) {
 	return resp.StatusCode, string(b), err
 }
 
+// ReadFile returns a file's content, failing the test when it cannot.
+func ReadFile(t testing.TB, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // WaitFor polls cond every 50 ms until it holds, failing the test after d.
 func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()

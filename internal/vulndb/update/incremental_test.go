@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-sec/bulwark/internal/testutil"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 )
 
@@ -95,7 +96,7 @@ func osvZip(t *testing.T, dir, modified string) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.Write(edit(t, file(t, filepath.Join(dir, e.Name())), func(m map[string]any) { m["modified"] = modified }))
+		w.Write(edit(t, testutil.ReadFile(t, filepath.Join(dir, e.Name())), func(m map[string]any) { m["modified"] = modified }))
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
@@ -107,8 +108,8 @@ func osvZip(t *testing.T, dir, modified string) []byte {
 // second run asks NVD only for the window since the first, and OSV only
 // for the record that changed, and the database has the new data.
 func TestIncrementalUpstream(t *testing.T) {
-	page := file(t, td+"/nvd/page-0.json")
-	rec := file(t, td+"/osv/go/GO-2022-0969.json")
+	page := testutil.ReadFile(t, td+"/nvd/page-0.json")
+	rec := testutil.ReadFile(t, td+"/osv/go/GO-2022-0969.json")
 	u := &upstream{
 		nvdFull: page,
 		// The delta: one CVE of the page, modified since, with a new description.
@@ -226,8 +227,8 @@ func FuzzModifiedIDs(f *testing.F) {
 // page: the next run asks for the second page only, then switches to
 // windows.
 func TestNVDFullResumes(t *testing.T) {
-	page := edit(t, file(t, td+"/nvd/page-0.json"), func(m map[string]any) { m["totalResults"] = 4000 })
-	debian := file(t, td+"/distro/debian-tracker.json")
+	page := edit(t, testutil.ReadFile(t, td+"/nvd/page-0.json"), func(m map[string]any) { m["totalResults"] = 4000 })
+	debian := testutil.ReadFile(t, td+"/distro/debian-tracker.json")
 	var mu sync.Mutex
 	var asked []string
 	fail := true

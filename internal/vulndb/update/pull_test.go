@@ -32,7 +32,7 @@ func realDB(t testing.TB, path string) []byte {
 	if _, err := build.Build(context.Background(), build.Options{Output: path, OSV: []string{td + "/osv"}, GHSA: []string{td + "/ghsa"}}); err != nil {
 		t.Fatal(err)
 	}
-	return file(t, path)
+	return testutil.ReadFile(t, path)
 }
 
 // TestPull pulls signed databases from a real registry on 127.0.0.1, and
@@ -65,8 +65,8 @@ func TestPull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.From != good || !bytes.Equal(file(t, path), data) {
-		t.Fatalf("pulled from %s; same bytes: %v", res.From, bytes.Equal(file(t, path), data))
+	if res.From != good || !bytes.Equal(testutil.ReadFile(t, path), data) {
+		t.Fatalf("pulled from %s; same bytes: %v", res.From, bytes.Equal(testutil.ReadFile(t, path), data))
 	}
 	sig, err := loadSignature(path)
 	if err != nil || sig == nil {
@@ -75,7 +75,7 @@ func TestPull(t *testing.T) {
 	if err := sig.Check(publisher.Verifier, hex.EncodeToString(sum[:]), int64(len(data))); err != nil {
 		t.Errorf("the kept signature: %v", err)
 	}
-	before, beforeSig := file(t, path), file(t, SignaturePath(path))
+	before, beforeSig := testutil.ReadFile(t, path), testutil.ReadFile(t, SignaturePath(path))
 
 	for _, tc := range []struct {
 		name, repo, want string
@@ -122,7 +122,7 @@ func TestPull(t *testing.T) {
 			if !errors.As(err, &pe) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want a PullError with %q", err, tc.want)
 			}
-			if !bytes.Equal(file(t, path), before) || !bytes.Equal(file(t, SignaturePath(path)), beforeSig) {
+			if !bytes.Equal(testutil.ReadFile(t, path), before) || !bytes.Equal(testutil.ReadFile(t, SignaturePath(path)), beforeSig) {
 				t.Error("a failed pull changed the database or its signature")
 			}
 			if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 2 {
@@ -148,7 +148,7 @@ func TestPull(t *testing.T) {
 	if _, err := Update(cctx, opts(slow+"/bulwark-sec/bulwark-db", good)); !errors.Is(err, context.Canceled) {
 		t.Errorf("interrupted: %v, want context.Canceled without trying the next repository", err)
 	}
-	if !bytes.Equal(file(t, path), before) {
+	if !bytes.Equal(testutil.ReadFile(t, path), before) {
 		t.Error("an interrupted pull changed the database")
 	}
 
@@ -177,12 +177,12 @@ func testBundle(t *testing.T, pulled string, data []byte, publisher, stranger te
 	if _, err := Import(bundle, dst, publisher.Verifier, sum); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(file(t, dst), data) {
+	if !bytes.Equal(testutil.ReadFile(t, dst), data) {
 		t.Error("the imported database differs")
 	}
 
 	// Damaged bundles: the installed database stays.
-	raw := file(t, bundle)
+	raw := testutil.ReadFile(t, bundle)
 	flipped := bytes.Clone(raw)
 	flipped[len(flipped)-2048] ^= 1 // inside the database, the last member
 	for name, b := range map[string][]byte{"flipped": flipped, "truncated": raw[:len(raw)/2], "empty": nil, "bare database": data} {
@@ -191,7 +191,7 @@ func testBundle(t *testing.T, pulled string, data []byte, publisher, stranger te
 		if _, err := Import(bad, dst, publisher.Verifier, ""); err == nil || !strings.Contains(err.Error(), bad) {
 			t.Errorf("%s: %v", name, err)
 		}
-		if !bytes.Equal(file(t, dst), data) {
+		if !bytes.Equal(testutil.ReadFile(t, dst), data) {
 			t.Fatalf("%s: a refused import changed the database", name)
 		}
 	}
@@ -233,7 +233,7 @@ func FuzzImportBundle(f *testing.F) {
 	if _, err := Export(context.Background(), db, bundle, &sign.Signer{Ref: "fuzz", Signer: sv}); err != nil {
 		f.Fatal(err)
 	}
-	f.Add(file(f, bundle))
+	f.Add(testutil.ReadFile(f, bundle))
 	f.Add([]byte{})
 	out := filepath.Join(dir, "out.bwdb")
 	f.Fuzz(func(t *testing.T, data []byte) {

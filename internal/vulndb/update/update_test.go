@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-sec/bulwark/internal/testutil"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 	"github.com/bulwark-sec/bulwark/internal/vulndb/build"
 )
@@ -55,15 +56,6 @@ func zipDir(t *testing.T, dirs ...string) []byte {
 	return buf.Bytes()
 }
 
-func file(t testing.TB, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // feeds serves real-format sources; override replaces one path's handler.
 type feeds struct {
 	files    map[string][]byte
@@ -77,11 +69,11 @@ func newFeeds(t *testing.T) *feeds {
 		files: map[string][]byte{
 			"/osv/Go/all.zip":    goZip,
 			"/osv/PyPI/all.zip":  zipDir(t, td+"/osv/pypi"),
-			"/debian/json":       file(t, td+"/distro/debian-tracker.json"),
-			"/alpine/v3.19.json": file(t, td+"/distro/alpine-v3.19-main.json"),
-			"/kev.json":          file(t, td+"/exploit/kev.json"),
-			"/epss.csv":          file(t, td+"/exploit/epss.csv"),
-			"/nvd":               file(t, td+"/nvd/page-0.json"),
+			"/debian/json":       testutil.ReadFile(t, td+"/distro/debian-tracker.json"),
+			"/alpine/v3.19.json": testutil.ReadFile(t, td+"/distro/alpine-v3.19-main.json"),
+			"/kev.json":          testutil.ReadFile(t, td+"/exploit/kev.json"),
+			"/epss.csv":          testutil.ReadFile(t, td+"/exploit/epss.csv"),
+			"/nvd":               testutil.ReadFile(t, td+"/nvd/page-0.json"),
 		},
 		override: map[string]http.HandlerFunc{},
 		hits:     map[string]*atomic.Int32{},
@@ -135,7 +127,7 @@ func previous(t testing.TB, path string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return file(t, path)
+	return testutil.ReadFile(t, path)
 }
 
 func TestUpdateFromSources(t *testing.T) {
@@ -241,7 +233,7 @@ func TestUpdateFailures(t *testing.T) {
 			if n := f.hits["/osv/Go/all.zip"].Load(); n != tc.attempts {
 				t.Errorf("%d attempts, want %d", n, tc.attempts)
 			}
-			if !bytes.Equal(file(t, path), before) {
+			if !bytes.Equal(testutil.ReadFile(t, path), before) {
 				t.Error("the previous database changed")
 			}
 			entries, _ := os.ReadDir(filepath.Dir(path))
@@ -271,7 +263,7 @@ func TestUpdateInterrupted(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
-	if !bytes.Equal(file(t, path), before) {
+	if !bytes.Equal(testutil.ReadFile(t, path), before) {
 		t.Error("the previous database changed")
 	}
 }
