@@ -18,6 +18,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/server/notify"
 	"github.com/bulwark-sec/bulwark/internal/server/store"
 	"github.com/bulwark-sec/bulwark/internal/testutil"
+	"github.com/bulwark-sec/bulwark/internal/testutil/postgres"
 	"github.com/bulwark-sec/bulwark/internal/testutil/testkey"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 	"github.com/bulwark-sec/bulwark/internal/vulndb/update"
@@ -42,13 +43,8 @@ type statusJSON struct {
 // results, with no notification. The next good artifact is picked up.
 func TestDBUpdateSchedule(t *testing.T) {
 	ctx := context.Background()
-	reg := testutil.StartRegistry(t, testutil.RegistryOptions{})
-	dir := t.TempDir()
-	publisher := testkey.New(t, dir, "publisher")
-	client, err := registry.Settings{Insecure: true}.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newDBRepo(t)
+	reg, dir, publish, build := r.reg, r.dir, r.publish, r.build
 	// mode says what the proxy does to the registry's answers: "hang"
 	// holds every manifest request, "truncate" cuts the database blob
 	// (truncated) after 100 bytes.
@@ -74,25 +70,6 @@ func TestDBUpdateSchedule(t *testing.T) {
 		return false
 	})
 	repo := proxy + "/bulwark-sec/bulwark-db"
-	// build writes a database; publish pushes it to the registry (signed
-	// unless unsigned).
-	build := func(name string, built int64, advs ...vulndb.Advisory) string {
-		t.Helper()
-		src := filepath.Join(dir, name+".bwdb")
-		writeDB(t, src, time.Unix(built, 0).UTC(), advs...)
-		return src
-	}
-	publish := func(src string, signed bool) []byte {
-		t.Helper()
-		signer := publisher.Signer
-		if !signed {
-			signer = nil
-		}
-		if _, err := update.Push(ctx, src, reg.Host+"/bulwark-sec/bulwark-db", client, signer); err != nil {
-			t.Fatal(err)
-		}
-		return testutil.ReadFile(t, src)
-	}
 	other := npmAdvisory("GHSA-other", "not-stored", "2.0.0")
 	rare := npmAdvisory("GHSA-rare", "rare", "2.0.0")
 	v1 := publish(build("v1", 1, other), true)
@@ -110,7 +87,7 @@ func TestDBUpdateSchedule(t *testing.T) {
 	defer hook.Close()
 	srv, err := New(ctx, Options{Store: st, DBFile: db, Token: token, Log: testWriter{t},
 		Notify: []notify.Target{{Name: "hook", URL: hook.URL, Secret: "s3cret"}},
-		Update: &DBUpdate{Every: 2 * time.Second, Timeout: 3 * time.Second, Repositories: []string{repo}, Key: publisher.Verifier, Registry: client, Retries: -1},
+		Update: r.schedule(2*time.Second, repo),
 		Jobs:   jobs.Options{MaxAttempts: 2, Backoff: 100 * time.Millisecond, Poll: 50 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
@@ -263,6 +240,57 @@ func TestDBUpdateSchedule(t *testing.T) {
 	}
 }
 
+// dbRepo is a real registry on 127.0.0.1 that databases signed with a
+// key made by the test are published to.
+type dbRepo struct {
+	t      *testing.T
+	reg    *testutil.Registry
+	dir    string
+	key    testkey.Pair
+	client *registry.Client
+	// repo is the database repository in the registry.
+	repo string
+}
+
+func newDBRepo(t *testing.T) *dbRepo {
+	r := &dbRepo{t: t, reg: testutil.StartRegistry(t, testutil.RegistryOptions{}), dir: t.TempDir()}
+	r.repo = r.reg.Host + "/bulwark-sec/bulwark-db"
+	r.key = testkey.New(t, r.dir, "publisher")
+	var err error
+	if r.client, err = (registry.Settings{Insecure: true}).Client(); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// build writes a database file and returns its path.
+func (r *dbRepo) build(name string, built int64, advs ...vulndb.Advisory) string {
+	r.t.Helper()
+	src := filepath.Join(r.dir, name+".bwdb")
+	writeDB(r.t, src, time.Unix(built, 0).UTC(), advs...)
+	return src
+}
+
+// publish pushes a database file to the repository (signed unless not
+// signed) and returns its bytes.
+func (r *dbRepo) publish(src string, signed bool) []byte {
+	r.t.Helper()
+	signer := r.key.Signer
+	if !signed {
+		signer = nil
+	}
+	if _, err := update.Push(context.Background(), src, r.repo, r.client, signer); err != nil {
+		r.t.Fatal(err)
+	}
+	return testutil.ReadFile(r.t, src)
+}
+
+// schedule is an update schedule pulling from repo (the repository, or
+// a proxy's) every so often, each pull bounded by 3s.
+func (r *dbRepo) schedule(every time.Duration, repo string) *DBUpdate {
+	return &DBUpdate{Every: every, Timeout: 3 * time.Second, Repositories: []string{repo}, Key: r.key.Verifier, Registry: r.client, Retries: -1}
+}
+
 // grepLines returns the lines of s holding sub.
 func grepLines(s, sub string) string {
 	var out []string
@@ -272,4 +300,98 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "")
+}
+
+// TestDBUpdateTwoServers: two servers on one PostgreSQL, each with its
+// own database file (none at the start: each pulls it first), and the
+// same update schedule. The schedule's job is queued once, by the leader,
+// not once per server. When one server's update installs a new version
+// touching 150 of 300 images, the other takes some of the re-match jobs,
+// pulls the same version itself first, and every touched image is
+// re-matched exactly once.
+func TestDBUpdateTwoServers(t *testing.T) {
+	ctx := context.Background()
+	r := newDBRepo(t)
+	hot := npmAdvisory("GHSA-hot", "hot", "2.0.0")
+	r.publish(r.build("v1", 1), true)
+	st, err := store.OpenURL(ctx, postgres.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	hotImages(t, st, 300)
+	var count atomic.Pointer[rematchCounter]
+	servers := map[string]*Server{}
+	for _, id := range []string{"a", "b"} {
+		o := rematchOptions(st, filepath.Join(r.dir, id, "vulndb.bwdb"), "http://127.0.0.1:1/", id)
+		o.Notify, o.Log = nil, testWriter{t}
+		o.Update = r.schedule(time.Hour, r.repo)
+		o.rematchHook = func(digests []string, written bool) {
+			c := count.Load()
+			switch {
+			case c == nil:
+			case written:
+				c.add(id, digests)
+			case id == "a":
+				time.Sleep(200 * time.Millisecond) // so that b takes some jobs
+			}
+		}
+		srv, err := New(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		servers[id] = srv
+	}
+	a, b := servers["a"], servers["b"]
+	v1 := a.DBVersion()
+	if b.DBVersion() != v1 {
+		t.Fatalf("the servers pulled %s and %s", v1, b.DBVersion())
+	}
+	for _, s := range servers {
+		if err := s.WaitRematch(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The leader's start queues the schedule's first job: once.
+	updates := func() int {
+		t.Helper()
+		n := 0
+		for _, state := range []string{"available", "running", "retryable", "completed"} {
+			js, err := a.Jobs(ctx, state, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, j := range js {
+				if j.Kind == jobs.KindDBUpdate {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	testutil.WaitFor(t, 60*time.Second, "the schedule's first job", func() bool { return updates() > 0 })
+	time.Sleep(3 * time.Second)
+	if n := updates(); n != 1 {
+		t.Errorf("%d dbupdate jobs queued by two servers' start, want 1", n)
+	}
+
+	count.Store(&rematchCounter{by: map[string]map[string]int{}})
+	v2 := r.publish(r.build("v2", 2, hot), true)
+	res, err := a.UpdateDB(ctx)
+	if err != nil || res.Queued != 150 {
+		t.Fatalf("update: %+v, %v; want 150 images queued", res, err)
+	}
+	testutil.WaitFor(t, 90*time.Second, "every image re-matched", func() bool {
+		left, _ := st.ImagesNotAt(ctx, res.To, nil)
+		return len(left) == 0
+	})
+	per := count.Load().check(t, hotDigests(300))
+	t.Logf("images re-matched per server: %v", per)
+	if per["b"] == 0 {
+		t.Fatal("b took no re-match job")
+	}
+	if b.DBVersion() != res.To || !bytes.Equal(testutil.ReadFile(t, filepath.Join(r.dir, "b", "vulndb.bwdb")), v2) {
+		t.Errorf("b at %s, want %s with the file pulled", b.DBVersion(), res.To)
+	}
 }
