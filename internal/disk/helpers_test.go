@@ -73,7 +73,7 @@ func smallXFS(t testing.TB) []byte {
 	if err := os.WriteFile(proto, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return mkfsXFS(t, proto, "16m", []string{"/etc/far"})
+	return mkfsXFS(t, proto, "16m", nil, []string{"/etc/far"})
 }
 
 // walkAll opens every root of a disk and reads every file of it, as the

@@ -27,7 +27,7 @@ type xfsWant struct {
 }
 
 // xfsTree writes a mkfs.xfs protofile (and the sources it names) with
-// non-root owners, setuid and setgid bits, symlinks held in the inode and
+// non-root owners, setuid, setgid and sticky bits, symlinks held in the inode and
 // in remote blocks, a file of several blocks and a directory large enough
 // to take leaf and node form, and returns it with what each entry must
 // read as.
@@ -58,6 +58,7 @@ func xfsTree(t testing.TB) (string, map[string]xfsWant, []byte) {
 		"home":                 {fs.ModeDir | 0o755, 0, 0, ""},
 		"home/ec2-user":        {fs.ModeDir | 0o700, 1000, 1000, ""},
 		"home/ec2-user/big":    {0o600, 1000, 1000, ""},
+		"tmp":                  {fs.ModeDir | fs.ModeSticky | 0o777, 0, 0, ""},
 		"var":                  {fs.ModeDir | 0o755, 0, 0, ""},
 		"var/spool":            {fs.ModeDir | 0o755, 0, 0, ""},
 		"var/spool/cron":       {fs.ModeDir | fs.ModeSetgid | 0o770, 0, 9, ""},
@@ -72,7 +73,7 @@ func xfsTree(t testing.TB) (string, map[string]xfsWant, []byte) {
 	b.WriteString("usr d--755 0 0\nlib d--755 0 0\nos-release ---644 0 0 " + small + "\n$\n")
 	b.WriteString("bin d--755 0 0\nsu -u-755 0 0 " + small + "\nwrite --g711 0 5 " + small + "\n$\n$\n")
 	b.WriteString("home d--755 0 0\nec2-user d--700 1000 1000\nbig ---600 1000 1000 " + filepath.Join(dir, "big") + "\n$\n$\n")
-	b.WriteString("var d--755 0 0\nspool d--755 0 0\ncron d-g770 0 9\nfifo p--600 4294967294 4294967294\n$\nmany d--755 0 0\n")
+	b.WriteString("tmp d--777 0 0\n$\nvar d--755 0 0\nspool d--755 0 0\ncron d-g770 0 9\nfifo p--600 4294967294 4294967294\n$\nmany d--755 0 0\n")
 	for i := 0; i < xfsMany; i++ {
 		name := fmt.Sprintf("f%04d", i)
 		if i > 0 {
@@ -90,16 +91,23 @@ func xfsTree(t testing.TB) (string, map[string]xfsWant, []byte) {
 
 // mkfsXFS runs mkfs.xfs with a protofile on an image of size ("16m") and
 // returns the image (the environment lets mkfs.xfs go below its usual 300
-// MB floor, as xfstests does); on v5 it gives remoteLinks the block
-// header mkfs.xfs leaves out (see headSymlink).
-func mkfsXFS(t testing.TB, proto, size string, remoteLinks []string, opts ...string) []byte {
+// MB floor, as xfstests does). It sets the sticky bit (which protofiles
+// cannot hold) on the directories named, and on v5 gives remoteLinks the
+// block header mkfs.xfs leaves out (see headSymlink).
+func mkfsXFS(t testing.TB, proto, size string, sticky, remoteLinks []string, opts ...string) []byte {
 	t.Helper()
 	testutil.RequireTool(t, "mkfs.xfs")
+	testutil.RequireTool(t, "xfs_db")
 	img := filepath.Join(t.TempDir(), "fs.img")
 	cmd := exec.Command("mkfs.xfs", append(append([]string{"-q", "-f", "-p", proto}, opts...), "-d", "file=1,name="+img+",size="+size)...)
 	cmd.Env = append(os.Environ(), "TEST_DIR=1", "TEST_DEV=1", "QA_CHECK_FS=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("mkfs.xfs %v: %v\n%s", opts, err, out)
+	}
+	for _, dir := range sticky {
+		if out, err := exec.Command("xfs_db", "-x", "-c", "path "+dir, "-c", "write core.mode 041777", img).CombinedOutput(); err != nil {
+			t.Fatalf("xfs_db: %v\n%s", err, out)
+		}
 	}
 	if slices.Contains(opts, "crc=0") {
 		return readFile(t, img)
@@ -200,7 +208,7 @@ func TestXFSInodes(t *testing.T) {
 	} {
 		opts := c.opts
 		t.Run(strings.Join(opts, " "), func(t *testing.T) {
-			b := mkfsXFS(t, proto, "32m", []string{"/etc/long"}, opts...)
+			b := mkfsXFS(t, proto, "32m", []string{"/tmp"}, []string{"/etc/long"}, opts...)
 			x, err := openXFS(bytes.NewReader(b), int64(len(b)))
 			if err != nil {
 				t.Fatal(err)

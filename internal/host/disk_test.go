@@ -34,29 +34,28 @@ func assess(t *testing.T, spec, profile string) map[string]host.Result {
 }
 
 // TestDiskImageSameAsRootfs assesses a real debootstrap root file system
-// and a GPT qcow2 disk image made from it (ext4, /var on its own partition
-// mounted through /etc/fstab): the checks plug into the walker, so the
-// disk gets the same results, except that /var now is a separate partition.
+// and GPT qcow2 disk images made from it (ext4 and XFS, /var on its own
+// partition mounted through /etc/fstab): the checks plug into the walker,
+// so the disk gets the same results, owners, setuid and sticky bits and
+// symlinks included, except that /var now is a separate partition.
 func TestDiskImageSameAsRootfs(t *testing.T) {
 	rootfs := testutil.DebianRootfs(t, "cron", "openssh-server", "rsyslog", "sudo", "systemd-sysv")
-	disk := testutil.BuildDisk(t, rootfs, testutil.DiskOptions{Table: "gpt", Format: "qcow2", SeparateVar: true})
 	fromDir := assess(t, "rootfs:"+rootfs, "debian-12")
-	fromDisk := assess(t, "vm:"+disk, "debian-12")
-	if len(fromDir) != len(fromDisk) {
-		t.Fatalf("%d results from the folder, %d from the disk", len(fromDir), len(fromDisk))
-	}
-	changed := map[string]bool{"mount-var": true, "mount-var-nodev": true, "mount-var-nosuid": true}
-	for id, d := range fromDir {
-		k := fromDisk[id]
-		if changed[id] {
-			continue
+	for _, fsType := range []string{"ext4", "xfs"} {
+		disk := testutil.BuildDisk(t, rootfs, testutil.DiskOptions{Table: "gpt", FS: fsType, Format: "qcow2", SeparateVar: true})
+		fromDisk := assess(t, "vm:"+disk, "debian-12")
+		if len(fromDir) != len(fromDisk) {
+			t.Fatalf("%s: %d results from the folder, %d from the disk", fsType, len(fromDir), len(fromDisk))
 		}
-		if d.Status != k.Status {
-			t.Errorf("%s: %s from the folder (%s), %s from the disk (%s)", id, d.Status, d.Detail, k.Status, k.Detail)
+		changed := map[string]bool{"mount-var": true, "mount-var-nodev": true, "mount-var-nosuid": true}
+		for id, d := range fromDir {
+			if k := fromDisk[id]; !changed[id] && d.Status != k.Status {
+				t.Errorf("%s: %s: %s from the folder (%s), %s from the disk (%s)", fsType, id, d.Status, d.Detail, k.Status, k.Detail)
+			}
 		}
-	}
-	if fromDir["mount-var"].Status != host.Fail || fromDisk["mount-var"].Status != host.Pass {
-		t.Errorf("mount-var: folder %s, disk %s (%s); want fail, then pass", fromDir["mount-var"].Status, fromDisk["mount-var"].Status, fromDisk["mount-var"].Detail)
+		if fromDir["mount-var"].Status != host.Fail || fromDisk["mount-var"].Status != host.Pass {
+			t.Errorf("%s: mount-var: folder %s, disk %s (%s); want fail, then pass", fsType, fromDir["mount-var"].Status, fromDisk["mount-var"].Status, fromDisk["mount-var"].Detail)
+		}
 	}
 	if fromDir["sshd-permit-root-login"].Status != host.Fail || fromDir["perms-shadow"].Status != host.Pass || fromDir["uid0-only-root"].Status != host.Pass {
 		t.Errorf("debootstrap defaults: root login %s, shadow %s, uid0 %s", fromDir["sshd-permit-root-login"].Status, fromDir["perms-shadow"].Status, fromDir["uid0-only-root"].Status)

@@ -118,8 +118,12 @@ func BuildDisk(t testing.TB, rootfs string, o DiskOptions) string {
 				"-E", fmt.Sprintf("offset=%d", starts[i]), raw, fmt.Sprintf("%dk", sizes[i]/1024))
 		case "xfs":
 			fsImg := filepath.Join(dir, "xfs.img")
-			run(t, "", "mkfs.xfs", "-q", "-f", "-m", "uuid="+uuids[i], "-L", parts[i].label, "-p", protofile(t, src),
+			proto, modes := protofile(t, src)
+			run(t, "", "mkfs.xfs", "-q", "-f", "-m", "uuid="+uuids[i], "-L", parts[i].label, "-p", proto,
 				"-d", fmt.Sprintf("file=1,name=%s,size=%d", fsImg, sizes[i]))
+			if len(modes) > 0 {
+				run(t, "", "xfs_db", append(append([]string{"-x"}, modes...), fsImg)...)
+			}
 			run(t, "", "dd", "if="+fsImg, "of="+raw, "bs=1M", fmt.Sprintf("seek=%d", starts[i]/mib), "conv=notrunc,sparse", "status=none")
 			os.Remove(fsImg)
 		}
@@ -167,10 +171,13 @@ func stage(t testing.TB, src, exclude string, uuids []string) string {
 }
 
 // protofile writes the mkfs.xfs protofile that copies a directory tree
-// (names with white space are left out: the format cannot hold them).
-func protofile(t testing.TB, root string) string {
+// (names with white space are left out: the format cannot hold them). The
+// format has no sticky bit: it returns the xfs_db -x commands that set
+// the modes of the entries that have one.
+func protofile(t testing.TB, root string) (string, []string) {
 	t.Helper()
 	var b strings.Builder
+	var sticky []string
 	b.WriteString("/dev/null\n0 0\nd--755 0 0\n")
 	var walk func(dir string)
 	walk = func(dir string) {
@@ -189,6 +196,10 @@ func protofile(t testing.TB, root string) string {
 			}
 			st := info.Sys().(*syscall.Stat_t)
 			m := info.Mode()
+			if m&os.ModeSticky != 0 {
+				rel, _ := filepath.Rel(root, p)
+				sticky = append(sticky, "-c", "path /"+filepath.ToSlash(rel), "-c", fmt.Sprintf("write core.mode %#o", st.Mode))
+			}
 			mode := func(typ byte) string {
 				u, g := byte('-'), byte('-')
 				if m&os.ModeSetuid != 0 {
@@ -220,7 +231,7 @@ func protofile(t testing.TB, root string) string {
 	if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return out, sticky
 }
 
 func dirSize(t testing.TB, dir, exclude string) int64 {
