@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"slices"
+	"sync"
 )
 
 // ext4 reads ext2, ext3 and ext4 file systems: superblock, group
@@ -27,6 +28,11 @@ type ext4 struct {
 	inodeTables []uint64
 	fileType    bool
 	uuid, label string
+
+	// imu guards the inode table block read last (iblk, at iblkOff).
+	imu     sync.Mutex
+	iblk    []byte
+	iblkOff int64
 }
 
 const (
@@ -173,8 +179,9 @@ func (e *ext4) inode(ino uint64) (*ext4Inode, error) {
 	if table == 0 || table >= e.blocks {
 		return nil, fmt.Errorf("inode %d: inode table at block %d lies beyond the file system", ino, table)
 	}
-	b := make([]byte, 128)
-	if _, err := e.r.ReadAt(b, int64(table)*e.bs+int64(idx)*e.inodeSize); err != nil {
+	var raw [128]byte
+	b := raw[:]
+	if err := e.readInode(b, int64(table)*e.bs+int64(idx)*e.inodeSize); err != nil {
 		return nil, fmt.Errorf("inode %d: %w", ino, err)
 	}
 	le := binary.LittleEndian
@@ -188,6 +195,33 @@ func (e *ext4) inode(ino uint64) (*ext4Inode, error) {
 		return nil, fmt.Errorf("inode %d: size is negative", ino)
 	}
 	return in, nil
+}
+
+// readInode reads the start of the inode at byte off into b, through
+// the last inode table block read: the inodes of a folder's entries are
+// mostly neighbours, so one read of the disk serves many.
+func (e *ext4) readInode(b []byte, off int64) error {
+	blk := off - off%e.bs
+	e.imu.Lock()
+	defer e.imu.Unlock()
+	if e.iblk == nil || e.iblkOff != blk {
+		if e.iblk == nil {
+			e.iblk = make([]byte, e.bs)
+		}
+		if _, err := e.r.ReadAt(e.iblk, blk); err != nil {
+			// A block partly beyond the end: read the inode alone.
+			e.iblkOff = -1
+			_, err := e.r.ReadAt(b, off)
+			return err
+		}
+		e.iblkOff = blk
+	}
+	if off-blk+int64(len(b)) > int64(len(e.iblk)) {
+		_, err := e.r.ReadAt(b, off)
+		return err
+	}
+	copy(b, e.iblk[off-blk:])
+	return nil
 }
 
 func (e *ext4) stat(in *ext4Inode) (fs.FileMode, uint32, uint32, int64) {
@@ -420,7 +454,9 @@ func (e *ext4) readDir(in *ext4Inode) ([]dirent, error) {
 		if err != nil {
 			return nil, err
 		}
-		if data, err = io.ReadAll(r); err != nil {
+		// Read at the size the inode gives: one allocation, no growth.
+		data = make([]byte, in.size)
+		if _, err := io.ReadFull(r, data); err != nil {
 			return nil, err
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"io/fs"
 	"runtime/debug"
 	"strings"
+	"sync"
 
 	"github.com/bulwark-sec/bulwark/internal/inventory"
 )
@@ -43,6 +44,10 @@ var (
 	buildMagic = []byte("\xff Go buildinf:")
 	depSection = []byte(".dep-v0")
 )
+
+// wholeBufs holds the buffers executables are read into (at most inMemory
+// bytes each).
+var wholeBufs sync.Pool
 
 // Analyzer reads executables.
 type Analyzer struct{}
@@ -71,8 +76,15 @@ func (Analyzer) Analyze(_ context.Context, f *inventory.File) (*inventory.Result
 		return analyzeWhole(f.Data)
 	}
 	if f.Size <= inMemory {
-		// One allocation of the size the entry gives (no growth copies).
-		b := make([]byte, f.Size)
+		// A buffer of the size the entry gives (no growth copies),
+		// reused from file to file: the packages found hold no part of it.
+		bp, _ := wholeBufs.Get().(*[]byte)
+		if bp == nil || int64(cap(*bp)) < f.Size {
+			nb := make([]byte, f.Size)
+			bp = &nb
+		}
+		defer wholeBufs.Put(bp)
+		b := (*bp)[:f.Size]
 		copy(b, head)
 		if _, err := io.ReadFull(f.R, b[len(head):]); err != nil {
 			return nil, err
