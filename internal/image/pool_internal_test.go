@@ -85,3 +85,55 @@ func TestContentPoolFirstError(t *testing.T) {
 		t.Errorf("error %v, want the walk's", err)
 	}
 }
+
+// readFunc is a Handler that wants everything and reads with read.
+type readFunc func(r io.Reader) error
+
+func (readFunc) Want(*Entry) bool                     { return true }
+func (f readFunc) Handle(_ *Entry, r io.Reader) error { return f(r) }
+
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestFanOutStopsWhenHandled gives a large file to several handlers: the
+// one that reads it all gets every byte, and once every handler has
+// returned the file is not read further.
+func TestFanOutStopsWhenHandled(t *testing.T) {
+	const size = 16 << 20
+	content := func() *countReader {
+		return &countReader{r: io.LimitReader(rand.NewChaCha8([32]byte{1}), size)}
+	}
+	want, _ := io.ReadAll(content())
+	e := &Entry{Path: "big", Size: size}
+	var got []byte
+	sniff := readFunc(func(r io.Reader) error { _, err := io.ReadFull(r, make([]byte, 8<<10)); return err })
+	all := readFunc(func(r io.Reader) (err error) { got, err = io.ReadAll(r); return err })
+	none := readFunc(func(io.Reader) error { return nil })
+	c := content()
+	if err := fanOut(e, c, []Handler{sniff, all, none}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) || c.n != size {
+		t.Errorf("the handler reading all got %d bytes (equal: %v), %d read; want all %d", len(got), slices.Equal(got, want), c.n, size)
+	}
+	c = content()
+	if err := fanOut(e, c, []Handler{sniff, none}); err != nil {
+		t.Fatal(err)
+	}
+	if c.n > 1<<20 {
+		t.Errorf("%d bytes read for handlers that stopped after 8 KiB; want the copy to stop", c.n)
+	}
+	failing := readFunc(func(io.Reader) error { return errors.New("bad file") })
+	if err := fanOut(e, content(), []Handler{sniff, failing}); err == nil || !strings.Contains(err.Error(), "bad file") {
+		t.Errorf("error %v, want the handler's", err)
+	}
+}

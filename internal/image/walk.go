@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -280,24 +281,27 @@ func fanOut(e *Entry, content io.Reader, hs []Handler) error {
 		}
 		return nil
 	}
-	// Large file: one pipe per handler, each handler in its own goroutine;
-	// a handler that stops reading early has the rest of its pipe drained.
-	writers := make([]io.Writer, len(hs))
+	// Large file: one pipe per handler, each handler in its own goroutine.
+	// A handler that returns closes its pipe; the copy goes on for the
+	// others and stops once none is left reading (a file that every
+	// handler has seen enough of is not read to its end).
 	pipes := make([]*io.PipeWriter, len(hs))
 	errs := make([]error, len(hs))
 	var wg sync.WaitGroup
 	for i, h := range hs {
 		pr, pw := io.Pipe()
-		writers[i], pipes[i] = pw, pw
+		pipes[i] = pw
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			errs[i] = h.Handle(e, pr)
-			io.Copy(io.Discard, pr) //nolint:errcheck // draining only
-			pr.Close()
+			pr.CloseWithError(errHandled)
 		}()
 	}
-	_, copyErr := io.Copy(io.MultiWriter(writers...), content)
+	_, copyErr := io.Copy(&fanWriter{pipes: slices.Clone(pipes)}, content)
+	if copyErr == errHandled {
+		copyErr = nil
+	}
 	for _, pw := range pipes {
 		pw.CloseWithError(copyErr)
 	}
@@ -311,6 +315,33 @@ func fanOut(e *Entry, content io.Reader, hs []Handler) error {
 		}
 	}
 	return nil
+}
+
+// errHandled closes the pipe of a handler that returned.
+var errHandled = errors.New("handled")
+
+// fanWriter writes to the pipes of the handlers still reading, and fails
+// with errHandled once none is.
+type fanWriter struct {
+	pipes []*io.PipeWriter // nil: that handler returned
+}
+
+func (w *fanWriter) Write(p []byte) (int, error) {
+	live := false
+	for i, pw := range w.pipes {
+		if pw == nil {
+			continue
+		}
+		if _, err := pw.Write(p); err != nil {
+			w.pipes[i] = nil
+			continue
+		}
+		live = true
+	}
+	if !live {
+		return 0, errHandled
+	}
+	return len(p), nil
 }
 
 // Buffered is the content Handle gets when the walk holds a whole entry
