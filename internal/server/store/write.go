@@ -70,7 +70,7 @@ func PackFindings(fs []finding.Finding) ([][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[i] = pack(b)
+		out[i] = findingEncoder.EncodeAll(b, nil)
 	}
 	return out, nil
 }
