@@ -224,10 +224,13 @@ func (s *SQL) Changes(ctx context.Context, version string, limit int) (*Changes,
 		limit = math.MaxInt32
 	}
 	repo, last := "", int64(-1)
+	// Each image listed has a change at least, and on average what the
+	// totals say: a page of about as many images as the changes wanted
+	// take (another page follows when it falls short).
+	per := max(1, (out.New+out.Fixed)/max(1, out.Images))
 	for len(out.List) < limit {
-		// Each image listed has a change at least: no more images than
-		// changes wanted.
-		page := min(100, limit-len(out.List))
+		want := limit - len(out.List)
+		page := min(100, want, (want+per-1)/per+1)
 		type ref struct {
 			id           int64
 			digest, repo string
