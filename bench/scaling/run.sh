@@ -3,13 +3,15 @@
 # layers, 40 files a package; bench/scaling/gen): bulwark lint, scan (all
 # gates), sbom -f json, -f cyclonedx and -f spdx (no layer cache) against
 # the floor (every layer decompressed once, layers in parallel, with igzip
-# and with GNU gzip) and, when they are on the PATH, trivy's SBOM pass and
-# Dockle, all measured in the same run: median wall time, median CPU time
+# and with GNU gzip) and, when they are on the PATH, trivy's and syft's SBOM
+# passes and Dockle, all measured in the same run: median wall time, median CPU time
 # (user+sys, the figure that compares on a shared machine) and peak RSS.
 # trivy runs offline (no database: with -f cyclonedx it only builds the
 # SBOM) with its layer cache in memory, as bulwark runs with --no-cache;
 # its package list is compared with bulwark's (bench/sbom/compare).
 # trivy: GOEXPERIMENT=jsonv2 go install github.com/aquasecurity/trivy/cmd/trivy@v0.74.0
+# syft (optional, its SBOM pass, cyclonedx-json): go install github.com/anchore/syft/cmd/syft@v1.57.2
+# Dockle (optional): go install github.com/goodwithtech/dockle/cmd/dockle@latest
 # usage: bench/scaling/run.sh [FILES ...]   (default: 400000; the issue's
 #        second point is 1600000). RUNS=N (default 3), ISAL=1 adds the
 #        -tags isal build, BASELINE=BINARY adds rows for another build
@@ -78,6 +80,16 @@ for files in "${sizes[@]}"; do
     else
       echo "trivy: not installed here, column skipped"
     fi
+    if command -v syft >/dev/null; then
+      # syft unpacks the layers into its temporary folder: keep it in OUT.
+      st=$(mktemp -d -p "$out")
+      read -r t c m < <(TMPDIR=$st SYFT_CHECK_FOR_APP_UPDATE=false measure_cpu syft scan --quiet "docker-archive:$img" \
+        -o "cyclonedx-json=$out/syft-$files.cdx.json")
+      row_cpu "syft $(go version -m "$(command -v syft)" | awk '$1 == "mod" {print $3}')" "$t" "$c" "$m" "$floor" "$floor_cpu"
+      rm -rf "$st"
+    else
+      echo "syft: not installed here, no row"
+    fi
     if command -v dockle >/dev/null; then
       read -r t c m < <(measure_cpu bash -c "gate dockle --input \$img -f json -o /dev/null"); row_cpu "dockle" "$t" "$c" "$m" "$floor" "$floor_cpu"
     else
@@ -85,7 +97,9 @@ for files in "${sizes[@]}"; do
     fi
     if [ -n "${trivy_sbom:-}" ] && [ -s "$out/sbom-go-$files.cyclonedx" ]; then
       echo "packages (distinct name and version per purl type) and the first differences:"
-      go run ./bench/sbom/compare "bulwark=$out/sbom-go-$files.cyclonedx" "trivy=$trivy_sbom" > "$out/compare-$files.txt"
+      peers=("trivy=$trivy_sbom")
+      [ -s "$out/syft-$files.cdx.json" ] && peers+=("syft=$out/syft-$files.cdx.json")
+      go run ./bench/sbom/compare "bulwark=$out/sbom-go-$files.cyclonedx" "${peers[@]}" > "$out/compare-$files.txt"
       head -n 20 "$out/compare-$files.txt"
       echo "($(grep -c '^only' "$out/compare-$files.txt" || true) differences in all: $out/compare-$files.txt)"
     fi
