@@ -42,12 +42,22 @@ type DBUpdate struct {
 // jobTimeout bounds a whole dbupdate job: the pull, then the refresh.
 func (u *DBUpdate) jobTimeout() time.Duration { return u.Timeout + time.Minute }
 
-// dbUpdateJob runs a scheduled update.
+// dbUpdateJob runs a scheduled update, unless the database in use was
+// pulled less than half an interval ago (a restart, or the first pull of
+// the start, followed by the schedule's run at the start).
 func (s *Server) dbUpdateJob(ctx context.Context, _ jobs.DBUpdateArgs) error {
-	if s.o.Update == nil {
+	u := s.o.Update
+	if u == nil {
 		return errors.New("this server has no database update schedule (db.update): every server on the store needs the same configuration")
 	}
-	_, err := s.UpdateDB(ctx)
+	rec, err := s.o.Store.DBUpdate(ctx)
+	if err != nil {
+		return err
+	}
+	if rec != nil && rec.Error == "" && rec.LastSuccess != nil && time.Since(*rec.LastSuccess) < u.Every/2 && rec.Version == s.DBVersion() {
+		return nil
+	}
+	_, err = s.UpdateDB(ctx)
 	return err
 }
 
@@ -100,12 +110,19 @@ func (s *Server) firstPull(ctx context.Context) error {
 		return nil
 	}
 	fmt.Fprintf(s.o.Log, "bulwark server: no database at %s yet: pulling it\n", s.o.DBFile)
+	at := time.Now()
 	pctx, cancel := context.WithTimeout(ctx, u.Timeout)
 	defer cancel()
-	if _, err := update.Update(pctx, s.pullOptions()); err != nil {
+	res, err := update.Update(pctx, s.pullOptions())
+	if err != nil {
 		return fmt.Errorf("no vulnerability database at %s, and pulling it failed: %w", s.o.DBFile, err)
 	}
-	return nil
+	st, err := openDB(s.o.DBFile)
+	if err != nil {
+		return err
+	}
+	st.db.Close()
+	return s.o.Store.RecordDBUpdate(ctx, at, st.version, res.From, nil)
 }
 
 // pullOptions are the options of the update's pull.

@@ -305,7 +305,7 @@ func grepLines(s, sub string) string {
 // TestDBUpdateTwoServers: two servers on one PostgreSQL, each with its
 // own database file (none at the start: each pulls it first), and the
 // same update schedule. The schedule's job is queued once, by the leader,
-// not once per server. When one server's update installs a new version
+// not once per server, and pulls nothing (the database was just pulled). When one server's update installs a new version
 // touching 150 of 300 images, the other takes some of the re-match jobs,
 // pulls the same version itself first, and every touched image is
 // re-matched exactly once.
@@ -322,6 +322,7 @@ func TestDBUpdateTwoServers(t *testing.T) {
 	hotImages(t, st, 300)
 	var count atomic.Pointer[rematchCounter]
 	servers := map[string]*Server{}
+	var started time.Time
 	for _, id := range []string{"a", "b"} {
 		o := rematchOptions(st, filepath.Join(r.dir, id, "vulndb.bwdb"), "http://127.0.0.1:1/", id)
 		o.Notify, o.Log = nil, testWriter{t}
@@ -342,6 +343,7 @@ func TestDBUpdateTwoServers(t *testing.T) {
 		}
 		defer srv.Close()
 		servers[id] = srv
+		started = time.Now()
 	}
 	a, b := servers["a"], servers["b"]
 	v1 := a.DBVersion()
@@ -374,6 +376,10 @@ func TestDBUpdateTwoServers(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	if n := updates(); n != 1 {
 		t.Errorf("%d dbupdate jobs queued by two servers' start, want 1", n)
+	}
+	// That job pulled nothing: each server had just pulled v1.
+	if rec, err := st.DBUpdate(ctx); err != nil || rec.Version != v1 || rec.LastAttempt.After(started) {
+		t.Errorf("the record %+v, %v: the start's scheduled run pulled again", rec, err)
 	}
 
 	count.Store(&rematchCounter{by: map[string]map[string]int{}})
