@@ -46,9 +46,6 @@ const (
 	xfsSymlinkMaxLen = 1024
 	xfsSymlinkHdr    = 56 // v5 remote symlink block header
 	xfsMaxBtreeLevel = 9
-	// xfsLeafOffset is the byte offset where a directory's leaf and
-	// free-index blocks start; data blocks lie below it.
-	xfsLeafOffset = 32 << 30
 )
 
 func openXFS(r io.ReaderAt, size int64) (*xfsFS, error) {
@@ -80,11 +77,11 @@ func openXFS(r io.ReaderAt, size int64) (*xfsFS, error) {
 	if inodeLog < 8 || inodeLog > 11 || x.inodeSize != 1<<inodeLog || inodeLog > blockLog || x.inopblog != blockLog-inodeLog {
 		return nil, fmt.Errorf("xfs: inode size %d (log %d, %d per block log) is invalid", x.inodeSize, inodeLog, x.inopblog)
 	}
-	if dirLog := uint(sb[0xC0]); blockLog+dirLog > 16 {
+	dirLog := uint(sb[0xC0])
+	if blockLog+dirLog > 16 {
 		return nil, fmt.Errorf("xfs: directory block size %d<<%d is invalid", x.bs, dirLog)
-	} else {
-		x.dirBlock = x.bs << dirLog
 	}
+	x.dirBlock = x.bs << dirLog
 	if x.agblocks == 0 || x.agcount == 0 || x.agblklog > 31 || 1<<x.agblklog < x.agblocks || (x.agblklog > 0 && 1<<(x.agblklog-1) >= x.agblocks) {
 		return nil, fmt.Errorf("xfs: allocation group geometry is invalid (%d groups of %d blocks, log %d)", x.agcount, x.agblocks, x.agblklog)
 	}
@@ -379,7 +376,9 @@ func (x *xfsFS) readDir(in *xfsInode) ([]dirent, error) {
 		}
 		return x.shortDir(in.ino, in.fork[:in.size])
 	}
-	r, err := x.blocks(in, min(in.size, xfsLeafOffset))
+	// A directory's size covers its data blocks; the leaf and free-index
+	// blocks lie past it (from 32 GiB on).
+	r, err := x.blocks(in, in.size)
 	if err != nil {
 		return nil, err
 	}
