@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"slices"
-	"sync"
 )
 
 // ext4 reads ext2, ext3 and ext4 file systems: superblock, group
@@ -29,10 +28,8 @@ type ext4 struct {
 	fileType    bool
 	uuid, label string
 
-	// imu guards the inode table block read last (iblk, at iblkOff).
-	imu     sync.Mutex
-	iblk    []byte
-	iblkOff int64
+	// iblock is the inode table block read last.
+	iblock lastBlock
 }
 
 const (
@@ -181,7 +178,7 @@ func (e *ext4) inode(ino uint64) (*ext4Inode, error) {
 	}
 	var raw [128]byte
 	b := raw[:]
-	if err := e.readInode(b, int64(table)*e.bs+int64(idx)*e.inodeSize); err != nil {
+	if err := e.iblock.readAt(e.r, e.bs, b, int64(table)*e.bs+int64(idx)*e.inodeSize); err != nil {
 		return nil, fmt.Errorf("inode %d: %w", ino, err)
 	}
 	le := binary.LittleEndian
@@ -195,33 +192,6 @@ func (e *ext4) inode(ino uint64) (*ext4Inode, error) {
 		return nil, fmt.Errorf("inode %d: size is negative", ino)
 	}
 	return in, nil
-}
-
-// readInode reads the start of the inode at byte off into b, through
-// the last inode table block read: the inodes of a folder's entries are
-// mostly neighbours, so one read of the disk serves many.
-func (e *ext4) readInode(b []byte, off int64) error {
-	blk := off - off%e.bs
-	e.imu.Lock()
-	defer e.imu.Unlock()
-	if e.iblk == nil || e.iblkOff != blk {
-		if e.iblk == nil {
-			e.iblk = make([]byte, e.bs)
-		}
-		if _, err := e.r.ReadAt(e.iblk, blk); err != nil {
-			// A block partly beyond the end: read the inode alone.
-			e.iblkOff = -1
-			_, err := e.r.ReadAt(b, off)
-			return err
-		}
-		e.iblkOff = blk
-	}
-	if off-blk+int64(len(b)) > int64(len(e.iblk)) {
-		_, err := e.r.ReadAt(b, off)
-		return err
-	}
-	copy(b, e.iblk[off-blk:])
-	return nil
 }
 
 func (e *ext4) stat(in *ext4Inode) (fs.FileMode, uint32, uint32, int64) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"sync"
 )
 
 // inodeTree is what walkTree and readTreeFile need from a file system
@@ -129,4 +130,38 @@ func readTreeFile[N any](t inodeTree[N], rootIno uint64, name string, limit int6
 		return nil, err
 	}
 	return io.ReadAll(io.LimitReader(r, limit))
+}
+
+// lastBlock keeps the block of inodes read last: the inodes of a folder's
+// entries are mostly neighbours, so one read of the disk serves many.
+type lastBlock struct {
+	mu  sync.Mutex
+	blk []byte
+	off int64
+}
+
+// readAt reads b at byte off through the cached block of bs bytes that
+// holds it.
+func (c *lastBlock) readAt(r io.ReaderAt, bs int64, b []byte, off int64) error {
+	blk := off - off%bs
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.blk == nil || c.off != blk {
+		if c.blk == nil {
+			c.blk = make([]byte, bs)
+		}
+		if _, err := r.ReadAt(c.blk, blk); err != nil {
+			// A block partly beyond the end: read the inode alone.
+			c.off = -1
+			_, err := r.ReadAt(b, off)
+			return err
+		}
+		c.off = blk
+	}
+	if off-blk+int64(len(b)) > int64(len(c.blk)) {
+		_, err := r.ReadAt(b, off)
+		return err
+	}
+	copy(b, c.blk[off-blk:])
+	return nil
 }

@@ -34,6 +34,9 @@ type xfsFS struct {
 	v5, ftype   bool
 	nrext64     bool
 	uuid, label string
+
+	// iblock is the inode block read last.
+	iblock lastBlock
 }
 
 const (
@@ -157,7 +160,7 @@ func (x *xfsFS) inode(ino uint64) (*xfsInode, error) {
 		return nil, err
 	}
 	buf := make([]byte, x.inodeSize)
-	if _, err := x.r.ReadAt(buf, off); err != nil {
+	if err := x.iblock.readAt(x.r, x.bs, buf, off); err != nil {
 		return nil, fmt.Errorf("inode %d: %w", ino, err)
 	}
 	be := binary.BigEndian
@@ -382,8 +385,9 @@ func (x *xfsFS) readDir(in *xfsInode) ([]dirent, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(r)
-	if err != nil {
+	// Read at the size the inode gives: one allocation, no growth.
+	data := make([]byte, in.size)
+	if _, err := io.ReadFull(r, data); err != nil {
 		return nil, fmt.Errorf("inode %d: %w", in.ino, err)
 	}
 	var out []dirent
