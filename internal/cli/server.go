@@ -20,13 +20,15 @@ func newServerCmd() *cobra.Command {
 push events through EventBridge), poll watched repositories, and serve a
 JSON API. Each new image digest is read once (vulnerabilities, lint,
 secrets, in one pass); its package index and findings are stored
-(SQLite). When the vulnerability database file changes, only the images
-whose packages the change touches are re-matched, from the stored
-inventory, without reading them again. Flags override the configuration
+(SQLite). When the vulnerability database file changes (replaced, or
+pulled by the server itself every --db-update-interval, as 'bulwark db
+update' does), only the images whose packages the change touches are
+re-matched, from the stored inventory, without reading them again. Flags override the configuration
 file; without one, the flags are the whole configuration. SIGTERM stops
 it gracefully. See docs/server.md.`,
 		Example: `  bulwark server --config server.yaml
-  bulwark server --listen 127.0.0.1:8080 --watch registry.internal:5000/team/app --token s3cret`,
+  bulwark server --listen 127.0.0.1:8080 --watch registry.internal:5000/team/app --token s3cret
+  bulwark server --db-update-interval 6h --db-repository registry.internal:5000/security/bulwark-db --db-key db.pub`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c := config.Default()
