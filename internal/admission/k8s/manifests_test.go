@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -56,6 +57,10 @@ func TestManifests(t *testing.T) {
 				var v admissionregistrationv1.ValidatingWebhookConfiguration
 				strict(&v)
 				for _, w := range v.Webhooks {
+					if strings.HasPrefix(w.Name, "gone.") {
+						checkGoneWebhook(t, w, resourceKinds)
+						continue
+					}
 					checkWebhook(t, w.ClientConfig, w.Rules, w.FailurePolicy, "/validate", resourceKinds)
 				}
 			case "MutatingWebhookConfiguration":
@@ -104,6 +109,28 @@ func checkWebhook(t *testing.T, cc admissionregistrationv1.WebhookClientConfig, 
 			k, ok := resourceKinds[res]
 			if _, checked := kinds[k]; !ok || !checked {
 				t.Errorf("webhook %s sends %s, which bulwark does not check", path, res)
+			}
+		}
+	}
+}
+
+// checkGoneWebhook: the webhook that reports deletions and scales to zero
+// never blocks them (failurePolicy Ignore) and sends only what Gone reads.
+func checkGoneWebhook(t *testing.T, w admissionregistrationv1.ValidatingWebhook, resourceKinds map[string]string) {
+	t.Helper()
+	if w.FailurePolicy == nil || *w.FailurePolicy != admissionregistrationv1.Ignore || w.SideEffects == nil || *w.SideEffects != admissionregistrationv1.SideEffectClassNoneOnDryRun {
+		t.Errorf("webhook %s: failurePolicy %v sideEffects %v; want Ignore and NoneOnDryRun", w.Name, w.FailurePolicy, w.SideEffects)
+	}
+	if w.ClientConfig.Service == nil || w.ClientConfig.Service.Path == nil || *w.ClientConfig.Service.Path != "/validate" {
+		t.Errorf("webhook %s does not call /validate", w.Name)
+	}
+	for _, r := range w.Rules {
+		for _, res := range r.Resources {
+			base, sub, _ := strings.Cut(res, "/")
+			_, checked := kinds[resourceKinds[base]]
+			ok := checked && (sub == "" && fmt.Sprint(r.Operations) == "[DELETE]" || sub == "scale" && scaled[base] != "" && fmt.Sprint(r.Operations) == "[UPDATE]")
+			if !ok {
+				t.Errorf("webhook %s sends %v %s, which Gone does not read", w.Name, r.Operations, res)
 			}
 		}
 	}

@@ -78,6 +78,11 @@ func (h *Handler) review(w http.ResponseWriter, r *http.Request, mutate bool) {
 func (h *Handler) respond(r *http.Request, req *admissionv1.AdmissionRequest, mutate bool) *admissionv1.AdmissionResponse {
 	resp := &admissionv1.AdmissionResponse{UID: req.UID}
 	attrs := []any{"uid", req.UID, "kind", req.Kind.Kind, "namespace", req.Namespace, "name", req.Name, "operation", req.Operation, "mutate", mutate}
+	if h.rep != nil && (req.DryRun == nil || !*req.DryRun) {
+		if gone := Gone(req); gone != "" {
+			go h.reportGone(req, gone)
+		}
+	}
 	cs, err := Containers(req)
 	if errors.Is(err, errSkip) {
 		resp.Allowed = true
@@ -119,24 +124,31 @@ func (h *Handler) respond(r *http.Request, req *admissionv1.AdmissionRequest, mu
 }
 
 // report tells bulwark server where the allowed object's digests run:
-// the cluster of the policy, the request's namespace, and "kind/name"
-// (a generated name's prefix when the object has no name yet).
+// the cluster of the policy, the request's namespace, and the workload
+// the object is or makes pods for (WorkloadOf). An object scaled to zero
+// runs nothing: Gone reports it.
 func (h *Handler) report(req *admissionv1.AdmissionRequest, dec *admission.Decision) {
-	name := req.Name
-	if name == "" {
-		var obj struct {
-			Metadata struct {
-				GenerateName string `json:"generateName"`
-			} `json:"metadata"`
-		}
-		_ = json.Unmarshal(req.Object.Raw, &obj)
-		name = strings.TrimSuffix(obj.Metadata.GenerateName, "-")
+	w := WorkloadOf(req.Kind.Group+"/"+req.Kind.Kind, req.Object.Raw, req.Name)
+	if w.Replicas != nil && *w.Replicas == 0 {
+		return
 	}
 	var ds []deployment.Deployment
 	for _, d := range dec.Digests() {
 		ds = append(ds, deployment.Deployment{Platform: deployment.Kubernetes, Cluster: h.dec.Policy().Cluster, Namespace: req.Namespace,
-			Name: strings.ToLower(req.Kind.Kind) + "/" + name, Digest: d, SeenAt: time.Now().UTC()})
+			Name: w.Name, Digest: d, SeenAt: time.Now().UTC()})
 	}
+	h.send(req, ds)
+}
+
+// reportGone tells bulwark server that a workload (every digest of it)
+// stopped running.
+func (h *Handler) reportGone(req *admissionv1.AdmissionRequest, name string) {
+	now := time.Now().UTC()
+	h.send(req, []deployment.Deployment{{Platform: deployment.Kubernetes, Cluster: h.dec.Policy().Cluster, Namespace: req.Namespace, Name: name, SeenAt: now, GoneAt: &now}})
+}
+
+// send reports deployments, logging a failure.
+func (h *Handler) send(req *admissionv1.AdmissionRequest, ds []deployment.Deployment) {
 	if err := h.rep.Report(context.Background(), ds); err != nil {
 		h.log.Warn("report", "uid", req.UID, "err", err)
 	}
