@@ -219,7 +219,9 @@ func TestReportsWorkloads(t *testing.T) {
 		{"scale-deployment-zero.json", nil, "[kubernetes/prod/shop/deployment/web gone]"},
 		{"scale-deployment-zero.json", func(s string) string { return strings.Replace(s, `"spec": {}`, `"spec": {"replicas": 2}`, 1) }, "[]"},
 		// An API server that sends no oldObject: the request's name.
-		{"delete-deployment.json", func(s string) string { return s[:strings.Index(s, `"oldObject"`)] + `"oldObject": null, "options": null}}` }, "[kubernetes/prod/shop/deployment/web gone]"},
+		{"delete-deployment.json", func(s string) string {
+			return s[:strings.Index(s, `"oldObject"`)] + `"oldObject": null, "options": null}}`
+		}, "[kubernetes/prod/shop/deployment/web gone]"},
 		// A pod without an owner, deleted.
 		{"delete-pod-of-deployment.json", func(s string) string { return strings.Replace(s, `"controller": true`, `"controller": false`, 1) }, "[kubernetes/prod/shop/pod/web-7d4b9c6f8d-x2k9p gone]"},
 		// A Deployment updated to zero replicas: gone, not running.
