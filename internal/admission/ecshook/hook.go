@@ -20,6 +20,10 @@ import (
 type ECS interface {
 	DescribeServiceRevisions(context.Context, *ecs.DescribeServiceRevisionsInput, ...func(*ecs.Options)) (*ecs.DescribeServiceRevisionsOutput, error)
 	DescribeTaskDefinition(context.Context, *ecs.DescribeTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
+	// ListTasks and DescribeTasks tell which digests a service still
+	// runs when one of its tasks stops.
+	ListTasks(context.Context, *ecs.ListTasksInput, ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
+	DescribeTasks(context.Context, *ecs.DescribeTasksInput, ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
 }
 
 // MaxAttempts is how many times the hook answers IN_PROGRESS for one
@@ -184,8 +188,13 @@ func (h *Hook) images(ctx context.Context, arn string) ([]string, error) {
 
 // Invoke answers one raw event: the Lambda handler (lambda.Handler) and
 // what bulwark ecs-hook --event runs. An event that is not one is a FAILED
-// answer that says why.
+// answer that says why. An EventBridge event (ECS Task State Change) is
+// answered with a TaskResult: a stopped service task's digests that no
+// other task of the service runs are reported gone.
 func (h *Hook) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if IsTaskEvent(payload) {
+		return json.Marshal(h.invokeTask(ctx, payload))
+	}
 	var r Response
 	ev, err := ParseEvent(payload)
 	if err != nil {

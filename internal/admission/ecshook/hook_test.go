@@ -68,6 +68,33 @@ func startECS(t *testing.T, revs map[string]revision, taskDefs map[string][]stri
 				cds = append(cds, map[string]string{"name": fmt.Sprintf("c%d", i), "image": img})
 			}
 			_ = json.NewEncoder(w).Encode(map[string]any{"taskDefinition": map[string]any{"taskDefinitionArn": in.TaskDefinition, "containerDefinitions": cds}})
+		case "AmazonEC2ContainerServiceV20141113.ListTasks":
+			var in struct{ Cluster, ServiceName, DesiredStatus string }
+			_ = json.Unmarshal(body, &in)
+			if in.Cluster != "arn:aws:ecs:us-east-1:111122223333:cluster/prod" || in.DesiredStatus != "RUNNING" {
+				w.WriteHeader(400)
+				_, _ = io.WriteString(w, `{"__type":"ClusterNotFoundException","message":"Cluster not found."}`)
+				return
+			}
+			arns := []string{}
+			for arn, svc := range serviceTasks {
+				if svc.service == in.ServiceName {
+					arns = append(arns, arn)
+				}
+			}
+			_ = json.NewEncoder(w).Encode(map[string]any{"taskArns": arns})
+		case "AmazonEC2ContainerServiceV20141113.DescribeTasks":
+			var in struct{ Tasks []string }
+			_ = json.Unmarshal(body, &in)
+			tasks := []any{}
+			for _, arn := range in.Tasks {
+				var cs []map[string]string
+				for _, d := range serviceTasks[arn].digests {
+					cs = append(cs, map[string]string{"name": "c", "imageDigest": d, "lastStatus": "RUNNING"})
+				}
+				tasks = append(tasks, map[string]any{"taskArn": arn, "lastStatus": "RUNNING", "containers": cs})
+			}
+			_ = json.NewEncoder(w).Encode(map[string]any{"tasks": tasks, "failures": []any{}})
 		default:
 			w.WriteHeader(400)
 			_, _ = io.WriteString(w, `{"__type":"UnknownOperationException"}`)
@@ -82,6 +109,14 @@ func startECS(t *testing.T, revs map[string]revision, taskDefs map[string][]stri
 	t.Setenv("AWS_CA_BUNDLE", "")
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+}
+
+// serviceTasks are the tasks the fake ECS runs, by ARN.
+var serviceTasks map[string]serviceTask
+
+type serviceTask struct {
+	service string
+	digests []string
 }
 
 func revARN(id string) string {
