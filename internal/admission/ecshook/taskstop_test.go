@@ -95,3 +95,24 @@ func TestTaskStopped(t *testing.T) {
 
 // TaskStateChangeQuoted is the detail-type as the sample writes it.
 const TaskStateChangeQuoted = `"ECS Task State Change"`
+
+// FuzzParseTaskEvent: any payload is a task event or an error, never a
+// panic, and a parsed one names an ECS cluster ARN.
+func FuzzParseTaskEvent(f *testing.F) {
+	sample, err := os.ReadFile("testdata/task-stopped.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sample)
+	f.Add([]byte(`{"detail-type":"ECS Task State Change","source":"aws.ecs","detail":{"clusterArn":"arn:aws:ecs:us-east-1:111122223333:cluster/c","group":"service:s","lastStatus":"STOPPED","containers":[{"imageDigest":"sha256:1"}]}}`))
+	f.Add([]byte(`{"detail-type":null}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ev, err := ecshook.ParseTaskEvent(b)
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(ev.Detail.ClusterArn, "arn:") || !strings.Contains(ev.Detail.ClusterArn, ":cluster/") || ev.DetailType != ecshook.TaskStateChange {
+			t.Fatalf("parsed %+v", ev)
+		}
+	})
+}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/bulwark-sec/bulwark/internal/finding"
 	"github.com/bulwark-sec/bulwark/internal/policy"
+	"github.com/bulwark-sec/bulwark/internal/deployment"
 	"github.com/bulwark-sec/bulwark/internal/server/store"
 	"github.com/bulwark-sec/bulwark/internal/sign"
 )
@@ -260,6 +261,12 @@ func (d *dashboard) image(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, err)
 		return
 	}
+	deps, err := d.o.Store.Deployments(ctx, im.Digest, true)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	gone := slices.DeleteFunc(deps, func(d deployment.Deployment) bool { return d.GoneAt == nil })
 	slices.SortStableFunc(fs, func(a, b store.Finding) int {
 		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(a.ID, b.ID))
 	})
@@ -294,7 +301,7 @@ func (d *dashboard) image(w http.ResponseWriter, r *http.Request) {
 	}
 	d.render(w, http.StatusOK, "image.html", map[string]any{
 		"Status": st, "Image": im, "Stale": im.State == store.StateDone && im.DBVersion != st.DBVersion,
-		"Policy": policyStatus, "Findings": fs, "Fixed": fixed, "Layers": layers, "Auth": d.o.Token != "",
+		"Policy": policyStatus, "Findings": fs, "Fixed": fixed, "Layers": layers, "Auth": d.o.Token != "", "Gone": gone,
 	})
 }
 

@@ -64,7 +64,9 @@ func seed(t testing.TB) store.Store {
 	if err := st.Assessed(ctx, dAPI, &store.Assessment{SBOM: json.RawMessage(`{}`), DBVersion: "v1", At: t0, Vulns: api, Other: other, Signature: "signed", Signer: "cosign.pub"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.ReportDeployments(ctx, []deployment.Deployment{{Platform: deployment.Kubernetes, Cluster: "prod", Namespace: "shop", Name: "deployment/api", Digest: dAPI, SeenAt: t0}}); err != nil {
+	gone := t0.Add(48 * time.Hour)
+	if err := st.ReportDeployments(ctx, []deployment.Deployment{{Platform: deployment.Kubernetes, Cluster: "prod", Namespace: "shop", Name: "deployment/api", Digest: dAPI, SeenAt: t0},
+		{Platform: deployment.ECS, Cluster: "prod", Name: "api-old", Digest: dAPI, SeenAt: t0}, {Platform: deployment.ECS, Cluster: "prod", Name: "api-old", SeenAt: gone, GoneAt: &gone}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Assessed(ctx, dWeb, &store.Assessment{SBOM: json.RawMessage(`{}`), DBVersion: "v1", At: t0,
@@ -246,6 +248,7 @@ func TestImagePage(t *testing.T) {
 		"Fixed (1)", "bash 5.2.15 → 5.2.15-2", "openssl &lt;b&gt;flaw&lt;/b&gt;", "config.User",
 		`signature <span class="badge sig-signed">signed</span> by <code>cosign.pub</code>`,
 		"Running in (1)", "<td>kubernetes</td><td>prod</td><td>shop</td><td>deployment/api</td><td>2026-11-20 09:00</td>",
+		"No longer running (1)", "<td>ecs</td><td>prod</td><td></td><td>api-old</td><td>2026-11-20 09:00</td><td>2026-11-20 09:00</td><td>2026-11-22 09:00</td>",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("image page lacks %q", want)
