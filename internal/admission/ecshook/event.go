@@ -78,16 +78,9 @@ type State struct {
 
 // ParseEvent decodes and checks a hook event.
 func ParseEvent(b []byte) (*Event, error) {
-	if len(b) > MaxEvent {
-		return nil, fmt.Errorf("the hook event is %d bytes, more than the %d allowed", len(b), MaxEvent)
-	}
 	var ev Event
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&ev); err != nil {
-		return nil, fmt.Errorf("the hook event is not a JSON object: %w", err)
-	}
-	if dec.More() {
-		return nil, errors.New("the hook event has data after its JSON object")
+	if err := decodeEvent(b, "the hook event", &ev); err != nil {
+		return nil, err
 	}
 	if ev.ExecutionDetails != nil {
 		if ev.TargetServiceRevisionArn != "" && ev.TargetServiceRevisionArn != ev.ExecutionDetails.TargetServiceRevisionArn {
@@ -103,6 +96,22 @@ func ParseEvent(b []byte) (*Event, error) {
 		return nil, fmt.Errorf("targetServiceRevisionArn %q is not a service revision ARN (arn:aws:ecs:REGION:ACCOUNT:service-revision/CLUSTER/SERVICE/ID)", arn)
 	}
 	return &ev, nil
+}
+
+// decodeEvent decodes a payload of at most MaxEvent bytes holding one
+// JSON object into v; what names the payload in errors.
+func decodeEvent(b []byte, what string, v any) error {
+	if len(b) > MaxEvent {
+		return fmt.Errorf("%s is %d bytes, more than the %d allowed", what, len(b), MaxEvent)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s is not a JSON object: %w", what, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%s has data after its JSON object", what)
+	}
+	return nil
 }
 
 // state reads bulwark's state from hookDetails; anything else there (the

@@ -1,10 +1,8 @@
 package ecshook
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -73,16 +71,9 @@ var (
 
 // ParseTaskEvent decodes and checks an ECS Task State Change event.
 func ParseTaskEvent(b []byte) (*TaskEvent, error) {
-	if len(b) > MaxEvent {
-		return nil, fmt.Errorf("the event is %d bytes, more than the %d allowed", len(b), MaxEvent)
-	}
 	var ev TaskEvent
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&ev); err != nil {
-		return nil, fmt.Errorf("the event is not an EventBridge event (JSON object): %w", err)
-	}
-	if dec.More() {
-		return nil, errors.New("the event has data after its JSON object")
+	if err := decodeEvent(b, "the EventBridge event", &ev); err != nil {
+		return nil, err
 	}
 	if ev.DetailType != TaskStateChange || ev.Source != "aws.ecs" {
 		return nil, fmt.Errorf("detail-type %q source %q: want %q from aws.ecs (route only ECS task state changes to the hook)", ev.DetailType, ev.Source, TaskStateChange)

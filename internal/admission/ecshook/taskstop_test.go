@@ -90,7 +90,7 @@ func TestTaskStopped(t *testing.T) {
 	run("ECS cannot say", []byte(strings.ReplaceAll(string(sample), "cluster/prod", "cluster/gone")), nil, 0, "ListTasks arn:aws:ecs:us-east-1:111122223333:cluster/gone api")
 	run("another detail-type", []byte(strings.Replace(string(sample), TaskStateChangeQuoted, `"ECS Service Action"`, 1)), nil, 0, `detail-type "ECS Service Action"`)
 	run("a hostile cluster ARN", []byte(strings.Replace(string(sample), `"arn:aws:ecs:us-east-1:111122223333:cluster/prod"`, `"arn:aws:ecs:us-east-1:111122223333:cluster/../x"`, 1)), nil, 0, "not an ECS cluster ARN")
-	run("a detail that is not an object", []byte(`{"detail-type":"ECS Task State Change","source":"aws.ecs","detail":[]}`), nil, 0, "not an EventBridge event")
+	run("a detail that is not an object", []byte(`{"detail-type":"ECS Task State Change","source":"aws.ecs","detail":[]}`), nil, 0, "the EventBridge event is not a JSON object")
 }
 
 // TaskStateChangeQuoted is the detail-type as the sample writes it.
