@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -10,12 +9,7 @@ import (
 // The update record keeps the last success through a failed attempt, and
 // a success clears the error.
 func testDBUpdate(t *testing.T, url string) {
-	ctx := context.Background()
-	s, err := OpenURL(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	ctx, s := openTest(t, url)
 	if u, err := s.DBUpdate(ctx); u != nil || err != nil {
 		t.Fatalf("before any update: %+v, %v", u, err)
 	}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -18,12 +17,7 @@ import (
 // crossed). A complete report marks exactly the deployments of its scope
 // that it leaves out and that were last seen before it.
 func testGone(t *testing.T, url string) {
-	ctx := context.Background()
-	s, err := OpenURL(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	ctx, s := openTest(t, url)
 	d1, d2 := dig("1"), dig("2")
 	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -18,12 +17,7 @@ func dig(c string) string { return "sha256:" + strings.Repeat(c, 64) }
 // re-reports move seenAt but keep firstSeen, and expired ones are no
 // longer listed; a moved tag leaves the image it pointed at.
 func testDeployments(t *testing.T, url string) {
-	ctx := context.Background()
-	s, err := OpenURL(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	ctx, s := openTest(t, url)
 	s.SetDeploymentExpiry(time.Hour)
 	d1, d2 := dig("1"), dig("2")
 	for _, d := range []string{d1, d2} {
@@ -84,12 +78,7 @@ func testDeployments(t *testing.T, url string) {
 // dispatched events and deployments not reported again; tagged, running,
 // recent and open things stay.
 func testRetention(t *testing.T, url string) {
-	ctx := context.Background()
-	s, err := OpenURL(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	ctx, s := openTest(t, url)
 	vuln := func(ids ...string) []finding.Finding {
 		var out []finding.Finding
 		for _, id := range ids {
@@ -220,12 +209,7 @@ func testRetention(t *testing.T, url string) {
 // testRetentionTotals: an update's counts leave with the images
 // retention removes.
 func testRetentionTotals(t *testing.T, url string) {
-	ctx := context.Background()
-	s, err := OpenURL(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	ctx, s := openTest(t, url)
 	now := time.Now()
 	vuln := func(id string) []finding.Finding {
 		return []finding.Finding{{Gate: finding.GateVuln, ID: id, Severity: finding.High}}

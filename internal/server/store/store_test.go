@@ -42,6 +42,18 @@ func TestStore(t *testing.T) {
 
 // A digest is added once; reopening the store keeps everything and runs
 // no migration twice; the package index finds the images of a key.
+// openTest opens the store at url for a test, closed when the test ends.
+func openTest(t *testing.T, url string) (context.Context, *SQL) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := OpenURL(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return ctx, s
+}
+
 func testStore(t *testing.T, url string) {
 	ctx := context.Background()
 	s, err := OpenURL(ctx, url)
@@ -163,12 +175,7 @@ func testStore(t *testing.T, url string) {
 // database version, and a finding still reported keeps its first-seen
 // time; the changes of a version and the trend show both.
 func testHistory(t *testing.T, url string) {
-	ctx := context.Background()
-	s, err := OpenURL(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	ctx, s := openTest(t, url)
 	d := "sha256:" + strings.Repeat("3", 64)
 	if _, err := s.Add(ctx, "r", "app", d, "1"); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -83,12 +82,7 @@ func firstDiff(a, b string) string {
 // batches, one image a batch ("single") or packed by the caller
 // ("packed"), and dumps it.
 func writeVaried(t *testing.T, url, mode string) string {
-	ctx := context.Background()
-	s, err := OpenURL(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	ctx, s := openTest(t, url)
 	rng := rand.New(rand.NewPCG(15, 2))
 	sevs := []finding.Severity{finding.Critical, finding.High, finding.Medium, finding.Low, finding.Info, finding.Unknown}
 	vulns := func() []finding.Finding {
@@ -142,6 +136,7 @@ func writeVaried(t *testing.T, url, mode string) string {
 			}
 			r := Rematch{Digest: d, Vulns: vulns(), Version: v, At: at.Add(time.Duration(i) * time.Second)}
 			if mode == "packed" {
+				var err error
 				if r.Packed, err = PackFindings(r.Vulns); err != nil {
 					t.Fatal(err)
 				}
