@@ -8,11 +8,9 @@ import (
 	"io"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,9 +27,7 @@ import (
 const childEnv = "BULWARK_TEST_SERVER_CHILD"
 
 func TestMain(m *testing.M) {
-	if spec := os.Getenv(childEnv); spec != "" {
-		os.Exit(runChild(spec))
-	}
+	testutil.RunChild(childEnv, runChild)
 	os.Exit(m.Run())
 }
 
@@ -319,24 +315,8 @@ func TestRematchKilled(t *testing.T) {
 	count.by = map[string]map[string]int{}
 
 	spec := childSpec{Store: url, DB: db, Hook: hook, Marker: filepath.Join(dir, "hung")}
-	raw, _ := json.Marshal(spec)
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), childEnv+"="+string(raw))
-	child.Stderr = os.Stderr
-	out, err := child.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	defer func() {
-		if !killed {
-			child.Process.Kill()
-			child.Wait()
-		}
-	}()
+	out, stdout := io.Pipe()
+	child := testutil.StartChild(t, childEnv, spec, stdout)
 	lines := make(chan []string, 1)
 	go func() {
 		var ds []string
@@ -359,11 +339,8 @@ func TestRematchKilled(t *testing.T) {
 		_, err := os.Stat(spec.Marker)
 		return err == nil
 	})
-	if err := syscall.Kill(child.Process.Pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	child.Wait()
-	killed = true
+	testutil.KillChild(t, child)
+	stdout.Close()
 	count.add("child", <-lines)
 
 	testutil.WaitFor(t, 90*time.Second, "every image re-matched", func() bool {

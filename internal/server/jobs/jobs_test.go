@@ -8,12 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -166,9 +164,7 @@ func TestParked(t *testing.T) {
 const workerEnv = "BULWARK_TEST_JOBS_WORKER"
 
 func TestMain(m *testing.M) {
-	if spec := os.Getenv(workerEnv); spec != "" {
-		os.Exit(runWorker(spec))
-	}
+	testutil.RunChild(workerEnv, runWorker)
 	os.Exit(m.Run())
 }
 
@@ -286,20 +282,7 @@ func TestKilledWorker(t *testing.T) {
 	}
 	fill(t, st, insertOnly, n)
 
-	raw, _ := json.Marshal(spec)
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), workerEnv+"="+string(raw))
-	child.Stderr = os.Stderr
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	defer func() {
-		if !killed {
-			child.Process.Kill()
-			child.Wait()
-		}
-	}()
+	child := testutil.StartChild(t, workerEnv, spec, nil)
 	testutil.WaitFor(t, 60*time.Second, "the worker to hang in a read", func() bool {
 		_, err := os.Stat(spec.Marker)
 		return err == nil
@@ -319,11 +302,7 @@ func TestKilledWorker(t *testing.T) {
 		waiting, err := insertOnly.Waiting(ctx, KindNotify)
 		return err == nil && delivered == n-1 && waiting == 0
 	})
-	if err := syscall.Kill(child.Process.Pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	child.Wait()
-	killed = true
+	testutil.KillChild(t, child)
 
 	// This process takes over; River's rescuer finds the stuck read.
 	spec.Marker = ""
