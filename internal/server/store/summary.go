@@ -237,8 +237,11 @@ func (s *SQL) Changes(ctx context.Context, version string, limit int) (*Changes,
 			list         []Change
 		}
 		var refs []*ref
+		// A row value after the last: one range of the key's index, read
+		// in its order (an OR of the two made PostgreSQL join every
+		// version change with its image and sort them, at each page).
 		rows, err := s.x().QueryContext(ctx, `SELECT c.image_id, i.digest, c.repository FROM version_changes c JOIN images i ON i.id = c.image_id
-			WHERE c.db_version = ? AND (c.repository > ? OR (c.repository = ? AND c.image_id > ?)) ORDER BY c.repository, c.image_id LIMIT ?`, version, repo, repo, last, page)
+			WHERE c.db_version = ? AND (c.repository, c.image_id) > (?, ?) ORDER BY c.repository, c.image_id LIMIT ?`, version, repo, last, page)
 		if err != nil {
 			return nil, err
 		}

@@ -172,8 +172,9 @@ func URL(t testing.TB) string {
 }
 
 // CPUSeconds is the CPU time (user+system) the server's processes have
-// used so far: those running (its process group) and the ended ones it
-// reaped (connection backends), from /proc.
+// used so far: the postmaster, its children running (connection
+// backends, workers: each in a session of its own, so found by parent,
+// not by process group) and the ended ones it reaped, from /proc.
 func (s *Server) CPUSeconds() float64 {
 	const hz = 100 // USER_HZ on Linux
 	var ticks int64
@@ -188,10 +189,10 @@ func (s *Server) CPUSeconds() float64 {
 			continue
 		}
 		// The fields after the command's closing parenthesis: state is 3,
-		// pgrp 5, utime 14, stime 15, cutime 16, cstime 17.
+		// ppid 4, utime 14, stime 15, cutime 16, cstime 17.
 		i := strings.LastIndexByte(string(b), ')')
 		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 15 || f[2] != strconv.Itoa(s.pid) {
+		if len(f) < 15 || (pid != s.pid && f[1] != strconv.Itoa(s.pid)) {
 			continue
 		}
 		n := 2
