@@ -192,6 +192,23 @@ var migrations = []string{
 	);
 	INSERT INTO version_totals (db_version, added, fixed, images)
 		SELECT db_version, SUM(added), SUM(fixed), COUNT(*) FROM version_changes GROUP BY db_version;`,
+	// Deletions in the registry (deletes.go): a tag belongs to a
+	// repository of the image's registry (the same digest is often pushed
+	// to several repositories with the same tag), so that a tag deleted in
+	// one repository leaves the others'; existing tags belong to their
+	// image's repository. deleted_at is when the image's manifest was
+	// deleted from the registry (NULL while it is there).
+	`CREATE TABLE repo_tags (
+		image_id   INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+		repository TEXT NOT NULL,
+		tag        TEXT NOT NULL,
+		PRIMARY KEY (image_id, repository, tag)
+	);
+	INSERT INTO repo_tags (image_id, repository, tag) SELECT t.image_id, i.repository, t.tag FROM tags t JOIN images i ON i.id = t.image_id;
+	DROP TABLE tags;
+	ALTER TABLE repo_tags RENAME TO tags;
+	CREATE INDEX tags_repository ON tags(repository, tag);
+	ALTER TABLE images ADD COLUMN deleted_at TEXT;`,
 }
 
 // postgresSQL turns a migration into PostgreSQL's SQL: its types, and

@@ -69,32 +69,32 @@ func (s *SQL) Add(ctx context.Context, registry, repository, digest, tag string)
 			if _, err := tx.ExecContext(ctx, `INSERT INTO image_counts (image_id, repository) SELECT id, repository FROM images WHERE digest = ?`, digest); err != nil {
 				return err
 			}
-		} else if _, err := tx.ExecContext(ctx, `UPDATE images SET seen_at = ? WHERE digest = ?`, at, digest); err != nil {
+		} else if added, err = undelete(ctx, tx, digest, at); err != nil {
 			return err
 		}
 		if tag == "" {
 			return nil
 		}
 		// The tag moved: the repository's other images no longer have it.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE tag = ? AND image_id IN (SELECT id FROM images WHERE registry = ? AND repository = ? AND digest != ?)`,
-			tag, registry, repository, digest); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE repository = ? AND tag = ? AND image_id IN (SELECT id FROM images WHERE registry = ? AND digest != ?)`,
+			repository, tag, registry, digest); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO tags (image_id, tag) SELECT id, ? FROM images WHERE digest = ? ON CONFLICT DO NOTHING`, tag, digest)
+		_, err = tx.ExecContext(ctx, `INSERT INTO tags (image_id, repository, tag) SELECT id, ?, ? FROM images WHERE digest = ? ON CONFLICT DO NOTHING`, repository, tag, digest)
 		return err
 	})
 	return added, err
 }
 
 // imageCols are an image's columns and its counts (image_counts c).
-var imageCols = `i.id, i.digest, i.registry, i.repository, i.state, i.error, i.attempts, i.assessed_at, i.db_version, i.signature, i.signer, ` +
+var imageCols = `i.id, i.digest, i.registry, i.repository, i.state, i.error, i.attempts, i.assessed_at, i.db_version, i.signature, i.signer, i.deleted_at, ` +
 	`COALESCE(c.` + strings.ReplaceAll(countColumns, `, `, `, 0), COALESCE(c.`) + `, 0)`
 
 func scanImage(sc interface{ Scan(...any) error }) (Image, error) {
 	var im Image
-	var at sql.NullString
+	var at, deleted sql.NullString
 	var c counts
-	dest := []any{&im.ID, &im.Digest, &im.Registry, &im.Repository, &im.State, &im.Error, &im.Attempts, &at, &im.DBVersion, &im.Signature, &im.Signer}
+	dest := []any{&im.ID, &im.Digest, &im.Registry, &im.Repository, &im.State, &im.Error, &im.Attempts, &at, &im.DBVersion, &im.Signature, &im.Signer, &deleted}
 	for i := range c {
 		dest = append(dest, &c[i])
 	}
@@ -105,6 +105,10 @@ func scanImage(sc interface{ Scan(...any) error }) (Image, error) {
 		if t, err := time.Parse(time.RFC3339Nano, at.String); err == nil {
 			im.AssessedAt = &t
 		}
+	}
+	if deleted.Valid {
+		t := parseTime(deleted.String)
+		im.DeletedAt = &t
 	}
 	im.Tags = []string{}
 	im.Counts = c.toMap()
@@ -171,7 +175,7 @@ func (s *SQL) images(ctx context.Context, where string, args ...any) ([]Image, e
 			args = append(args, out[i].ID)
 		}
 	}
-	tags, err := s.x().QueryContext(ctx, `SELECT image_id, tag FROM tags WHERE `+scope+` ORDER BY image_id, tag`, args...)
+	tags, err := s.x().QueryContext(ctx, `SELECT DISTINCT image_id, tag FROM tags WHERE `+scope+` ORDER BY image_id, tag`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +371,7 @@ func parseTime(s string) time.Time {
 
 // Tagged implements Store.
 func (s *SQL) Tagged(ctx context.Context) ([]Tagged, error) {
-	rows, err := s.x().QueryContext(ctx, `SELECT i.registry, i.repository, t.tag, i.digest FROM tags t JOIN images i ON i.id = t.image_id ORDER BY i.id, t.tag`)
+	rows, err := s.x().QueryContext(ctx, `SELECT i.registry, t.repository, t.tag, i.digest FROM tags t JOIN images i ON i.id = t.image_id ORDER BY i.id, t.tag`)
 	if err != nil {
 		return nil, err
 	}
@@ -417,7 +421,7 @@ func (s *SQL) ImagesWith(ctx context.Context, keys []Package) ([]string, error) 
 		keys = keys[n:]
 		// A set of image IDs, then the images: ten times less work than
 		// the distinct digests of a join.
-		digests, err := s.digests(ctx, `SELECT digest FROM images WHERE state = '`+StateDone+`' AND id IN (SELECT image_id FROM packages WHERE `+strings.Join(cond, " OR ")+`)`, args...)
+		digests, err := s.digests(ctx, `SELECT digest FROM images WHERE state = '`+StateDone+`' AND deleted_at IS NULL AND id IN (SELECT image_id FROM packages WHERE `+strings.Join(cond, " OR ")+`)`, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -456,7 +460,7 @@ func column[T any](ctx context.Context, x execer, q string, args ...any) ([]T, e
 // ImagesNotAt implements Store.
 func (s *SQL) ImagesNotAt(ctx context.Context, version string, among []string) ([]string, error) {
 	if among == nil {
-		return s.digests(ctx, `SELECT digest FROM images WHERE state = ? AND db_version != ? ORDER BY id`, StateDone, version)
+		return s.digests(ctx, `SELECT digest FROM images WHERE state = ? AND db_version != ? AND deleted_at IS NULL ORDER BY id`, StateDone, version)
 	}
 	if len(among) == 0 {
 		return nil, nil
@@ -465,7 +469,7 @@ func (s *SQL) ImagesNotAt(ctx context.Context, version string, among []string) (
 	for _, d := range among {
 		args = append(args, d)
 	}
-	return s.digests(ctx, `SELECT digest FROM images WHERE state = ? AND db_version != ? AND digest IN (?`+strings.Repeat(`, ?`, len(among)-1)+`) ORDER BY id`, args...)
+	return s.digests(ctx, `SELECT digest FROM images WHERE state = ? AND db_version != ? AND deleted_at IS NULL AND digest IN (?`+strings.Repeat(`, ?`, len(among)-1)+`) ORDER BY id`, args...)
 }
 
 // SBOMs implements Store.
@@ -641,7 +645,7 @@ func (s *SQL) claim(ctx context.Context, tx execer, v string, rs []*Rematch, ids
 		}
 	}
 	// An image twice in rs: the first's time (CASE takes the first WHEN).
-	q := `UPDATE images SET db_version = ?, assessed_at = CASE id` + strings.Repeat(` WHEN ? THEN ?`, len(set)) + ` END WHERE id ` + list + ` AND db_version != ? RETURNING id`
+	q := `UPDATE images SET db_version = ?, assessed_at = CASE id` + strings.Repeat(` WHEN ? THEN ?`, len(set)) + ` END WHERE id ` + list + ` AND db_version != ? AND deleted_at IS NULL RETURNING id`
 	return each(ctx, tx, q, append(append(append([]any{v}, when...), args...), v), func(rows *sql.Rows) error {
 		var id int64
 		err := rows.Scan(&id)

@@ -67,6 +67,9 @@ type Image struct {
 	Signer string `json:"signer,omitempty"`
 	// Deployments are where the image runs, as reported.
 	Deployments []deployment.Deployment `json:"deployments"`
+	// DeletedAt is when its manifest was deleted from the registry (nil
+	// while it is there): it is no longer re-matched nor notified about.
+	DeletedAt *time.Time `json:"deletedAt,omitempty"`
 }
 
 // Package is one entry of the package index: a package as the
@@ -273,6 +276,15 @@ type Store interface {
 	// first first (a tag moved to another digest comes last at its newest
 	// digest).
 	Tagged(ctx context.Context) ([]Tagged, error)
+	// Untag records tags deleted from a repository: its images no longer
+	// have them. It returns the digests of the images that lost a tag and
+	// have none left.
+	Untag(ctx context.Context, registry, repository string, tags []string) ([]string, error)
+	// Delete records the deletion of an image's manifest from the
+	// repository it was recorded under: it loses its tags there, is no
+	// longer re-matched, and a pending image will not be read (it fails).
+	// It returns false for an image the store does not hold there.
+	Delete(ctx context.Context, registry, repository, digest string, at time.Time) (bool, error)
 	// Keys lists the distinct (ecosystem, name) keys of the package index.
 	Keys(ctx context.Context) ([]Package, error)
 	// ImagesWith lists the digests of the read images holding a package of

@@ -36,6 +36,7 @@ func TestStore(t *testing.T) {
 			t.Run("retention", func(t *testing.T) { testRetention(t, url(t)) })
 			t.Run("retention totals", func(t *testing.T) { testRetentionTotals(t, url(t)) })
 			t.Run("dbupdate", func(t *testing.T) { testDBUpdate(t, url(t)) })
+			t.Run("deletes", func(t *testing.T) { testDeletes(t, url(t)) })
 		})
 	}
 }

@@ -103,7 +103,7 @@ func testSummaries(t *testing.T, url string) {
 	// The previous schema: without the summaries (and what later
 	// migrations added); reopening backfills them.
 	n := slices.IndexFunc(migrations, func(q string) bool { return strings.Contains(q, "CREATE TABLE image_counts") }) + 1
-	for _, q := range []string{`DROP TABLE image_counts`, `DROP TABLE version_changes`, `DROP TABLE trend`, `DROP TABLE version_totals`, `DROP INDEX images_state`, `DROP TABLE db_update`, `ALTER TABLE deployments DROP COLUMN gone_at`} {
+	for _, q := range []string{`DROP TABLE image_counts`, `DROP TABLE version_changes`, `DROP TABLE trend`, `DROP TABLE version_totals`, `DROP INDEX images_state`, `DROP TABLE db_update`, `ALTER TABLE deployments DROP COLUMN gone_at`, `ALTER TABLE images DROP COLUMN deleted_at`} {
 		if _, err := s.x().ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}

@@ -121,7 +121,7 @@ func readTargets(ctx context.Context, tx execer, ids []int64, gate string) (map[
 		return nil, err
 	}
 	var id int64
-	err = each(ctx, tx, `SELECT image_id, tag FROM tags WHERE image_id `+set+` ORDER BY image_id, tag`, args, func(rows *sql.Rows) error {
+	err = each(ctx, tx, `SELECT DISTINCT image_id, tag FROM tags WHERE image_id `+set+` ORDER BY image_id, tag`, args, func(rows *sql.Rows) error {
 		var tag string
 		if err := rows.Scan(&id, &tag); err != nil {
 			return err
