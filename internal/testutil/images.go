@@ -183,3 +183,17 @@ func Push(t testing.TB, ref string, img v1.Image) string {
 	}
 	return d.String()
 }
+
+// DeleteManifest deletes a manifest from a registry by digest
+// ("REGISTRY/REPOSITORY@sha256:..."), as a registry's API allows when
+// deletes are enabled (StartRegistry's are).
+func DeleteManifest(t testing.TB, ref string) {
+	t.Helper()
+	d, err := name.NewDigest(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Delete(d); err != nil {
+		t.Fatalf("deleting %s: %v", ref, err)
+	}
+}

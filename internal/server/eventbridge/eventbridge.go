@@ -1,7 +1,7 @@
 // Package eventbridge decodes the Amazon ECR "ECR Image Action" event as
 // Amazon EventBridge delivers it to an HTTP endpoint (an API destination
 // sends the event JSON unchanged as the request body), and keeps the
-// successful image pushes.
+// successful image pushes and deletions.
 package eventbridge
 
 import (
@@ -48,10 +48,11 @@ func Host(account, region string) string {
 	return account + ".dkr.ecr." + region + "." + suffix
 }
 
-// Decode reads one EventBridge event. A successful ECR image push is
-// returned with its registry host (Host of the event's account and
+// Decode reads one EventBridge event. A successful ECR image push or
+// deletion (Delete, with the digest and the tag deleted if it names one)
+// is returned with its registry host (Host of the event's account and
 // region); any other EventBridge event (another source or detail type, a
-// delete, a failed push) is nil without error. A body that is not an
+// failed action) is nil without error. A body that is not an
 // EventBridge event, or a push with a malformed field, is an error naming
 // it.
 func Decode(r io.Reader) (*webhook.Push, error) {
@@ -70,7 +71,7 @@ func Decode(r io.Reader) (*webhook.Push, error) {
 	if e.DetailType == nil || e.Detail == nil {
 		return nil, errors.New(`not an EventBridge event: no "detail-type" or "detail"`)
 	}
-	if e.Source != "aws.ecr" || *e.DetailType != "ECR Image Action" || e.Detail.ActionType != "PUSH" || e.Detail.Result != "SUCCESS" {
+	if e.Source != "aws.ecr" || *e.DetailType != "ECR Image Action" || (e.Detail.ActionType != "PUSH" && e.Detail.ActionType != "DELETE") || e.Detail.Result != "SUCCESS" {
 		return nil, nil
 	}
 	if !accountRe.MatchString(e.Account) {
@@ -79,7 +80,8 @@ func Decode(r io.Reader) (*webhook.Push, error) {
 	if !regionRe.MatchString(e.Region) {
 		return nil, fmt.Errorf("event: region %q is not an AWS region", clip(e.Region))
 	}
-	p := &webhook.Push{Registry: Host(e.Account, e.Region), Repository: e.Detail.Repository, Digest: e.Detail.Digest, Tag: e.Detail.Tag}
+	p := &webhook.Push{Registry: Host(e.Account, e.Region), Repository: e.Detail.Repository, Digest: e.Detail.Digest, Tag: e.Detail.Tag,
+		Delete: e.Detail.ActionType == "DELETE"}
 	if err := p.Check(fields); err != nil {
 		return nil, fmt.Errorf("event: %w", err)
 	}

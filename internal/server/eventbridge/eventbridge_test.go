@@ -31,6 +31,17 @@ func TestDecode(t *testing.T) {
 	if p == nil || *p != want {
 		t.Fatalf("got %+v, want %+v", p, want)
 	}
+	// A deletion: the same event with action-type DELETE (ECR's sample
+	// of an image deletion differs from the push's only there and in its
+	// id and time).
+	p, err = Decode(strings.NewReader(strings.Replace(fixture(t), `"PUSH"`, `"DELETE"`, 1)))
+	want.Delete = true
+	if err != nil || p == nil || *p != want {
+		t.Fatalf("delete: got %+v, %v; want %+v", p, err, want)
+	}
+	if p, err := Decode(strings.NewReader(strings.Replace(strings.Replace(fixture(t), `"PUSH"`, `"DELETE"`, 1), `"sha256:7f5b`, `"7f5b`, 1))); err == nil {
+		t.Errorf("delete with a malformed digest: %+v, no error", p)
+	}
 	if h := Host("123456789012", "cn-north-1"); h != "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn" {
 		t.Errorf("China host %s", h)
 	}
@@ -39,10 +50,11 @@ func TestDecode(t *testing.T) {
 func TestDecodeIgnored(t *testing.T) {
 	f := fixture(t)
 	for name, body := range map[string]string{
-		"delete":       strings.Replace(f, `"PUSH"`, `"DELETE"`, 1),
-		"failed push":  strings.Replace(f, `"SUCCESS"`, `"FAILURE"`, 1),
-		"scan":         strings.Replace(f, `"ECR Image Action"`, `"ECR Image Scan"`, 1),
-		"other source": strings.Replace(f, `"aws.ecr"`, `"aws.s3"`, 1),
+		"failed delete": strings.Replace(strings.Replace(f, `"PUSH"`, `"DELETE"`, 1), `"SUCCESS"`, `"FAILURE"`, 1),
+		"other action":  strings.Replace(f, `"PUSH"`, `"REPLICATE"`, 1),
+		"failed push":   strings.Replace(f, `"SUCCESS"`, `"FAILURE"`, 1),
+		"scan":          strings.Replace(f, `"ECR Image Action"`, `"ECR Image Scan"`, 1),
+		"other source":  strings.Replace(f, `"aws.ecr"`, `"aws.s3"`, 1),
 	} {
 		if p, err := Decode(strings.NewReader(body)); p != nil || err != nil {
 			t.Errorf("%s: %+v %v, want ignored", name, p, err)

@@ -2,7 +2,8 @@
 // every interval it lists the tags of each watched repository (and the
 // repositories of a registry's catalog when a whole registry is watched),
 // resolves each tag to its manifest digest, and hands over only the tags
-// whose digest it has not seen. Each registry's share of a round is
+// whose digest it has not seen, and the tags it saw that a complete
+// listing no longer has (deleted). Each registry's share of a round is
 // bounded by a timeout, so a registry that hangs is given up on and tried
 // again next round.
 package poll
@@ -48,14 +49,39 @@ type Poller struct {
 	Interval time.Duration
 	// Timeout bounds each target's share of a round.
 	Timeout time.Duration
-	// Record takes the tags whose digest is new to the poller; an error
+	// Record takes the tags whose digest is new to the poller, and the
+	// tags deleted (Delete, with the digest they were seen at); an error
 	// makes the next round hand them over again.
 	Record func(ctx context.Context, pushes []webhook.Push) error
 	// Log receives one line per failure.
 	Log io.Writer
 
 	mu   sync.Mutex
-	seen map[string]string // "registry/repository:tag" -> digest
+	seen map[tagKey]string // -> digest
+}
+
+// tagKey names a tag of a repository of a registry.
+type tagKey struct{ registry, repository, tag string }
+
+// listing is what one target's share of a round found.
+type listing struct {
+	// tags are the tags resolved to their digests.
+	tags []webhook.Push
+	// complete are the repositories whose every tag was resolved; catalog
+	// is the whole registry's list of repositories when it was read (a
+	// target without a repository).
+	complete map[string]bool
+	catalog  map[string]bool
+}
+
+// gone tells whether a tag seen before is no longer in the registry, as
+// far as the listing knows: its repository was listed completely without
+// it, or the registry's catalog no longer has the repository.
+func (l *listing) gone(t Target, k tagKey, listed map[tagKey]bool) bool {
+	if k.registry != t.Registry || (t.Repository != "" && k.repository != t.Repository) || listed[k] {
+		return false
+	}
+	return l.complete[k.repository] || (l.catalog != nil && !l.catalog[k.repository])
 }
 
 // fields names webhook.Push's fields as the registry API calls them.
@@ -78,9 +104,9 @@ func (p *Poller) Run(ctx context.Context) {
 }
 
 // Round polls every target once and records the tags whose digest is
-// new. It returns how many it recorded.
+// new, and the tags deleted. It returns how many it recorded.
 func (p *Poller) Round(ctx context.Context) int {
-	found := make([][]webhook.Push, len(p.Targets))
+	found := make([]listing, len(p.Targets))
 	var wg sync.WaitGroup
 	for i, t := range p.Targets {
 		wg.Add(1)
@@ -97,14 +123,24 @@ func (p *Poller) Round(ctx context.Context) int {
 	}
 	wg.Wait()
 	var fresh []webhook.Push
+	listed := map[tagKey]bool{}
 	p.mu.Lock()
 	if p.seen == nil {
-		p.seen = map[string]string{}
+		p.seen = map[tagKey]string{}
 	}
-	for _, ps := range found {
-		for _, x := range ps {
+	for _, l := range found {
+		for _, x := range l.tags {
+			listed[key(x)] = true
 			if p.seen[key(x)] != x.Digest {
 				fresh = append(fresh, x)
+			}
+		}
+	}
+	for k, d := range p.seen {
+		for i, t := range p.Targets {
+			if found[i].gone(t, k, listed) {
+				fresh = append(fresh, webhook.Push{Registry: k.registry, Repository: k.repository, Tag: k.tag, Digest: d, Delete: true})
+				break
 			}
 		}
 	}
@@ -118,7 +154,11 @@ func (p *Poller) Round(ctx context.Context) int {
 	}
 	p.mu.Lock()
 	for _, x := range fresh {
-		p.seen[key(x)] = x.Digest
+		if x.Delete {
+			delete(p.seen, key(x))
+		} else {
+			p.seen[key(x)] = x.Digest
+		}
 	}
 	p.mu.Unlock()
 	return len(fresh)
@@ -130,30 +170,34 @@ func (p *Poller) Remember(pushes []webhook.Push) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.seen == nil {
-		p.seen = map[string]string{}
+		p.seen = map[tagKey]string{}
 	}
 	for _, x := range pushes {
 		p.seen[key(x)] = x.Digest
 	}
 }
 
-func key(x webhook.Push) string { return x.Registry + "/" + x.Repository + ":" + x.Tag }
+func key(x webhook.Push) tagKey { return tagKey{x.Registry, x.Repository, x.Tag} }
 
 // poll lists a target's tags and resolves them to digests. On an error it
 // returns what it resolved before it.
-func (p *Poller) poll(ctx context.Context, t Target) ([]webhook.Push, error) {
+func (p *Poller) poll(ctx context.Context, t Target) (listing, error) {
 	opts := t.Client.Remote(ctx)
+	l := listing{complete: map[string]bool{}}
 	repos := []string{t.Repository}
 	if t.Repository == "" {
 		reg, err := name.NewRegistry(t.Registry, t.Client.NameOptions()...)
 		if err != nil {
-			return nil, err
+			return l, err
 		}
 		if repos, err = remote.Catalog(ctx, reg, opts...); err != nil {
-			return nil, fmt.Errorf("catalog: %w", err)
+			return l, fmt.Errorf("catalog: %w", err)
+		}
+		l.catalog = map[string]bool{}
+		for _, r := range repos {
+			l.catalog[r] = true
 		}
 	}
-	var out []webhook.Push
 	for _, r := range repos {
 		repo, err := name.NewRepository(t.Registry+"/"+r, t.Client.NameOptions()...)
 		if err != nil {
@@ -162,7 +206,7 @@ func (p *Poller) poll(ctx context.Context, t Target) ([]webhook.Push, error) {
 		}
 		tags, err := remote.List(repo, opts...)
 		if err != nil {
-			return out, fmt.Errorf("%s: tags: %w", r, err)
+			return l, fmt.Errorf("%s: tags: %w", r, err)
 		}
 		for _, tag := range tags {
 			ref, err := name.NewTag(repo.Name()+":"+tag, t.Client.NameOptions()...)
@@ -172,15 +216,16 @@ func (p *Poller) poll(ctx context.Context, t Target) ([]webhook.Push, error) {
 			}
 			d, err := remote.Head(ref, opts...)
 			if err != nil {
-				return out, fmt.Errorf("%s:%s: %w", r, tag, err)
+				return l, fmt.Errorf("%s:%s: %w", r, tag, err)
 			}
 			x := webhook.Push{Registry: t.Registry, Repository: r, Digest: d.Digest.String(), Tag: tag}
 			if err := x.Check(fields); err != nil {
 				fmt.Fprintf(p.Log, "bulwark server: polling %s: skipped %s:%s: %v\n", t, r, tag, err)
 				continue
 			}
-			out = append(out, x)
+			l.tags = append(l.tags, x)
 		}
+		l.complete[r] = true
 	}
-	return out, nil
+	return l, nil
 }

@@ -89,7 +89,7 @@ func TestRound(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("the round took %v with one registry hanging (timeout 1s)", took)
 	}
-	want := map[string]string{reg.Host + "/team/a:1.0": dA, other.Host + "/b:1": dB, other.Host + "/deep/c:2": dC}
+	want := map[tagKey]string{{reg.Host, "team/a", "1.0"}: dA, {other.Host, "b", "1"}: dB, {other.Host, "deep/c", "2"}: dC}
 	for _, x := range got {
 		if want[key(x)] != x.Digest {
 			t.Errorf("recorded %+v, want one of %v", x, want)
@@ -128,5 +128,31 @@ func TestRound(t *testing.T) {
 	p.Record = func(_ context.Context, ps []webhook.Push) error { got = append(got, ps...); return nil }
 	if n := p.Round(t.Context()); n != 1 || got[0].Tag != "3.0" {
 		t.Errorf("after a failed record: %+v", got)
+	}
+
+	// Deletions: a manifest deleted by digest takes its tags with it (in
+	// a watched repository and in a watched catalog); a tag remembered
+	// from the store that the registry no longer has is deleted too; the
+	// hanging registry's tags are not (it was not listed).
+	got = nil
+	testutil.DeleteManifest(t, reg.Host+"/team/a@"+dA2)
+	testutil.DeleteManifest(t, other.Host+"/deep/c@"+dC)
+	p.Remember([]webhook.Push{{Registry: reg.Host, Repository: "team/a", Tag: "old", Digest: dA}, {Registry: p.Targets[2].Registry, Repository: "x", Tag: "1", Digest: dA}})
+	if n := p.Round(t.Context()); n != 3 {
+		t.Errorf("round after deletions recorded %d: %+v", n, got)
+	}
+	wantGone := map[tagKey]string{{reg.Host, "team/a", "2.0"}: dA2, {other.Host, "deep/c", "2"}: dC, {reg.Host, "team/a", "old"}: dA}
+	for _, x := range got {
+		if !x.Delete || wantGone[key(x)] != x.Digest {
+			t.Errorf("recorded %+v, want a deletion of one of %v", x, wantGone)
+		}
+		delete(wantGone, key(x))
+	}
+	if len(wantGone) != 0 {
+		t.Errorf("deletions not recorded: %v", wantGone)
+	}
+	got = nil
+	if n := p.Round(t.Context()); n != 0 {
+		t.Errorf("round after the deletions were recorded: %+v", got)
 	}
 }

@@ -421,7 +421,7 @@ func (s *SQL) ImagesWith(ctx context.Context, keys []Package) ([]string, error) 
 		keys = keys[n:]
 		// A set of image IDs, then the images: ten times less work than
 		// the distinct digests of a join.
-		digests, err := s.digests(ctx, `SELECT digest FROM images WHERE state = '`+StateDone+`' AND deleted_at IS NULL AND id IN (SELECT image_id FROM packages WHERE `+strings.Join(cond, " OR ")+`)`, args...)
+		digests, err := s.digests(ctx, `SELECT digest FROM images WHERE state = '`+StateDone+`' AND id IN (SELECT image_id FROM packages WHERE `+strings.Join(cond, " OR ")+`)`, args...)
 		if err != nil {
 			return nil, err
 		}

@@ -292,7 +292,7 @@ type Store interface {
 	ImagesWith(ctx context.Context, keys []Package) ([]string, error)
 	// ImagesNotAt lists the digests of the read images whose vulnerability
 	// findings come from another database version than version: of all,
-	// or (among not nil) of those among the digests.
+	// or (among not nil) of those among the digests; not the deleted ones.
 	ImagesNotAt(ctx context.Context, version string, among []string) ([]string, error)
 	// SBOMs returns the stored inventories of the images with the
 	// digests, by digest (a digest the store does not hold is absent).

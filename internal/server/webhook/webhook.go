@@ -1,6 +1,6 @@
 // Package webhook decodes the notification envelope the CNCF distribution
 // registry (docker-registry) sends to its notification endpoints, and
-// keeps the manifest pushes from it. Push, its checks and the bounded body
+// keeps the manifest pushes and the deletions from it. Push, its checks and the bounded body
 // read are shared with the other ingest sources.
 package webhook
 
@@ -22,7 +22,8 @@ const MaxBody = 1 << 20
 // ErrTooLarge is returned for a body larger than MaxBody.
 var ErrTooLarge = fmt.Errorf("body larger than %d bytes", MaxBody)
 
-// Push is a manifest pushed to a registry.
+// Push is a manifest pushed to a registry, or (Delete) a manifest or a
+// tag deleted from it.
 type Push struct {
 	// Registry is the registry host the client pushed to ("host:port").
 	Registry string
@@ -32,6 +33,9 @@ type Push struct {
 	Digest string
 	// Tag is the tag pushed, if any.
 	Tag string
+	// Delete tells that the tag (when set; Digest may be empty) or else
+	// the manifest Digest was deleted from the repository.
+	Delete bool
 }
 
 type envelope struct {
@@ -91,7 +95,7 @@ func (p Push) Check(names [4]string) error {
 		return fmt.Errorf("%s %q is not a registry host", names[0], clip(p.Registry))
 	case len(p.Repository) > 255 || !repoRe.MatchString(p.Repository):
 		return fmt.Errorf("%s %q is not a repository name", names[1], clip(p.Repository))
-	case !digestRe.MatchString(p.Digest):
+	case !digestRe.MatchString(p.Digest) && (p.Digest != "" || !p.Delete || p.Tag == ""):
 		return fmt.Errorf("%s %q is not a sha256 digest", names[2], clip(p.Digest))
 	case p.Tag != "" && !tagRe.MatchString(p.Tag):
 		return fmt.Errorf("%s %q is not a tag", names[3], clip(p.Tag))
@@ -102,9 +106,12 @@ func (p Push) Check(names [4]string) error {
 // fields names Push's fields as the envelope calls them.
 var fields = [4]string{"request.host", "target.repository", "target.digest", "target.tag"}
 
-// Decode reads an envelope and returns its manifest pushes. Events that
-// are not manifest pushes are skipped; a body that is not an envelope, or
-// a manifest push with a malformed field, is an error naming it.
+// Decode reads an envelope and returns its manifest pushes and its
+// deletions: of a tag (the event's target names a tag; the registry sends
+// one for each tag of a manifest deleted by digest, after the manifest's)
+// or of a digest (no tag; a deleted blob looks the same, and names no
+// image). Other events are skipped; a body that is not an envelope, or a
+// kept event with a malformed field, is an error naming it.
 func Decode(r io.Reader) ([]Push, error) {
 	b, err := ReadBody(r)
 	if err != nil {
@@ -123,10 +130,16 @@ func Decode(r io.Reader) ([]Push, error) {
 	}
 	var out []Push
 	for i, e := range *env.Events {
-		if e.Action != "push" || !manifestTypes[strings.TrimSpace(strings.Split(e.Target.MediaType, ";")[0])] {
+		p := Push{Registry: e.Request.Host, Repository: e.Target.Repository, Digest: e.Target.Digest, Tag: e.Target.Tag}
+		switch {
+		case e.Action == "delete":
+			p.Delete = true
+			if p.Tag != "" {
+				p.Digest = ""
+			}
+		case e.Action != "push" || !manifestTypes[strings.TrimSpace(strings.Split(e.Target.MediaType, ";")[0])]:
 			continue
 		}
-		p := Push{Registry: e.Request.Host, Repository: e.Target.Repository, Digest: e.Target.Digest, Tag: e.Target.Tag}
 		if err := p.Check(fields); err != nil {
 			return nil, fmt.Errorf("event %d: %w", i, err)
 		}
