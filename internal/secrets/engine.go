@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -142,14 +143,30 @@ const BufferSize = chunkSize + overlap + lineReach
 // ScanReader scans content of any size in chunks, with buf (BufferSize
 // bytes; nil allocates one) as scratch, so memory stays bounded whatever
 // the size of the content or of its lines. When sniff is true, content
-// whose start looks binary is refused with ErrBinary.
+// whose start looks binary is refused with ErrBinary. Content larger
+// than a chunk is scanned by several goroutines, a chunk each (see
+// windowScanner), with the same result.
 func (e *Engine) ScanReader(path string, r io.Reader, buf []byte, sniff bool) ([]Match, error) {
+	return e.scanReader(path, r, buf, sniff, min(runtime.GOMAXPROCS(0), maxWindowWorkers))
+}
+
+// scanReader is ScanReader with workers goroutines scanning the chunks
+// of content larger than one (1: the caller's goroutine alone).
+func (e *Engine) scanReader(path string, r io.Reader, buf []byte, sniff bool, workers int) (ms []Match, err error) {
 	if cap(buf) < BufferSize {
 		buf = make([]byte, BufferSize)
 	}
 	buf = buf[:cap(buf)]
 	s := e.newState(path)
 	defer e.states.Put(s)
+	var par *windowScanner // the workers, once the content proves larger than a chunk
+	if workers > 1 {
+		defer func() {
+			if par != nil {
+				ms = par.finish()
+			}
+		}()
+	}
 	var base int64 // offset of buf[0] in the content
 	line := 1      // line number at buf[0]
 	carry := 0     // bytes kept from the previous round at the start of buf
@@ -181,17 +198,26 @@ func (e *Engine) ScanReader(path string, r io.Reader, buf []byte, sniff bool) ([
 		if !eof {
 			to = end - overlap
 		}
+		// Keep the unreported tail, plus some of what precedes it so that a
+		// keyword just before the tail is seen again with its secret.
+		start := max(0, to-lineReach)
+		next := buf
 		if to > from {
-			e.scanChunk(s, buf[:end], base, from, to, line)
+			if par == nil && (eof || workers <= 1) {
+				e.scanChunk(s, buf[:end], base, from, to, line)
+			} else {
+				if par == nil {
+					par = e.newWindowScanner(path, workers)
+				}
+				next = par.scan(buf[:end], base, from, to, line)
+			}
 		}
 		if eof {
 			return s.out, nil
 		}
-		// Keep the unreported tail, plus some of what precedes it so that a
-		// keyword just before the tail is seen again with its secret.
-		start := max(0, to-lineReach)
 		line += bytes.Count(buf[:start], newline)
-		copy(buf, buf[start:end])
+		copy(next, buf[start:end])
+		buf = next
 		base += int64(start)
 		carry = end - start
 		from = to - start

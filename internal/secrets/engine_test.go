@@ -2,9 +2,12 @@ package secrets
 
 import (
 	"encoding/base64"
+	"errors"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // Synthetic secrets, built by concatenation so that no whole fake key sits
@@ -292,5 +295,97 @@ func TestBuiltinRuleSet(t *testing.T) {
 	}
 	if _, err := NewEngine(rules); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestScanReaderWindows checks that content of several chunks scanned by
+// several goroutines gives what one goroutine finds: each secret once, in
+// order, with its line, whether it lies inside a chunk or straddles the
+// edge between two chunks' reported parts (k*chunkSize+lineReach), its
+// keyword on one side and its value on the other, or a private key block
+// across the edge. A read error stops the scan with what came before.
+func TestScanReaderWindows(t *testing.T) {
+	eng, err := DefaultEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	type want struct {
+		secret string
+		line   int
+	}
+	var wants []want
+	lines := 0
+	fill := func(upTo int) {
+		for i := 0; b.Len() < upTo; i++ {
+			// Lines of varied length, with some words the keyword filter
+			// stops at.
+			s := strings.Repeat("z", 40+i%90)
+			if i%50 == 0 {
+				s = "Description: a key and a token for https access"
+			}
+			if b.Len()+len(s)+1 > upTo {
+				s = strings.Repeat("z", max(0, upTo-b.Len()-1))
+			}
+			b.WriteString(s + "\n")
+			lines++
+		}
+	}
+	add := func(prefix, secret string) {
+		wants = append(wants, want{secret, lines + 1 + strings.Count(prefix, "\n")})
+		b.WriteString(prefix + secret + "\n")
+		lines += 1 + strings.Count(prefix, "\n")
+	}
+	edge := func(k int) int { return k*chunkSize + lineReach }
+	fill(200)
+	add("GITHUB_TOKEN=", fakeGHP)
+	for k := 1; k <= 3; k++ {
+		switch k {
+		case 1: // the token itself across the edge
+			fill(edge(k) - len("GITHUB_TOKEN=") - 10)
+			add("GITHUB_TOKEN=", fakeGHP)
+		case 2: // the keyword before the edge, the value after it
+			fill(edge(k) - len("aws_secret_access_key = ") - 2)
+			add("aws_secret_access_key = ", fakeAWSSec)
+		case 3: // a private key block across the edge
+			fill(edge(k) - 40)
+			wants = append(wants, want{fakeRSABody[:20], lines + 1})
+			b.WriteString(fakeRSA)
+			lines += strings.Count(fakeRSA, "\n")
+		}
+		fill(edge(k) + chunkSize/2)
+		add("token: ", fakeGHP)
+	}
+	content := b.String()
+	one, err := eng.scanReader("f", strings.NewReader(content), nil, true, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{2, 4} {
+		many, err := eng.scanReader("f", strings.NewReader(content), nil, true, workers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(many, one) {
+			t.Errorf("%d workers: %d matches, one goroutine %d; they differ", workers, len(many), len(one))
+		}
+	}
+	if len(one) != len(wants) {
+		t.Fatalf("got %d matches, want %d: %+v", len(one), len(wants), one)
+	}
+	for i, w := range wants {
+		if m := one[i]; !strings.HasPrefix(m.Secret, w.secret) || m.Line != w.line {
+			t.Errorf("match %d: %.40q at line %d, want %.40q at line %d", i, m.Secret, m.Line, w.secret, w.line)
+		}
+	}
+	// A read error after two chunks: the matches of what was read, and the error.
+	cut := edge(2) + chunkSize/2 + 100
+	r := io.MultiReader(strings.NewReader(content[:cut]), iotest.ErrReader(errors.New("disk gone")))
+	ms, err := eng.scanReader("f", r, nil, true, 4)
+	if err == nil || err.Error() != "disk gone" {
+		t.Fatalf("err = %v, want disk gone", err)
+	}
+	if len(ms) == 0 || len(ms) > len(one) || !reflect.DeepEqual(ms, one[:len(ms)]) {
+		t.Errorf("after a read error: %d matches, want the first ones of %d", len(ms), len(one))
 	}
 }
