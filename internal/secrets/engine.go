@@ -59,11 +59,12 @@ func NewEngine(rules []*Rule) (*Engine, error) {
 		}
 		seen[r.ID] = true
 		if r.anchor != anchorNone && r.anchored == nil {
-			re, err := regexp.Compile(`^(?:` + r.Regex.String() + `)`)
-			if err != nil {
-				return nil, fmt.Errorf("rule %q: %w", r.ID, err)
-			}
-			r.anchored = re
+			// Compiled on first use: most rules see no keyword hit in a
+			// scan, and compiling them all was half the engine's start.
+			// Only built-in rules have an anchor; TestAnchoredCompile
+			// compiles every one.
+			pattern := `^(?:` + r.Regex.String() + `)`
+			r.anchored = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
 		}
 		if r.Paths != nil {
 			e.pathRules = true
@@ -291,7 +292,7 @@ func (e *Engine) scanChunk(s *scanState, buf []byte, base int64, from, to, line 
 						}
 						end = lineEnd
 					}
-					if loc := r.anchored.FindSubmatchIndex(buf[start:end]); loc != nil {
+					if loc := r.anchored().FindSubmatchIndex(buf[start:end]); loc != nil {
 						e.accept(s, ri, buf, start, loc, from, to)
 					} else if r.ctx != nil {
 						e.contextMatches(s, ri, buf, hs, he, from, to)

@@ -88,11 +88,18 @@ func newKeywordIndex(keywords []string) *keywordIndex {
 // setStarts sets the filter bits of the triples a keyword starts.
 func (k *keywordIndex) setStarts(kw string) {
 	c0 := k.fclass[kw[0]]
-	for c1 := range uint32(filterClasses) {
-		for c2 := range uint32(filterClasses) {
-			if len(kw) > 1 && c1 != k.fclass[kw[1]] || len(kw) > 2 && c2 != k.fclass[kw[2]] {
-				continue
-			}
+	// The classes the second and third bytes may have: every one after
+	// the end of a short keyword.
+	span := func(i int) (lo, hi uint32) {
+		if i < len(kw) {
+			return k.fclass[kw[i]], k.fclass[kw[i]] + 1
+		}
+		return 0, filterClasses
+	}
+	lo1, hi1 := span(1)
+	lo2, hi2 := span(2)
+	for c1 := lo1; c1 < hi1; c1++ {
+		for c2 := lo2; c2 < hi2; c2++ {
 			x := c0<<12 | c1<<6 | c2
 			k.starts[x>>6] |= 1 << (x & 63)
 		}

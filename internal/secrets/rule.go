@@ -49,8 +49,8 @@ type Rule struct {
 
 	// anchor says where the regex starts relative to a keyword hit.
 	anchor anchor
-	// anchored is Regex anchored at the start of its input.
-	anchored *regexp.Regexp
+	// anchored returns Regex anchored at the start of its input.
+	anchored func() *regexp.Regexp
 	// ctx, when set, also finds values through the context model.
 	ctx *contextSpec
 	// spanMatch makes a finding span the regex's whole match (a private

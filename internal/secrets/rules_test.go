@@ -105,3 +105,25 @@ func TestEveryRuleMatchesASample(t *testing.T) {
 		})
 	}
 }
+
+// TestAnchoredCompile compiles the anchored regex of every built-in rule
+// that has one (they are compiled on first use, and must not fail then).
+func TestAnchoredCompile(t *testing.T) {
+	eng, err := DefaultEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, rule := range eng.Rules() {
+		if rule.anchored == nil {
+			continue
+		}
+		n++
+		if re := rule.anchored(); re.NumSubexp() != rule.Regex.NumSubexp() {
+			t.Errorf("%s: anchored regex has %d groups, the rule's %d", rule.ID, re.NumSubexp(), rule.Regex.NumSubexp())
+		}
+	}
+	if n == 0 {
+		t.Error("no rule is anchored")
+	}
+}
