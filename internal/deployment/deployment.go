@@ -106,6 +106,10 @@ type Scope struct {
 	// Namespace narrows a Kubernetes scope to one namespace ("" : the
 	// whole cluster).
 	Namespace string `json:"namespace,omitempty"`
+	// Name narrows the scope to one workload (on Kubernetes, of the
+	// namespace): a report of what it runs now, all its other digests
+	// gone (the images a rolling update replaced).
+	Name string `json:"name,omitempty"`
 	// At is when the snapshot was taken (default: when the server
 	// receives it). A deployment of the scope last reported before At and
 	// not in the report is gone as of At; one reported after At (a
@@ -115,7 +119,12 @@ type Scope struct {
 
 // Contains reports whether a deployment is in the scope.
 func (s *Scope) Contains(d *Deployment) bool {
-	return d.Platform == s.Platform && d.Cluster == s.Cluster && (s.Namespace == "" || d.Namespace == s.Namespace)
+	return d.Platform == s.Platform && d.Cluster == s.Cluster && (s.Namespace == "" || d.Namespace == s.Namespace) && (s.Name == "" || d.Name == s.Name)
+}
+
+// String names the scope: "kubernetes/prod/shop/deployment/web".
+func (s *Scope) String() string {
+	return (Deployment{Platform: s.Platform, Cluster: s.Cluster, Namespace: s.Namespace, Name: s.Name}).String()
 }
 
 // Target is where a Reporter sends reports.
@@ -152,7 +161,17 @@ func (r *Reporter) Report(ctx context.Context, ds []Deployment) error {
 	if len(ds) == 0 {
 		return nil
 	}
-	body, err := json.Marshal(Report{Deployments: ds})
+	return r.post(ctx, Report{Deployments: ds})
+}
+
+// Replace posts what a workload runs now (ds, in scope, whose Name names
+// the workload): its other digests stop running as of scope.At.
+func (r *Reporter) Replace(ctx context.Context, scope Scope, ds []Deployment) error {
+	return r.post(ctx, Report{Deployments: ds, Complete: &scope})
+}
+
+func (r *Reporter) post(ctx context.Context, rep Report) error {
+	body, err := json.Marshal(rep)
 	if err != nil {
 		return err
 	}
@@ -214,11 +233,18 @@ func Decode(raw []byte, now time.Time) (*Report, error) {
 		return t.UTC()
 	}
 	if c := rep.Complete; c != nil {
-		if err := (&Deployment{Platform: c.Platform, Cluster: c.Cluster, Namespace: c.Namespace, Name: "-", GoneAt: &now}).Check(); err != nil {
+		name := c.Name
+		if name == "" {
+			name = "-"
+		}
+		if err := (&Deployment{Platform: c.Platform, Cluster: c.Cluster, Namespace: c.Namespace, Name: name, GoneAt: &now}).Check(); err != nil {
 			return nil, fmt.Errorf("complete: %w", err)
 		}
 		if c.Platform == ECS && c.Namespace != "" {
 			return nil, errors.New("complete: namespace: an ECS scope has none")
+		}
+		if c.Platform == Kubernetes && c.Name != "" && c.Namespace == "" {
+			return nil, errors.New("complete: name: a Kubernetes workload's scope needs its namespace")
 		}
 		c.At = past(c.At)
 	}
@@ -234,7 +260,7 @@ func Decode(raw []byte, now time.Time) (*Report, error) {
 		}
 		if c := rep.Complete; c != nil {
 			if !c.Contains(&ds[i]) || ds[i].GoneAt != nil {
-				return nil, fmt.Errorf("deployments[%d]: %s is not a running deployment of the complete report's scope %s/%s%s", i, ds[i], c.Platform, c.Cluster, map[bool]string{true: "/" + c.Namespace}[c.Namespace != ""])
+				return nil, fmt.Errorf("deployments[%d]: %s is not a running deployment of the complete report's scope %s", i, ds[i], c)
 			}
 			ds[i].SeenAt = c.At
 		}

@@ -37,6 +37,9 @@ func TestDecode(t *testing.T) {
 		{`{"complete":{"platform":"ecs","cluster":"c","namespace":"n"}}`, "complete: namespace"},
 		{`{"complete":{"platform":"kubernetes","cluster":"c","namespace":"n"},"deployments":[{"platform":"kubernetes","cluster":"c","namespace":"m","name":"a","digest":"` + d + `"}]}`, "deployments[0]: kubernetes/c/m/a is not a running deployment of the complete report's scope kubernetes/c/n"},
 		{`{"complete":{"platform":"ecs","cluster":"c"},"deployments":[{"platform":"ecs","cluster":"c","name":"a","goneAt":"2026-01-01T00:00:00Z"}]}`, "is not a running deployment"},
+		{`{"complete":{"platform":"kubernetes","cluster":"c","namespace":"n","name":"deployment/web"},"deployments":[{"platform":"kubernetes","cluster":"c","namespace":"n","name":"deployment/api","digest":"` + d + `"}]}`, "kubernetes/c/n/deployment/api is not a running deployment of the complete report's scope kubernetes/c/n/deployment/web"},
+		{`{"complete":{"platform":"kubernetes","cluster":"c","name":"deployment/web"}}`, "complete: name: a Kubernetes workload's scope needs its namespace"},
+		{`{"complete":{"platform":"kubernetes","cluster":"c","namespace":"n","name":"a\nb"}}`, "complete: name"},
 		{``, "not a deployment report"},
 	} {
 		if _, err := Decode([]byte(c.in), now); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -28,6 +28,44 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/testutil"
 )
 
+// reportingAdmission starts the Kubernetes admission webhook with a
+// policy reporting to the server at url (cluster prod), and returns its
+// URL.
+func reportingAdmission(t *testing.T, url string) string {
+	t.Helper()
+	pol, err := admission.ParsePolicy([]byte(fmt.Sprintf("registries: [\"127.0.0.1:5000\"]\nreport:\n  url: %s\n  token: %s\n  cluster: prod\n", url, token)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := admission.New(context.Background(), pol, admission.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm := httptest.NewServer(k8s.NewHandler(dec, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	t.Cleanup(adm.Close)
+	return adm.URL
+}
+
+// admit sends an AdmissionReview to the webhook at url, which must allow
+// it.
+func admit(t *testing.T, url, review string) {
+	t.Helper()
+	resp, err := http.Post(url+"/validate", "application/json", strings.NewReader(review))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rv struct {
+		Response struct {
+			Allowed bool `json:"allowed"`
+		} `json:"response"`
+	}
+	json.NewDecoder(resp.Body).Decode(&rv)
+	resp.Body.Close()
+	if !rv.Response.Allowed {
+		t.Fatalf("the admission webhook denied %s", review)
+	}
+}
+
 // The admission webhook allows a pod and reports it; the server records
 // the deployment; a database update adds an advisory for a package of 3
 // stored images, and the event of the one that runs names the pod. A
@@ -68,33 +106,10 @@ func TestDeploymentNotify(t *testing.T) {
 	defer api.Close()
 
 	// The admission webhook, reporting to the server.
-	pol, err := admission.ParsePolicy([]byte(fmt.Sprintf("registries: [\"127.0.0.1:5000\"]\nreport:\n  url: %s\n  token: %s\n  cluster: prod\n", api.URL, token)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := admission.New(ctx, pol, admission.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	adm := httptest.NewServer(k8s.NewHandler(dec, slog.New(slog.NewTextHandler(io.Discard, nil))))
-	defer adm.Close()
-	review := `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1",
+	adm := reportingAdmission(t, api.URL)
+	admit(t, adm, `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1",
 	 "kind":{"group":"","version":"v1","kind":"Pod"},"operation":"CREATE","name":"web","namespace":"shop",
-	 "object":{"metadata":{"name":"web"},"spec":{"containers":[{"name":"app","image":"127.0.0.1:5000/repo@` + running + `"}]}}}}`
-	resp, err := http.Post(adm.URL+"/validate", "application/json", strings.NewReader(review))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rv struct {
-		Response struct {
-			Allowed bool `json:"allowed"`
-		} `json:"response"`
-	}
-	json.NewDecoder(resp.Body).Decode(&rv)
-	resp.Body.Close()
-	if !rv.Response.Allowed {
-		t.Fatal("the admission webhook denied the pod")
-	}
+	 "object":{"metadata":{"name":"web"},"spec":{"containers":[{"name":"app","image":"127.0.0.1:5000/repo@`+running+`"}]}}}}`)
 	want := "kubernetes/prod/shop/pod/web"
 	testutil.WaitFor(t, 10*time.Second, "the pod's deployment recorded", func() bool {
 		ds, err := st.Deployments(ctx, running, false)

@@ -126,18 +126,41 @@ func (h *Handler) respond(r *http.Request, req *admissionv1.AdmissionRequest, mu
 // report tells bulwark server where the allowed object's digests run:
 // the cluster of the policy, the request's namespace, and the workload
 // the object is or makes pods for (WorkloadOf). An object scaled to zero
-// runs nothing: Gone reports it.
+// runs nothing: Gone reports it. The workload's own object (a
+// Deployment, not its ReplicaSets and pods) holds the pod template every
+// container runs from: when each of its images has a digest, the report
+// replaces what the workload ran (the images a rolling update replaces
+// stop being reported under it; a rollback brings them back).
 func (h *Handler) report(req *admissionv1.AdmissionRequest, dec *admission.Decision) {
 	w := WorkloadOf(req.Kind.Group+"/"+req.Kind.Kind, req.Object.Raw, req.Name)
 	if w.Replicas != nil && *w.Replicas == 0 {
 		return
 	}
+	now := time.Now().UTC()
 	var ds []deployment.Deployment
 	for _, d := range dec.Digests() {
 		ds = append(ds, deployment.Deployment{Platform: deployment.Kubernetes, Cluster: h.dec.Policy().Cluster, Namespace: req.Namespace,
-			Name: w.Name, Digest: d, SeenAt: time.Now().UTC()})
+			Name: w.Name, Digest: d, SeenAt: now})
 	}
-	h.send(req, ds)
+	if w.Owned || len(ds) == 0 || !allDigests(dec) {
+		h.send(req, ds)
+		return
+	}
+	scope := deployment.Scope{Platform: deployment.Kubernetes, Cluster: h.dec.Policy().Cluster, Namespace: req.Namespace, Name: w.Name, At: now}
+	if err := h.rep.Replace(context.Background(), scope, ds); err != nil {
+		h.log.Warn("report", "uid", req.UID, "err", err)
+	}
+}
+
+// allDigests tells whether every image of a decision has its digest (one
+// allowed unverified has none).
+func allDigests(dec *admission.Decision) bool {
+	for _, v := range dec.Verdicts {
+		if v.Digest == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // reportGone tells bulwark server that a workload (every digest of it)

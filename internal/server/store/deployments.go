@@ -42,6 +42,9 @@ func (s *SQL) Reconcile(ctx context.Context, scope deployment.Scope, ds []deploy
 		if scope.Namespace != "" {
 			q, args = q+` AND namespace = ?`, append(args, scope.Namespace)
 		}
+		if scope.Name != "" {
+			q, args = q+` AND name = ?`, append(args, scope.Name)
+		}
 		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return err
