@@ -15,11 +15,13 @@ const notRead = "deleted from the registry before it was read"
 
 // undelete records a push of a known digest at seen: an image deleted
 // from the registry is there again. It returns true when the image now
-// waits to be read (it was deleted before it was read).
-func undelete(ctx context.Context, tx execer, digest, seen string) (bool, error) {
+// waits to be read (it was deleted before it was read; tot gets the
+// move).
+func undelete(ctx context.Context, tx execer, digest, seen string, tot *totals) (bool, error) {
 	var deleted sql.NullString
 	var read bool
-	if err := tx.QueryRowContext(ctx, `SELECT deleted_at, sbom IS NOT NULL FROM images WHERE digest = ?`, digest).Scan(&deleted, &read); err != nil {
+	var was group
+	if err := tx.QueryRowContext(ctx, `SELECT deleted_at, sbom IS NOT NULL, state, db_version FROM images WHERE digest = ?`, digest).Scan(&deleted, &read, &was.state, &was.version); err != nil {
 		return false, err
 	}
 	if !deleted.Valid {
@@ -31,6 +33,7 @@ func undelete(ctx context.Context, tx execer, digest, seen string) (bool, error)
 		return false, err
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE images SET seen_at = ?, deleted_at = NULL, state = ?, error = '', attempts = 0 WHERE digest = ?`, seen, StatePending, digest)
+	tot.move(was, group{StatePending, was.version}, 1)
 	return err == nil, err
 }
 
@@ -77,7 +80,8 @@ func (s *SQL) Delete(ctx context.Context, registry, repository, digest string, a
 	err := s.tx(ctx, func(tx execer) error {
 		var id int64
 		var recorded string
-		err := tx.QueryRowContext(ctx, `SELECT id, repository FROM images WHERE registry = ? AND digest = ?`, registry, digest).Scan(&id, &recorded)
+		var was group
+		err := tx.QueryRowContext(ctx, `SELECT id, repository, state, db_version FROM images WHERE registry = ? AND digest = ?`+s.forUpdate(""), registry, digest).Scan(&id, &recorded, &was.state, &was.version)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -101,7 +105,12 @@ func (s *SQL) Delete(ctx context.Context, registry, repository, digest string, a
 		}
 		n, _ := res.RowsAffected()
 		marked = n == 1
-		return nil
+		if !marked || was.state != StatePending {
+			return nil
+		}
+		tot := newTotals()
+		tot.move(was, group{StateFailed, was.version}, 1)
+		return tot.flush(ctx, tx)
 	})
 	return marked, err
 }

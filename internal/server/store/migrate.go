@@ -209,6 +209,33 @@ var migrations = []string{
 	ALTER TABLE repo_tags RENAME TO tags;
 	CREATE INDEX tags_repository ON tags(repository, tag);
 	ALTER TABLE images ADD COLUMN deleted_at TEXT;`,
+	// The store's totals for the overview and the metrics (totals.go):
+	// the images by state and database version, and the findings of all
+	// images by severity (one row), so that they are not counted over
+	// every image at each request. An image's fixed findings by an index
+	// of their own: through history_fixed_at, PostgreSQL read the entry
+	// of every fixed finding of every image to find one image's.
+	`CREATE INDEX history_image_fixed ON history(image_id, fixed_at) WHERE fixed_at IS NOT NULL;
+	CREATE TABLE image_totals (
+		state      TEXT NOT NULL,
+		db_version TEXT NOT NULL,
+		images     INTEGER NOT NULL,
+		PRIMARY KEY (state, db_version)
+	) WITHOUT ROWID;
+	CREATE TABLE finding_totals (
+		id       INTEGER PRIMARY KEY CHECK (id = 1),
+		critical INTEGER NOT NULL,
+		high     INTEGER NOT NULL,
+		medium   INTEGER NOT NULL,
+		low      INTEGER NOT NULL,
+		info     INTEGER NOT NULL,
+		unknown  INTEGER NOT NULL
+	);
+	INSERT INTO image_totals (state, db_version, images)
+		SELECT state, db_version, COUNT(*) FROM images GROUP BY state, db_version;
+	INSERT INTO finding_totals (id, critical, high, medium, low, info, unknown)
+		SELECT 1, COALESCE(SUM(critical), 0), COALESCE(SUM(high), 0), COALESCE(SUM(medium), 0), COALESCE(SUM(low), 0), COALESCE(SUM(info), 0), COALESCE(SUM(unknown), 0)
+		FROM image_counts;`,
 }
 
 // postgresSQL turns a migration into PostgreSQL's SQL: its types, and

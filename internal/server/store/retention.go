@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"time"
 )
 
@@ -41,36 +42,81 @@ const agedOut = `COALESCE(images.seen_at, images.added_at) < ?
 	AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.image_id = images.id)
 	AND NOT EXISTS (SELECT 1 FROM deployments d WHERE d.digest = images.digest AND d.gone_at IS NULL)`
 
-// untrend takes the history of the images agedOut selects out of the
+// untrend takes the history of the images with the ids out of the
 // trend summary and the version totals, as if they had never been
 // stored.
-func untrend(ctx context.Context, tx execer, before string) error {
+func untrend(ctx context.Context, tx execer, ids []int64) error {
 	t := newTally()
-	err := each(ctx, tx, `SELECT c.db_version, SUM(c.added), SUM(c.fixed), COUNT(*) FROM version_changes c JOIN images ON images.id = c.image_id WHERE `+agedOut+` GROUP BY c.db_version`, []any{before}, func(rows *sql.Rows) error {
-		var v string
-		var added, fixed, images int
-		err := rows.Scan(&v, &added, &fixed, &images)
-		t.addTotal(v, -added, -fixed, -images)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	err = each(ctx, tx, `SELECT h.first_seen, COALESCE(h.fixed_at, ''), h.severity FROM history h JOIN images ON images.id = h.image_id WHERE `+agedOut, []any{before}, func(rows *sql.Rows) error {
-		var first, fixed, sev string
-		if err := rows.Scan(&first, &fixed, &sev); err != nil {
+	for chunk := range slices.Chunk(ids, maxArgs) {
+		set, args := in(chunk)
+		err := each(ctx, tx, `SELECT db_version, SUM(added), SUM(fixed), COUNT(*) FROM version_changes WHERE image_id `+set+` GROUP BY db_version`, args, func(rows *sql.Rows) error {
+			var v string
+			var added, fixed, images int
+			err := rows.Scan(&v, &added, &fixed, &images)
+			t.addTotal(v, -added, -fixed, -images)
+			return err
+		})
+		if err != nil {
 			return err
 		}
-		t.addTrend(first, sev, -1, 0)
-		if fixed != "" {
-			t.addTrend(fixed, sev, 0, -1)
+		err = each(ctx, tx, `SELECT first_seen, COALESCE(fixed_at, ''), severity FROM history WHERE image_id `+set, args, func(rows *sql.Rows) error {
+			var first, fixed, sev string
+			if err := rows.Scan(&first, &fixed, &sev); err != nil {
+				return err
+			}
+			t.addTrend(first, sev, -1, 0)
+			if fixed != "" {
+				t.addTrend(fixed, sev, 0, -1)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	return t.flush(ctx, tx)
+}
+
+// removeAgedOut removes the images agedOut selects (seen before
+// before), locked first (on PostgreSQL) so that what leaves the totals
+// is what they held: the trend and the version totals forget their
+// findings, the store's totals their groups and counts. It returns how
+// many it removed.
+func (s *SQL) removeAgedOut(ctx context.Context, tx execer, before string) (int64, error) {
+	tot := newTotals()
+	var ids []int64
+	err := each(ctx, tx, `SELECT images.id, images.state, images.db_version, `+countColumns+` FROM images LEFT JOIN image_counts c ON c.image_id = images.id WHERE `+agedOut+` ORDER BY images.id`+s.forUpdate("images"),
+		[]any{before}, func(rows *sql.Rows) error {
+			var id int64
+			var g group
+			var c [len(severityNames)]sql.NullInt64
+			dest := []any{&id, &g.state, &g.version}
+			for i := range c {
+				dest = append(dest, &c[i])
+			}
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+			tot.move(g, group{}, 1)
+			for i := range c {
+				tot.findings[i] -= int(c[i].Int64)
+			}
+			return nil
+		})
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	if err := untrend(ctx, tx, ids); err != nil {
+		return 0, err
+	}
+	for chunk := range slices.Chunk(ids, maxArgs) {
+		set, args := in(chunk)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM images WHERE id `+set, args...); err != nil {
+			return 0, err
+		}
+	}
+	return int64(len(ids)), tot.flush(ctx, tx)
 }
 
 // retentionLock is the PostgreSQL advisory lock held by the one server
@@ -110,13 +156,11 @@ func (s *SQL) Prune(ctx context.Context, r Retention) (*Pruned, error) {
 			return err
 		}
 		if r.Images > 0 {
-			// The trend forgets the findings of the images removed.
-			if err := untrend(ctx, tx, stamp(r.Now.Add(-r.Images))); err != nil {
+			n, err := s.removeAgedOut(ctx, tx, stamp(r.Now.Add(-r.Images)))
+			if err != nil {
 				return err
 			}
-		}
-		if err := del(&out.Images, r.Images, `DELETE FROM images WHERE `+agedOut); err != nil {
-			return err
+			out.Images = n
 		}
 		if err := del(&out.History, r.History, `DELETE FROM history WHERE fixed_at IS NOT NULL AND fixed_at < ?`); err != nil {
 			return err

@@ -65,23 +65,26 @@ func (s *SQL) Add(ctx context.Context, registry, repository, digest, tag string)
 		}
 		n, _ := res.RowsAffected()
 		added = n == 1
+		tot := newTotals()
 		if added {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO image_counts (image_id, repository) SELECT id, repository FROM images WHERE digest = ?`, digest); err != nil {
 				return err
 			}
-		} else if added, err = undelete(ctx, tx, digest, at); err != nil {
+			tot.move(group{}, group{StatePending, ""}, 1)
+		} else if added, err = undelete(ctx, tx, digest, at, tot); err != nil {
 			return err
 		}
-		if tag == "" {
-			return nil
+		if tag != "" {
+			// The tag moved: the repository's other images no longer have it.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE repository = ? AND tag = ? AND image_id IN (SELECT id FROM images WHERE registry = ? AND digest != ?)`,
+				repository, tag, registry, digest); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO tags (image_id, repository, tag) SELECT id, ?, ? FROM images WHERE digest = ? ON CONFLICT DO NOTHING`, repository, tag, digest); err != nil {
+				return err
+			}
 		}
-		// The tag moved: the repository's other images no longer have it.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE repository = ? AND tag = ? AND image_id IN (SELECT id FROM images WHERE registry = ? AND digest != ?)`,
-			repository, tag, registry, digest); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO tags (image_id, repository, tag) SELECT id, ?, ? FROM images WHERE digest = ? ON CONFLICT DO NOTHING`, repository, tag, digest)
-		return err
+		return tot.flush(ctx, tx)
 	})
 	return added, err
 }
@@ -239,7 +242,7 @@ func (s *SQL) imageID(ctx context.Context, q execer, digest string) (int64, erro
 // Assessed implements Store.
 func (s *SQL) Assessed(ctx context.Context, digest string, a *Assessment) error {
 	return s.tx(ctx, func(tx execer) error {
-		id, err := s.imageID(ctx, tx, digest)
+		id, was, err := s.lockImage(ctx, tx, digest)
 		if err != nil {
 			return err
 		}
@@ -252,7 +255,18 @@ func (s *SQL) Assessed(ctx context.Context, digest string, a *Assessment) error 
 		if err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM packages WHERE image_id = ?`, id); err != nil {
+			return err
+		}
+		var pkgs []any
+		for _, p := range a.Packages {
+			pkgs = append(pkgs, p.Ecosystem, p.Name, p.Version, id)
+		}
+		if err := multi(ctx, tx, `INSERT INTO packages (ecosystem, name, version, image_id) VALUES`, 4, `ON CONFLICT DO NOTHING`, pkgs); err != nil {
+			return err
+		}
 		w := newWrites()
+		w.tot.move(was, group{StateDone, a.DBVersion}, 1)
 		all := append(append([]finding.Finding(nil), a.Other...), a.Vulns...)
 		version := func(i int) string {
 			if i < len(a.Other) {
@@ -265,24 +279,26 @@ func (s *SQL) Assessed(ctx context.Context, digest string, a *Assessment) error 
 		if err := w.replace(t, all, nil, version, ReasonIngest, "", a.DBVersion, a.At); err != nil {
 			return err
 		}
-		if err := w.flush(ctx, tx, "", s.runningSince()); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM packages WHERE image_id = ?`, id); err != nil {
-			return err
-		}
-		var pkgs []any
-		for _, p := range a.Packages {
-			pkgs = append(pkgs, p.Ecosystem, p.Name, p.Version, id)
-		}
-		return multi(ctx, tx, `INSERT INTO packages (ecosystem, name, version, image_id) VALUES`, 4, `ON CONFLICT DO NOTHING`, pkgs)
+		return w.flush(ctx, tx, "", s.runningSince())
 	})
 }
 
 // Failed implements Store.
 func (s *SQL) Failed(ctx context.Context, digest string, cause error) error {
-	_, err := s.x().ExecContext(ctx, `UPDATE images SET state = ?, error = ?, attempts = attempts + 1 WHERE digest = ? AND state = ?`, StateFailed, cause.Error(), digest, StatePending)
-	return err
+	return s.tx(ctx, func(tx execer) error {
+		tot := newTotals()
+		err := each(ctx, tx, `UPDATE images SET state = ?, error = ?, attempts = attempts + 1 WHERE digest = ? AND state = ? RETURNING db_version`,
+			[]any{StateFailed, cause.Error(), digest, StatePending}, func(rows *sql.Rows) error {
+				var v string
+				err := rows.Scan(&v)
+				tot.move(group{StatePending, v}, group{StateFailed, v}, 1)
+				return err
+			})
+		if err != nil {
+			return err
+		}
+		return tot.flush(ctx, tx)
+	})
 }
 
 // Findings implements Store.
@@ -566,9 +582,10 @@ func (s *SQL) Rematched(ctx context.Context, rs []Rematch) ([]string, error) {
 			}
 		}
 		claimed := map[int64]bool{}
+		w := newWrites()
 		for v, group := range byVersion(rs) {
 			for chunk := range slices.Chunk(group, maxArgs/4) {
-				if err := s.claim(ctx, tx, v, chunk, ids, claimed); err != nil {
+				if err := s.claim(ctx, tx, v, chunk, ids, claimed, w.tot); err != nil {
 					return err
 				}
 			}
@@ -589,7 +606,6 @@ func (s *SQL) Rematched(ctx context.Context, rs []Rematch) ([]string, error) {
 			of = append(of, r)
 			written = append(written, r.Digest)
 		}
-		w := newWrites()
 		for batch := range slices.Chunk(order, maxArgs) {
 			ts, err := readTargets(ctx, tx, batch, string(finding.GateVuln))
 			if err != nil {
@@ -623,11 +639,11 @@ func byVersion(rs []Rematch) map[string][]*Rematch {
 
 // claim moves the images of rs (all at database version v; ids maps
 // their digests) that are not at v to it, with their re-match's time,
-// and adds their IDs to claimed. One statement, after (on PostgreSQL)
-// locking the rows in ID order: a transaction re-matching some of the
-// same images waits for this one and then finds them at v, and two never
-// wait for each other.
-func (s *SQL) claim(ctx context.Context, tx execer, v string, rs []*Rematch, ids map[string]int64, claimed map[int64]bool) error {
+// adds their IDs to claimed and their moves to tot. One statement, after
+// reading their groups (on PostgreSQL locking the rows in ID order: a
+// transaction re-matching some of the same images waits for this one
+// and then finds them at v, and two never wait for each other).
+func (s *SQL) claim(ctx context.Context, tx execer, v string, rs []*Rematch, ids map[string]int64, claimed map[int64]bool, tot *totals) error {
 	var set []int64
 	var when []any
 	for _, r := range rs {
@@ -639,10 +655,16 @@ func (s *SQL) claim(ctx context.Context, tx execer, v string, rs []*Rematch, ids
 		when = append(when, id, r.At.UTC().Format(time.RFC3339Nano))
 	}
 	list, args := in(set)
-	if s.pool != nil {
-		if _, err := tx.ExecContext(ctx, `SELECT id FROM images WHERE id `+list+` ORDER BY id FOR UPDATE`, args...); err != nil {
-			return err
-		}
+	was := map[int64]group{}
+	err := each(ctx, tx, `SELECT id, state, db_version FROM images WHERE id `+list+` ORDER BY id`+s.forUpdate(""), args, func(rows *sql.Rows) error {
+		var id int64
+		var g group
+		err := rows.Scan(&id, &g.state, &g.version)
+		was[id] = g
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	// An image twice in rs: the first's time (CASE takes the first WHEN).
 	q := `UPDATE images SET db_version = ?, assessed_at = CASE id` + strings.Repeat(` WHEN ? THEN ?`, len(set)) + ` END WHERE id ` + list + ` AND db_version != ? AND deleted_at IS NULL RETURNING id`
@@ -650,6 +672,7 @@ func (s *SQL) claim(ctx context.Context, tx execer, v string, rs []*Rematch, ids
 		var id int64
 		err := rows.Scan(&id)
 		claimed[id] = true
+		tot.move(was[id], group{was[id].state, v}, 1)
 		return err
 	})
 }
@@ -679,7 +702,9 @@ func (s *SQL) Advance(ctx context.Context, from, to string, skip []string) (int,
 			return err
 		}
 		n, _ = res.RowsAffected()
-		return nil
+		tot := newTotals()
+		tot.move(group{StateDone, from}, group{StateDone, to}, int(n))
+		return tot.flush(ctx, tx)
 	})
 	return int(n), err
 }

@@ -43,7 +43,8 @@ func TestStore(t *testing.T) {
 
 // A digest is added once; reopening the store keeps everything and runs
 // no migration twice; the package index finds the images of a key.
-// openTest opens the store at url for a test, closed when the test ends.
+// openTest opens the store at url for a test, closed when the test ends
+// after checking its totals.
 func openTest(t *testing.T, url string) (context.Context, *SQL) {
 	t.Helper()
 	ctx := context.Background()
@@ -51,7 +52,10 @@ func openTest(t *testing.T, url string) (context.Context, *SQL) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		checkTotals(t, s)
+		s.Close()
+	})
 	return ctx, s
 }
 
@@ -169,6 +173,7 @@ func testStore(t *testing.T, url string) {
 	if _, err := s.Image(ctx, "sha256:x"); err != ErrNotFound {
 		t.Errorf("unknown digest: %v", err)
 	}
+	checkTotals(t, s)
 }
 
 // A re-match that no longer reports a finding fixes it (kept as last

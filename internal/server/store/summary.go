@@ -338,54 +338,6 @@ func (s *SQL) Trend(ctx context.Context) ([]Day, error) {
 	return Trend(newBy, fixedBy), nil
 }
 
-// Stats implements Store: the images by state, those read at another
-// database version than version, and the read images' findings by
-// severity, from the state index and image_counts.
-func (s *SQL) Stats(ctx context.Context, version string) (*Stats, error) {
-	out := &Stats{States: map[string]int{StatePending: 0, StateDone: 0, StateFailed: 0}, Findings: map[string]int{}}
-	rows, err := s.x().QueryContext(ctx, `SELECT state, db_version, COUNT(*) FROM images GROUP BY state, db_version`)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var state, v string
-		var n int
-		if err := rows.Scan(&state, &v, &n); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out.States[state] += n
-		out.Total += n
-		if state == StateDone && v != version {
-			out.Stale += n
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	var c counts
-	dest := make([]any, len(c))
-	for i := range c {
-		dest[i] = &c[i]
-	}
-	// Only read images have findings: no join with their state needed.
-	if err := s.x().QueryRowContext(ctx, `SELECT `+sums(countColumns)+` FROM image_counts`).Scan(dest...); err != nil {
-		return nil, err
-	}
-	out.Findings = c.toMap()
-	return out, nil
-}
-
-// sums is "COALESCE(SUM(a), 0), ..." of the columns.
-func sums(cols string) string {
-	var out []string
-	for _, c := range strings.Split(cols, ", ") {
-		out = append(out, `COALESCE(SUM(`+c+`), 0)`)
-	}
-	return strings.Join(out, ", ")
-}
-
 // ByRisk implements Store: image_counts in the order of its risk index.
 func (s *SQL) ByRisk(ctx context.Context, offset, limit int) ([]Image, error) {
 	if limit <= 0 {

@@ -94,16 +94,31 @@ func testSummaries(t *testing.T, url string) {
 			}
 		}
 	}
+	// An image whose read failed, one that failed and was read later.
+	for i, d := range []string{fmt.Sprintf("sha256:%064x", images+1), fmt.Sprintf("sha256:%064x", images+2)} {
+		if _, err := s.Add(ctx, "r", "team/failing", d, ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Failed(ctx, d, fmt.Errorf("no such host")); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			if err := s.Assessed(ctx, d, &Assessment{SBOM: json.RawMessage(`{}`), DBVersion: "v7", At: t0, Vulns: vulns(14)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	want := fromScratch(t, s)
 	if got := summaries(t, s); got != want {
 		t.Fatalf("summaries:\n%s\nfrom scratch:\n%s", got, want)
 	}
+	checkTotals(t, s)
 	api := readAPI(t, s, "v7")
 
 	// The previous schema: without the summaries (and what later
 	// migrations added); reopening backfills them.
 	n := slices.IndexFunc(migrations, func(q string) bool { return strings.Contains(q, "CREATE TABLE image_counts") }) + 1
-	for _, q := range []string{`DROP TABLE image_counts`, `DROP TABLE version_changes`, `DROP TABLE trend`, `DROP TABLE version_totals`, `DROP INDEX images_state`, `DROP TABLE db_update`, `ALTER TABLE deployments DROP COLUMN gone_at`, `ALTER TABLE images DROP COLUMN deleted_at`} {
+	for _, q := range []string{`DROP TABLE image_counts`, `DROP TABLE version_changes`, `DROP TABLE trend`, `DROP TABLE version_totals`, `DROP TABLE image_totals`, `DROP TABLE finding_totals`, `DROP INDEX history_image_fixed`, `DROP INDEX images_state`, `DROP TABLE db_update`, `ALTER TABLE deployments DROP COLUMN gone_at`, `ALTER TABLE images DROP COLUMN deleted_at`} {
 		if _, err := s.x().ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
@@ -120,6 +135,7 @@ func testSummaries(t *testing.T, url string) {
 	if got := summaries(t, s); got != want {
 		t.Fatalf("backfilled summaries:\n%s\nfrom scratch:\n%s", got, want)
 	}
+	checkTotals(t, s)
 	if got := readAPI(t, s, "v7"); got != api {
 		t.Errorf("after the backfill:\n%s\nbefore:\n%s", got, api)
 	}
@@ -247,7 +263,7 @@ func readAPI(t *testing.T, s *SQL, version string) string {
 			}
 		}
 	}
-	if st.Total != len(ims) || st.States[StatePending] != 1 || st.Stale != stale || fmt.Sprint(st.Findings) != fmt.Sprint(sum) {
+	if st.Total != len(ims) || st.States[StatePending] != 1 || st.States[StateFailed] != 1 || st.Stale != stale || fmt.Sprint(st.Findings) != fmt.Sprint(sum) {
 		t.Errorf("stats %+v; the images: %d, stale %d, findings %v", st, len(ims), stale, sum)
 	}
 	byRisk, err := s.ByRisk(ctx, 0, 0)

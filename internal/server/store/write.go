@@ -190,9 +190,11 @@ type writes struct {
 	// deployments are added.
 	evented []*Event
 	t       *tally
+	// tot is what the batch changes of the store's totals, written last.
+	tot *totals
 }
 
-func newWrites() *writes { return &writes{t: newTally()} }
+func newWrites() *writes { return &writes{t: newTally(), tot: newTotals()} }
 
 // replace records the replacement of target t's findings (those read by
 // readTargets) with fs, found at at: by a re-match against database
@@ -218,6 +220,8 @@ func (w *writes) replace(t *target, fs []finding.Finding, packed [][]byte, fsVer
 	w.history(t, fs, version, when)
 	c := t.kept
 	c.add(fs, 1)
+	w.tot.findings.add(fs, 1)
+	w.tot.findings.add(before, -1)
 	w.counts = append(append(w.counts, t.id, t.image.Repository), c.args()...)
 	w.replaced = append(w.replaced, t.id)
 	for i := range fs {
@@ -276,9 +280,9 @@ func (w *writes) history(t *target, fs []finding.Finding, version, at string) {
 	}
 }
 
-// flush writes what w gathered in tx. gate is the gate whose findings
-// are replaced (all when empty); since is the oldest seen_at of a
-// running deployment.
+// flush writes what w gathered in tx, the store's totals last. gate is
+// the gate whose findings are replaced (all when empty); since is the
+// oldest seen_at of a running deployment.
 func (w *writes) flush(ctx context.Context, tx execer, gate, since string) error {
 	if len(w.evented) > 0 {
 		digests := make([]string, len(w.evented))
@@ -337,5 +341,8 @@ func (w *writes) flush(ctx context.Context, tx execer, gate, since string) error
 			return err
 		}
 	}
-	return multi(ctx, tx, `INSERT INTO findings (image_id, seq, gate, severity, db_version, data) VALUES`, 6, ``, w.findings)
+	if err := multi(ctx, tx, `INSERT INTO findings (image_id, seq, gate, severity, db_version, data) VALUES`, 6, ``, w.findings); err != nil {
+		return err
+	}
+	return w.tot.flush(ctx, tx)
 }
