@@ -15,8 +15,7 @@ type readAhead struct {
 	done  chan struct{}
 	once  sync.Once
 	wg    sync.WaitGroup
-	cur   []byte
-	spare []byte // the buffer cur came from, returned when cur is used up
+	spare []byte // the buffer Next returned last, handed back at the next call
 	err   error
 }
 
@@ -58,21 +57,20 @@ func (ra *readAhead) fill(r io.Reader) {
 	}
 }
 
-func (ra *readAhead) Read(p []byte) (int, error) {
-	for len(ra.cur) == 0 {
-		if ra.err != nil {
-			return 0, ra.err
-		}
-		if ra.spare != nil {
-			ra.free <- ra.spare[:cap(ra.spare)]
-			ra.spare = nil
-		}
-		c := <-ra.full
-		ra.cur, ra.spare, ra.err = c.buf, c.buf, c.err
+// Next returns the next buffer of the stream, valid until the following
+// call, with the reader's error, if it ended there (a tarstream.Chunks:
+// the tar reader parses the decompressed bytes where they are).
+func (ra *readAhead) Next() ([]byte, error) {
+	if ra.spare != nil {
+		ra.free <- ra.spare[:cap(ra.spare)]
+		ra.spare = nil
 	}
-	n := copy(p, ra.cur)
-	ra.cur = ra.cur[n:]
-	return n, nil
+	if ra.err != nil {
+		return nil, ra.err
+	}
+	c := <-ra.full
+	ra.spare, ra.err = c.buf, c.err
+	return c.buf, c.err
 }
 
 // Close stops the reading goroutine and waits for it.

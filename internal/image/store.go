@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/bulwark-sec/bulwark/internal/tarstream"
 )
 
 // Limits on metadata read from untrusted sources.
@@ -183,7 +185,37 @@ func (d dirStore) open(name string) (io.ReadCloser, int64, error) {
 // sha256 digest (and size, when known). The mismatch is reported at EOF, so
 // a reader must be drained to be trusted.
 type verifier struct {
-	r        io.Reader
+	r     io.Reader
+	check *digestCheck
+}
+
+func newVerifier(r io.Reader, digest string, size int64, what string) (io.Reader, error) {
+	c, err := newDigestCheck(digest, size, what)
+	if err != nil {
+		return nil, err
+	}
+	return &verifier{r: r, check: c}, nil
+}
+
+func (v *verifier) Read(p []byte) (int, error) {
+	n, err := v.r.Read(p)
+	return n, v.check.add(p[:n], err)
+}
+
+// verifiedChunks is verifier for a tarstream.Chunks.
+type verifiedChunks struct {
+	c     tarstream.Chunks
+	check *digestCheck
+}
+
+func (v verifiedChunks) Next() ([]byte, error) {
+	b, err := v.c.Next()
+	return b, v.check.add(b, err)
+}
+
+// digestCheck hashes the bytes of a blob in order and, at its end,
+// compares them with the blob's sha256 digest and size (when known).
+type digestCheck struct {
 	h        hash.Hash
 	want     string
 	wantSize int64
@@ -191,30 +223,31 @@ type verifier struct {
 	what     string
 }
 
-func newVerifier(r io.Reader, digest string, size int64, what string) (io.Reader, error) {
+func newDigestCheck(digest string, size int64, what string) (*digestCheck, error) {
 	alg, hexPart, ok := strings.Cut(digest, ":")
 	if !ok || alg != "sha256" || len(hexPart) != 64 {
 		return nil, fmt.Errorf("%s: unsupported or malformed digest %q (only sha256 is supported)", what, digest)
 	}
-	return &verifier{r: r, h: sha256.New(), want: hexPart, wantSize: size, what: what}, nil
+	return &digestCheck{h: sha256.New(), want: hexPart, wantSize: size, what: what}, nil
 }
 
-func (v *verifier) Read(p []byte) (int, error) {
-	n, err := v.r.Read(p)
-	v.h.Write(p[:n])
-	v.n += int64(n)
-	if v.wantSize >= 0 && v.n > v.wantSize {
-		return n, fmt.Errorf("%s: more than the %d bytes its descriptor declares", v.what, v.wantSize)
+// add hashes the next bytes of the blob, read with err, and returns err
+// or what is wrong with the blob.
+func (c *digestCheck) add(p []byte, err error) error {
+	c.h.Write(p)
+	c.n += int64(len(p))
+	if c.wantSize >= 0 && c.n > c.wantSize {
+		return fmt.Errorf("%s: more than the %d bytes its descriptor declares", c.what, c.wantSize)
 	}
 	if err == io.EOF {
-		if v.wantSize >= 0 && v.n != v.wantSize {
-			return n, fmt.Errorf("%s: %d bytes, its descriptor declares %d (truncated)", v.what, v.n, v.wantSize)
+		if c.wantSize >= 0 && c.n != c.wantSize {
+			return fmt.Errorf("%s: %d bytes, its descriptor declares %d (truncated)", c.what, c.n, c.wantSize)
 		}
-		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want {
-			return n, fmt.Errorf("%s: digest mismatch: content is sha256:%s, expected sha256:%s", v.what, got, v.want)
+		if got := hex.EncodeToString(c.h.Sum(nil)); got != c.want {
+			return fmt.Errorf("%s: digest mismatch: content is sha256:%s, expected sha256:%s", c.what, got, c.want)
 		}
 	}
-	return n, err
+	return err
 }
 
 // peekReader lets the decompressor look at the magic bytes.

@@ -133,17 +133,18 @@ func walkLayer(ctx context.Context, l *Layer, handlers []Handler, progress io.Wr
 	defer dec.Close()
 	// Decompress (and check the blob's digest) a few buffers ahead of the
 	// tar reader and the handlers, on another core.
+	// The tar reader parses the read-ahead buffers in place.
 	r := newReadAhead(dec, readAheadSize, readAheadBuffers)
 	defer r.Close()
-	var tarStream io.Reader = r
+	var tarStream tarstream.Chunks = r
 	if l.verifyDiffID {
-		v, err := newVerifier(r, l.DiffID, -1, l.String()+" (uncompressed)")
+		c, err := newDigestCheck(l.DiffID, -1, l.String()+" (uncompressed)")
 		if err != nil {
 			return lp, nil, err
 		}
-		tarStream = v
+		tarStream = verifiedChunks{r, c}
 	}
-	tr := tarstream.NewReader(tarStream)
+	tr := tarstream.NewChunkReader(tarStream)
 	var wanted []Handler
 	// e is offered to Want; only an entry some handler wants is copied
 	// to the heap for Handle (Want must not keep e).
@@ -197,8 +198,12 @@ func walkLayer(ctx context.Context, l *Layer, handlers []Handler, progress io.Wr
 	}
 	// Drain what follows the end-of-archive marker so that the digest of
 	// the whole stream is checked.
-	if _, err := io.Copy(io.Discard, tarStream); err != nil {
-		return lp, nil, describeReadErr(err)
+	for {
+		if _, err := tarStream.Next(); err == io.EOF {
+			break
+		} else if err != nil {
+			return lp, nil, describeReadErr(err)
+		}
 	}
 	if _, err := io.Copy(io.Discard, raw); err != nil {
 		return lp, nil, describeReadErr(err)

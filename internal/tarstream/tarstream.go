@@ -1,7 +1,8 @@
 // Package tarstream reads the entries of a tar stream as archive/tar does,
 // at a fraction of the cost per entry: it parses plain USTAR and GNU
-// headers itself from a read buffer (no allocation but the names, no copy
-// of the content it is asked to skip) and hands every other header (PAX
+// headers itself from a read buffer, or in place from the buffers of a
+// Chunks source (no allocation but the names, no copy of the content it is
+// asked to skip) and hands every other header (PAX
 // records, GNU long names, sparse files, anything odd or invalid) to
 // archive/tar, so that the headers, the content and the errors are those
 // archive/tar gives for the same stream (the fuzz test checks it). Sparse
@@ -44,13 +45,23 @@ const (
 	bufSize   = 64 << 10
 )
 
+// Chunks yields a stream in chunks that a Reader parses in place, without
+// copying them: Next returns the next bytes, valid until the following
+// call, and the error that ends the stream, with the last bytes or after
+// them (io.EOF at a clean end).
+type Chunks interface {
+	Next() ([]byte, error)
+}
+
 // Reader reads a tar stream entry by entry.
 type Reader struct {
-	src    io.Reader
-	buf    []byte
-	r, w   int   // unread bytes are buf[r:w]
-	srcErr error // the error that ended src, once it has
-	off    int64 // stream offset of buf[r]
+	src     Chunks
+	buf     []byte // a chunk of src, or own
+	r, w    int    // unread bytes are buf[r:w]
+	own     []byte // a block split between two chunks, joined
+	pending []byte // the rest of the chunk that completed own
+	srcErr  error  // the error that ended src, once it has
+	off     int64  // stream offset of buf[r]
 
 	remaining int64 // unread content of the current plain entry
 	pad       int64 // padding after it
@@ -62,7 +73,23 @@ type Reader struct {
 
 // NewReader returns a Reader of the tar stream r.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{src: r, buf: make([]byte, bufSize)}
+	return NewChunkReader(&readerChunks{r: r, buf: make([]byte, bufSize)})
+}
+
+// NewChunkReader returns a Reader of the tar stream that c yields.
+func NewChunkReader(c Chunks) *Reader {
+	return &Reader{src: c}
+}
+
+// readerChunks reads an io.Reader into one buffer, a read at a time.
+type readerChunks struct {
+	r   io.Reader
+	buf []byte
+}
+
+func (c *readerChunks) Next() ([]byte, error) {
+	n, err := c.r.Read(c.buf)
+	return c.buf[:n], err
 }
 
 // Next advances to the next entry and returns its header, valid until the
@@ -189,31 +216,48 @@ func (t *Reader) discardPad(n int64) error {
 	return nil
 }
 
-// fill reads more of src into the buffer, which must be empty or hold a
-// partial block at its end; it returns src's error once nothing is left.
+// fill makes more of the stream readable in buf, which must be empty or
+// hold a partial block at its end; it returns src's error once nothing is
+// left. A block split between two chunks is joined in own (the bytes of
+// the first chunk are copied before the next is asked for, as the source
+// may reuse its memory), and the rest of the second chunk is read after.
 func (t *Reader) fill() error {
-	if t.srcErr != nil {
-		return t.srcErr
+	keep := t.w - t.r
+	if keep > 0 {
+		t.own = append(t.own[:0], t.buf[t.r:t.w]...)
+		t.buf, t.r, t.w = t.own, 0, keep
 	}
-	if t.r > 0 {
-		n := copy(t.buf, t.buf[t.r:t.w])
-		t.r, t.w = 0, n
+	c, err := t.more()
+	if err != nil {
+		return err
 	}
-	for t.w < len(t.buf) {
-		n, err := t.src.Read(t.buf[t.w:])
-		t.w += n
-		if err != nil {
-			t.srcErr = err
-			if n > 0 || t.w > t.r {
-				return nil
-			}
-			return err
-		}
-		if n > 0 {
-			return nil
-		}
+	if keep == 0 {
+		t.buf, t.r, t.w = c, 0, len(c)
+		return nil
 	}
+	take := min(blockSize-keep, len(c))
+	t.own = append(t.own, c[:take]...)
+	t.pending = c[take:]
+	t.buf, t.r, t.w = t.own, 0, len(t.own)
 	return nil
+}
+
+// more returns the next bytes of the stream (the rest of a chunk, or the
+// next chunk), or src's error once nothing is left.
+func (t *Reader) more() ([]byte, error) {
+	if len(t.pending) > 0 {
+		c := t.pending
+		t.pending = nil
+		return c, nil
+	}
+	for t.srcErr == nil {
+		c, err := t.src.Next()
+		t.srcErr = err
+		if len(c) > 0 {
+			return c, nil
+		}
+	}
+	return nil, t.srcErr
 }
 
 // peekBlock returns the next block without consuming it: io.EOF when the

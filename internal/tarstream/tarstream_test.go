@@ -47,10 +47,9 @@ func oracle(b []byte) []entry {
 	}
 }
 
-// ours reads b as oracle does, with a Reader fed by r (so that the
-// buffer refills at odd places).
-func ours(r io.Reader) []entry {
-	tr := NewReader(r)
+// ours reads b as oracle does, with tr (fed so that its buffer refills at
+// odd places).
+func ours(tr *Reader) []entry {
 	var out []entry
 	for i := 0; ; i++ {
 		h, err := tr.Next()
@@ -73,6 +72,30 @@ func ours(r io.Reader) []entry {
 	}
 }
 
+// reusedChunks yields b in chunks of uneven sizes (most cutting a block
+// in two), copied into one buffer that it scribbles over before each, as a
+// source that reuses its memory may; the last chunk comes with io.EOF.
+type reusedChunks struct {
+	b   []byte
+	buf [1500]byte
+	i   int
+}
+
+func (c *reusedChunks) Next() ([]byte, error) {
+	sizes := [...]int{700, 1, 511, 1500, 513, 0, 1024}
+	n := min(sizes[c.i%len(sizes)], len(c.b))
+	c.i++
+	for i := range c.buf {
+		c.buf[i] = 0xAA
+	}
+	chunk := c.buf[:copy(c.buf[:], c.b[:n])]
+	c.b = c.b[n:]
+	if len(c.b) == 0 {
+		return chunk, io.EOF
+	}
+	return chunk, nil
+}
+
 func errString(err error) string {
 	if err == io.EOF {
 		return "EOF"
@@ -83,8 +106,9 @@ func errString(err error) string {
 func compare(t *testing.T, b []byte) {
 	t.Helper()
 	want := oracle(b)
-	for _, r := range []io.Reader{bytes.NewReader(b), iotest.OneByteReader(bytes.NewReader(b)), iotest.DataErrReader(iotest.HalfReader(bytes.NewReader(b)))} {
-		got := ours(r)
+	for _, tr := range []*Reader{NewReader(bytes.NewReader(b)), NewReader(iotest.OneByteReader(bytes.NewReader(b))),
+		NewReader(iotest.DataErrReader(iotest.HalfReader(bytes.NewReader(b)))), NewChunkReader(&reusedChunks{b: b})} {
+		got := ours(tr)
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("archive/tar gives\n%+v\ntarstream gives\n%+v", want, got)
 		}
@@ -159,14 +183,14 @@ func TestTypeRegAAndSparse(t *testing.T) {
 	b[3], b[156] = '/', 0
 	fixChecksum(b[:512])
 	compare(t, b)
-	if got := ours(bytes.NewReader(b)); got[0].hdr.Typeflag != tar.TypeDir {
+	if got := ours(NewReader(bytes.NewReader(b))); got[0].hdr.Typeflag != tar.TypeDir {
 		t.Fatalf("got %+v, want a directory", got[0])
 	}
 	// An old GNU sparse entry is refused.
 	b[156] = tar.TypeGNUSparse
 	copy(b[257:], "ustar  \x00")
 	fixChecksum(b[:512])
-	if got := ours(bytes.NewReader(b)); !strings.Contains(got[0].err, "sparse") {
+	if got := ours(NewReader(bytes.NewReader(b))); !strings.Contains(got[0].err, "sparse") {
 		t.Fatalf("got %+v, want the sparse refusal", got)
 	}
 	compare(t, b)
@@ -204,7 +228,7 @@ func TestMutatedHeaders(t *testing.T) {
 				copy(m, b)
 				m[i] = v
 				want := oracle(m)
-				if got := ours(bytes.NewReader(m)); fmt.Sprint(got) != fmt.Sprint(want) {
+				if got := ours(NewReader(bytes.NewReader(m))); fmt.Sprint(got) != fmt.Sprint(want) {
 					t.Fatalf("byte %d = %#x: archive/tar gives\n%+v\ntarstream gives\n%+v", i, v, want, got)
 				}
 			}
