@@ -38,6 +38,9 @@ type Engine struct {
 	patRules [][]int
 	// always lists the rules without keywords.
 	always []int
+	// lits[i] returns the literals that every match of rule i holds
+	// (computed on first use, as the anchored regexes).
+	lits []func() []literal
 	// pathRules is true when some rule is limited to paths.
 	pathRules bool
 	// states holds scan states for reuse (see newState).
@@ -46,7 +49,7 @@ type Engine struct {
 
 // NewEngine compiles rules into an engine. Rule IDs must be unique.
 func NewEngine(rules []*Rule) (*Engine, error) {
-	e := &Engine{rules: rules}
+	e := &Engine{rules: rules, lits: make([]func() []literal, len(rules))}
 	seen := map[string]bool{}
 	patIndex := map[string]int{}
 	var patterns []string
@@ -66,6 +69,7 @@ func NewEngine(rules []*Rule) (*Engine, error) {
 			pattern := `^(?:` + r.Regex.String() + `)`
 			r.anchored = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
 		}
+		e.lits[i] = sync.OnceValue(func() []literal { return requiredLiterals(r) })
 		if r.Paths != nil {
 			e.pathRules = true
 		}
@@ -292,7 +296,11 @@ func (e *Engine) scanChunk(s *scanState, buf []byte, base int64, from, to, line 
 						}
 						end = lineEnd
 					}
-					if loc := r.anchored().FindSubmatchIndex(buf[start:end]); loc != nil {
+					var loc []int
+					if w := buf[start:end]; mayMatch(e.lits[ri](), w) {
+						loc = r.anchored().FindSubmatchIndex(w)
+					}
+					if loc != nil {
 						e.accept(s, ri, buf, start, loc, from, to)
 					} else if r.ctx != nil {
 						e.contextMatches(s, ri, buf, hs, he, from, to)
@@ -444,6 +452,9 @@ func window(buf []byte, hs, he int, multiline bool) (ws, we int, clamped bool) {
 // and returns the end of the last match (ws if none).
 func (e *Engine) runRule(s *scanState, ri int, buf []byte, ws, we, from, to int) int {
 	last := ws
+	if !mayMatch(e.lits[ri](), buf[ws:we]) {
+		return last
+	}
 	for _, loc := range e.rules[ri].Regex.FindAllSubmatchIndex(buf[ws:we], -1) {
 		last = ws + loc[1]
 		e.accept(s, ri, buf, ws, loc, from, to)
