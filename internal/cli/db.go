@@ -225,12 +225,9 @@ func (f *dbSourceFlags) options(cmd *cobra.Command) (update.Options, error) {
 	if f.fromUpstream {
 		o.Sources = update.Sources{
 			OSVBase: f.osvBase, Ecosystems: f.ecosystems,
-			NVD: f.nvd, NVDAPIKey: os.Getenv("NVD_API_KEY"), NVDPageDelay: 6 * time.Second,
+			NVD: f.nvd, NVDPageDelay: 6 * time.Second,
 			DebianTracker: f.debian, AlpineSecDB: f.alpine, KEV: f.kev, EPSS: f.epss,
-		}
-		if o.Sources.NVDAPIKey != "" {
-			o.Sources.NVDPageDelay = 600 * time.Millisecond
-		}
+		}.WithNVDKey(os.Getenv("NVD_API_KEY"))
 	} else if o.Key, err = defaultdb.LoadKey(cmd.Context(), f.key, os.Getenv("BULWARK_DB_KEY")); err != nil {
 		return o, err
 	}
@@ -339,8 +336,12 @@ command only checks the database that is there.`,
 			if res.From != "" {
 				from = " from " + res.From
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "installed %s%s in %s: %d advisories for %d packages, built %s\n",
-				res.Path, from, time.Since(start).Round(time.Millisecond), res.Metadata.Advisories, res.Metadata.Packages, res.Metadata.BuiltAt.UTC().Format(time.RFC3339))
+			verb := "installed"
+			if res.Unchanged {
+				verb = "already current (nothing downloaded):"
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s %s%s in %s: %d advisories for %d packages, built %s\n",
+				verb, res.Path, from, time.Since(start).Round(time.Millisecond), res.Metadata.Advisories, res.Metadata.Packages, res.Metadata.BuiltAt.UTC().Format(time.RFC3339))
 			return nil
 		},
 	}

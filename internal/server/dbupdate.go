@@ -17,10 +17,13 @@ import (
 // DBUpdate is the server's own database update schedule: every Every,
 // the leader among the servers on the store queues a dbupdate job; the
 // server that runs it pulls the database as `bulwark db update` does
-// (the signature checked with Key before the download, the file
-// replaced in one rename) and refreshes to it as POST /api/v1/db/refresh
-// does. A failed attempt leaves the file and the results as they were
-// and is retried with the queue's backoff, then parked.
+// (the signature checked with Key before the download, nothing
+// downloaded when the installed database is the repository's, the file
+// replaced in one rename), or builds it from the upstream sources as
+// `bulwark db update --from-upstream` does, and refreshes to it as POST
+// /api/v1/db/refresh does. A failed attempt leaves the file and the
+// results as they were and is retried with the queue's backoff, then
+// parked.
 type DBUpdate struct {
 	// Every is the time between updates.
 	Every time.Duration
@@ -37,6 +40,11 @@ type DBUpdate struct {
 	// (update.Options; zero: its defaults).
 	Retries int
 	Backoff time.Duration
+	// FromUpstream builds the database from Sources (Repositories and Key
+	// unused), incrementally with State (a folder kept between updates).
+	FromUpstream bool
+	State        string
+	Sources      update.Sources
 }
 
 // jobTimeout bounds a whole dbupdate job: the pull, then the refresh.
@@ -80,13 +88,22 @@ func (s *Server) updateDB(ctx context.Context) (*RefreshResult, error) {
 	}
 	cancel()
 	var res *RefreshResult
-	if err == nil {
+	switch {
+	case err == nil && pulled.Unchanged:
+		// The file was left as it was: nothing to refresh.
+		v := s.DBVersion()
+		res = &RefreshResult{From: v, To: v}
+	case err == nil:
 		res, err = s.Refresh(ctx)
 	}
 	version, from := "", ""
 	if err == nil {
-		version, from = res.To, pulled.From
-		fmt.Fprintf(s.o.Log, "bulwark server: database update: pulled %s from %s\n", version, from)
+		version, from = res.To, source(pulled)
+		if pulled.Unchanged {
+			fmt.Fprintf(s.o.Log, "bulwark server: database update: %s unchanged at %s, nothing downloaded\n", version, from)
+		} else {
+			fmt.Fprintf(s.o.Log, "bulwark server: database update: installed %s from %s\n", version, from)
+		}
 	} else {
 		fmt.Fprintf(s.o.Log, "bulwark server: database update failed, the database in use (%s) stays: %v\n", s.DBVersion(), err)
 	}
@@ -122,21 +139,40 @@ func (s *Server) firstPull(ctx context.Context) error {
 		return err
 	}
 	st.db.Close()
-	return s.o.Store.RecordDBUpdate(ctx, at, st.version, res.From, nil)
+	return s.o.Store.RecordDBUpdate(ctx, at, st.version, source(res), nil)
 }
 
-// pullOptions are the options of the update's pull.
+// upstreamSource is the source recorded for a database built from the
+// upstream sources.
+const upstreamSource = "upstream sources"
+
+// source names where an update's database came from.
+func source(res *update.Result) string {
+	if res.From == "" {
+		return upstreamSource
+	}
+	return res.From
+}
+
+// pullOptions are the options of the update's pull (or build).
 func (s *Server) pullOptions() update.Options {
 	u := s.o.Update
-	return update.Options{DB: s.o.DBFile, Repositories: u.Repositories, Key: u.Key, Registry: u.Registry, Retries: u.Retries, Backoff: u.Backoff}
+	o := update.Options{DB: s.o.DBFile, Repositories: u.Repositories, Key: u.Key, Registry: u.Registry, Retries: u.Retries, Backoff: u.Backoff,
+		FromUpstream: u.FromUpstream, State: u.State, Sources: u.Sources}
+	if u.FromUpstream {
+		o.Log = s.o.Log // each source downloaded, then the build
+	}
+	return o
 }
 
 // followUpdate pulls the database when a re-match job names a newer one
 // than the server has: another server's scheduled update installed it,
 // and this one, with its own file, pulls the same.
 func (s *Server) followUpdate(ctx context.Context, version string) {
-	// Versions start with the build time, so they sort by age.
-	if s.o.Update == nil || version <= s.DBVersion() {
+	// Versions start with the build time, so they sort by age. A build
+	// from upstream makes a version of its own, never another server's:
+	// following would build again, newer still, and again on the other.
+	if s.o.Update == nil || s.o.Update.FromUpstream || version <= s.DBVersion() {
 		return
 	}
 	s.updating.Lock()
@@ -148,9 +184,11 @@ func (s *Server) followUpdate(ctx context.Context, version string) {
 
 // dbUpdateStatus is the update schedule as GET /api/v1/status shows it.
 type dbUpdateStatus struct {
-	// Interval and Repositories are this server's configuration.
+	// Interval and Repositories (or FromUpstream) are this server's
+	// configuration.
 	Interval     string   `json:"interval"`
 	Repositories []string `json:"repositories"`
+	FromUpstream bool     `json:"fromUpstream,omitempty"`
 	// LastAttempt, LastSuccess, Error, Version and Source are the record
 	// of the last attempts, by whichever server ran them.
 	*store.DBUpdate
@@ -171,7 +209,7 @@ func (s *Server) updateStatus(ctx context.Context) (*dbUpdateStatus, error) {
 	if u == nil {
 		return nil, nil
 	}
-	st := &dbUpdateStatus{Interval: u.Every.String(), Repositories: u.Repositories}
+	st := &dbUpdateStatus{Interval: u.Every.String(), Repositories: u.Repositories, FromUpstream: u.FromUpstream}
 	rec, err := s.o.Store.DBUpdate(ctx)
 	if err != nil {
 		return nil, err

@@ -74,7 +74,11 @@ func Run(ctx context.Context, c *config.Config, log io.Writer, ready func(addr s
 		if err != nil {
 			return err
 		}
-		upd = &DBUpdate{Every: c.UpdateEvery, Timeout: c.UpdateTimeout, Repositories: repos, Key: key, Registry: reg}
+		u := c.DB.Update
+		upd = &DBUpdate{Every: c.UpdateEvery, Timeout: c.UpdateTimeout, Repositories: repos, Key: key, Registry: reg, FromUpstream: u.FromUpstream, State: u.State}
+		if u.FromUpstream {
+			upd.Sources = u.Sources.Resolve()
+		}
 	}
 	srv, err := New(ctx, Options{Store: st, DBFile: dbFile, Registries: c.RegistrySettings(), FailOn: c.FailOn, Token: c.Token, Webhooks: c.Webhooks, PublicMetrics: c.Metrics.Public, Notify: targets, Log: log, Update: upd,
 		Signature: c.Signature, RequireSignature: c.Policy.RequireSignature, PruneEvery: c.PruneEvery,

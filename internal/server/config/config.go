@@ -27,6 +27,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/sign"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 	"github.com/bulwark-sec/bulwark/internal/vulndb/defaultdb"
+	"github.com/bulwark-sec/bulwark/internal/vulndb/update"
 	"github.com/bulwark-sec/bulwark/internal/yamlpath"
 )
 
@@ -241,6 +242,96 @@ type DBUpdate struct {
 	// Timeout bounds one attempt (default 10m): a registry that hangs
 	// fails the attempt, which is retried with backoff.
 	Timeout string `yaml:"timeout"`
+	// FromUpstream builds the database from the advisory sources
+	// (Sources) instead of pulling the published one, as `bulwark db
+	// update --from-upstream` does; Repositories and Key do not apply.
+	FromUpstream bool `yaml:"fromUpstream"`
+	// State, with FromUpstream, is a folder kept between updates that
+	// makes them incremental (--state); a relative one is next to the
+	// configuration file.
+	State string `yaml:"state"`
+	// Sources, with FromUpstream, are where it downloads from.
+	Sources Sources `yaml:"sources"`
+}
+
+// Sources are the advisory sources of db.update.fromUpstream, the flags
+// of `bulwark db update --from-upstream`: a URL left out is the public
+// source's, an empty one turns the source off.
+type Sources struct {
+	// OSV is the OSV bucket (--osv-url), Ecosystems its ecosystems
+	// downloaded (--ecosystem).
+	OSV        *string  `yaml:"osv"`
+	Ecosystems []string `yaml:"ecosystems"`
+	// NVD is the NVD CVE API 2.0 endpoint (--nvd-url; $NVD_API_KEY
+	// raises its rate limit).
+	NVD *string `yaml:"nvd"`
+	// DebianTracker is the Debian security tracker's JSON
+	// (--debian-tracker-url).
+	DebianTracker *string `yaml:"debianTracker"`
+	// AlpineSecDB are Alpine secdb files (--alpine-secdb-url; none by
+	// default).
+	AlpineSecDB []string `yaml:"alpineSecdb"`
+	// KEV and EPSS are the exploit data files (--kev-url, --epss-url).
+	KEV  *string `yaml:"kev"`
+	EPSS *string `yaml:"epss"`
+}
+
+// set tells whether any source is configured.
+func (s Sources) set() bool {
+	return s.OSV != nil || s.Ecosystems != nil || s.NVD != nil || s.DebianTracker != nil || s.AlpineSecDB != nil || s.KEV != nil || s.EPSS != nil
+}
+
+// Resolve is the sources of an update: the configured ones over the
+// public defaults, with $NVD_API_KEY.
+func (s Sources) Resolve() update.Sources {
+	out := update.DefaultSources()
+	for _, f := range []struct {
+		from *string
+		to   *string
+	}{{s.OSV, &out.OSVBase}, {s.NVD, &out.NVD}, {s.DebianTracker, &out.DebianTracker}, {s.KEV, &out.KEV}, {s.EPSS, &out.EPSS}} {
+		if f.from != nil {
+			*f.to = *f.from
+		}
+	}
+	if s.Ecosystems != nil {
+		out.Ecosystems = s.Ecosystems
+	}
+	out.AlpineSecDB = s.AlpineSecDB
+	return out.WithNVDKey(os.Getenv("NVD_API_KEY"))
+}
+
+// check validates the sources; the error names the key as the path.
+func (s Sources) check(at func(err error, keys ...any) error) error {
+	for _, f := range []struct {
+		key string
+		v   *string
+	}{{"osv", s.OSV}, {"nvd", s.NVD}, {"debianTracker", s.DebianTracker}, {"kev", s.KEV}, {"epss", s.EPSS}} {
+		if f.v != nil && *f.v != "" {
+			if err := checkSourceURL(*f.v); err != nil {
+				return at(fmt.Errorf("db.update.sources.%s: %w", f.key, err), "db", "update", "sources", f.key)
+			}
+		}
+	}
+	for i, u := range s.AlpineSecDB {
+		if err := checkSourceURL(u); err != nil {
+			return at(fmt.Errorf("db.update.sources.alpineSecdb[%d]: %w", i, err), "db", "update", "sources", "alpineSecdb", i)
+		}
+	}
+	for i, e := range s.Ecosystems {
+		if e == "" || strings.ContainsAny(e, "/?#% \t") {
+			return at(fmt.Errorf("db.update.sources.ecosystems[%d]: %q is not an OSV ecosystem name", i, e), "db", "update", "sources", "ecosystems", i)
+		}
+	}
+	return nil
+}
+
+// checkSourceURL checks the URL of an advisory source.
+func checkSourceURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return fmt.Errorf("%q is not an http(s) URL", s)
+	}
+	return nil
 }
 
 // Metrics configures the Prometheus endpoint.
@@ -338,6 +429,9 @@ func Load(path string) (*Config, error) {
 		c.Signature.Keys[i] = rel(k)
 	}
 	c.DB.Update.Key = rel(c.DB.Update.Key)
+	if c.DB.Update.State != "" && !filepath.IsAbs(c.DB.Update.State) {
+		c.DB.Update.State = filepath.Join(filepath.Dir(path), c.DB.Update.State)
+	}
 	return c, nil
 }
 
@@ -530,8 +624,21 @@ func (c *Config) completeUpdate(at func(err error, keys ...any) error) error {
 		if c.UpdateEvery, err = vulndb.ParseAge(u.Interval); err != nil || c.UpdateEvery <= 0 {
 			return at(fmt.Errorf("db.update.interval: %q is not a positive duration (like 6h or 1d)", u.Interval), "db", "update", "interval")
 		}
-	} else if len(u.Repositories) > 0 || u.Key != "" || u.Insecure || u.Timeout != "" {
+	} else if len(u.Repositories) > 0 || u.Key != "" || u.Insecure || u.Timeout != "" || u.FromUpstream || u.State != "" || u.Sources.set() {
 		return at(errors.New("db.update: no interval; the server pulls the database only on a schedule (interval: 6h)"), "db", "update")
+	}
+	switch {
+	case u.FromUpstream && len(u.Repositories) > 0:
+		return at(errors.New("db.update.repositories: the published database's; fromUpstream builds it from the sources instead"), "db", "update", "repositories")
+	case u.FromUpstream && u.Key != "":
+		return at(errors.New("db.update.key: checks the published database's signature; fromUpstream builds it from the sources instead"), "db", "update", "key")
+	case !u.FromUpstream && u.State != "":
+		return at(errors.New("db.update.state: keeps the records of fromUpstream between updates; set fromUpstream: true"), "db", "update", "state")
+	case !u.FromUpstream && u.Sources.set():
+		return at(errors.New("db.update.sources: the sources of fromUpstream; set fromUpstream: true"), "db", "update", "sources")
+	}
+	if err := u.Sources.check(at); err != nil {
+		return err
 	}
 	for i, r := range u.Repositories {
 		if err := checkDBRepository(r); err != nil {
@@ -708,9 +815,13 @@ func (c *Config) overrideUpdate(o Overrides) error {
 // from, as `bulwark db update` does: the repositories (else
 // $BULWARK_DB_REPOSITORY, else the published ones), the key its signature
 // must verify with (else $BULWARK_DB_KEY, else the embedded key), and the
-// registry access (RegistryDefaults, plus db.update.insecure).
+// registry access (RegistryDefaults, plus db.update.insecure); nothing
+// with fromUpstream (Sources.Resolve says where it downloads from).
 func (c *Config) DBUpdateSource(ctx context.Context) (repos []string, key *sign.Verifier, reg *registry.Client, err error) {
 	u := c.DB.Update
+	if u.FromUpstream {
+		return nil, nil, nil, nil
+	}
 	if key, err = defaultdb.LoadKey(ctx, u.Key, os.Getenv("BULWARK_DB_KEY")); err != nil {
 		return nil, nil, nil, fmt.Errorf("db.update.key: %w", err)
 	}

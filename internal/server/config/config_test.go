@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bulwark-sec/bulwark/internal/registry"
+	"github.com/bulwark-sec/bulwark/internal/vulndb/update"
 )
 
 func TestParse(t *testing.T) {
@@ -71,6 +73,15 @@ func TestParseErrors(t *testing.T) {
 		{"db:\n  update:\n    interval: 6h\n    timeout: 0s\n", "line 4: db.update.timeout"},
 		{"db:\n  update:\n    repositories: [reg/db]\n", "line 3: db.update: no interval"},
 		{"db:\n  update:\n    interval: 1d\n    repositories:\n      - reg/db\n      - \"Reg/Db:x:y\"\n", "line 6: db.update.repositories[1]"},
+		{"db:\n  update:\n    fromUpstream: true\n", "line 3: db.update: no interval"},
+		{"db:\n  update:\n    interval: 1d\n    fromUpstream: true\n    repositories: [reg/db]\n", "line 5: db.update.repositories: the published database's"},
+		{"db:\n  update:\n    interval: 1d\n    fromUpstream: true\n    key: db.pub\n", "line 5: db.update.key"},
+		{"db:\n  update:\n    interval: 1d\n    state: /var/lib/x\n", "line 4: db.update.state"},
+		{"db:\n  update:\n    interval: 1d\n    sources:\n      kev: \"\"\n", "line 5: db.update.sources: the sources of fromUpstream"},
+		{"db:\n  update:\n    interval: 1d\n    fromUpstream: true\n    sources:\n      osv: ftp://osv.example\n", "line 6: db.update.sources.osv: \"ftp://osv.example\" is not an http(s) URL"},
+		{"db:\n  update:\n    interval: 1d\n    fromUpstream: true\n    sources:\n      alpineSecdb:\n        - https://secdb.alpinelinux.org/v3.19/main.json\n        - secdb\n", "line 8: db.update.sources.alpineSecdb[1]"},
+		{"db:\n  update:\n    interval: 1d\n    fromUpstream: true\n    sources:\n      ecosystems: [Go, \"../x\"]\n", "line 6: db.update.sources.ecosystems[1]"},
+		{"db:\n  update:\n    interval: 1d\n    fromUpstream: true\n    sources:\n      nvdd: x\n", "line 6"},
 		{"db:\n  update:\n    every: 6h\n", "line 3: field every not found"},
 	} {
 		_, err := Parse([]byte(tc.in))
@@ -182,6 +193,23 @@ func TestParseDBUpdate(t *testing.T) {
 	}
 	if c.UpdateEvery != 30*time.Minute || len(c.DB.Update.Repositories) != 1 || c.DB.Update.Repositories[0] != "mirror/db" {
 		t.Errorf("overridden %+v (every %s)", c.DB.Update, c.UpdateEvery)
+	}
+	// From upstream: the sources left out are the public ones, an empty
+	// one is off; a relative state folder is next to the file.
+	if err := os.WriteFile(file, []byte("db:\n  update:\n    interval: 6h\n    fromUpstream: true\n    state: upstream\n    sources:\n      osv: http://127.0.0.1:9/osv\n      ecosystems: [Go]\n      nvd: \"\"\n      alpineSecdb: [https://secdb.alpinelinux.org/v3.19/main.json]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = Load(file); err != nil {
+		t.Fatal(err)
+	}
+	src := c.DB.Update.Sources.Resolve()
+	def := update.DefaultSources()
+	if !c.DB.Update.FromUpstream || c.DB.Update.State != filepath.Join(dir, "upstream") || src.OSVBase != "http://127.0.0.1:9/osv" || len(src.Ecosystems) != 1 ||
+		src.NVD != "" || src.KEV != def.KEV || src.DebianTracker != def.DebianTracker || len(src.AlpineSecDB) != 1 {
+		t.Errorf("upstream update: %+v, sources %+v", c.DB.Update, src)
+	}
+	if repos, key, _, err := c.DBUpdateSource(context.Background()); err != nil || repos != nil || key != nil {
+		t.Errorf("an upstream update's pull source: %v, %v, %v; want none", repos, key, err)
 	}
 	if d := Default(); d.UpdateEvery != 0 {
 		t.Errorf("an update schedule by default: %s", d.UpdateEvery)

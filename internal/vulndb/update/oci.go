@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -126,6 +127,9 @@ func Push(ctx context.Context, file, ref string, reg *registry.Client, signer *s
 // pullOCI downloads the database layer of the artifact at ref into dst
 // after checking its signature on the manifest digest, and returns that
 // signature. It verifies the manifest's and the layer's size and digest.
+// When the database installed at u.o.DB is that artifact's already (the
+// manifest of its kept signature, its size and SHA-256), nothing is
+// downloaded: it returns errUnchanged.
 func (u *updater) pullOCI(ctx context.Context, ref, dst string) (*Signature, error) {
 	r, err := parseRepoRef(ref, u.o.Registry)
 	if err != nil {
@@ -153,6 +157,9 @@ func (u *updater) pullOCI(ctx context.Context, ref, dst string) (*Signature, err
 	if err != nil {
 		return nil, fail(err)
 	}
+	if installed(u.o.DB, desc.Digest.String(), ld) {
+		return sig, errUnchanged
+	}
 	var lastErr error
 	delay := u.backoff()
 	for attempt := 0; attempt <= u.retries(); attempt++ {
@@ -173,6 +180,40 @@ func (u *updater) pullOCI(ctx context.Context, ref, dst string) (*Signature, err
 		}
 	}
 	return nil, fail(lastErr)
+}
+
+// errUnchanged says that the installed database is the artifact's.
+var errUnchanged = errors.New("the installed database is the repository's")
+
+// installed tells whether the database file db is the layer ld of the
+// artifact whose manifest digest is manifest: the signature kept next to
+// it (written with the file by the pull that installed it) names that
+// manifest, and the file has the layer's size and SHA-256.
+func installed(db, manifest string, ld *v1.Descriptor) bool {
+	raw, err := os.ReadFile(SignaturePath(db))
+	if err != nil || len(raw) > maxSignatureSize {
+		return false
+	}
+	var sig Signature
+	if json.Unmarshal(raw, &sig) != nil {
+		return false
+	}
+	if sum := sha256.Sum256(sig.Manifest); "sha256:"+hex.EncodeToString(sum[:]) != manifest {
+		return false
+	}
+	f, err := os.Open(db)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || fi.Size() != ld.Size {
+		return false
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return false
+	}
+	return "sha256:"+hex.EncodeToString(h.Sum(nil)) == ld.Digest.String()
 }
 
 // dbLayer returns the descriptor of a manifest's database layer.

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,6 +76,37 @@ func TestPull(t *testing.T) {
 	if err := sig.Check(publisher.Verifier, hex.EncodeToString(sum[:]), int64(len(data))); err != nil {
 		t.Errorf("the kept signature: %v", err)
 	}
+
+	// Pulled again unchanged: the signature is checked, the database is
+	// not downloaded again and the file stays as it was.
+	var blobGets atomic.Int32
+	counting := testutil.HostileProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.HasSuffix(r.URL.Path, blob) {
+			blobGets.Add(1)
+		}
+		return false
+	})
+	fi0, _ := os.Stat(path)
+	res, err = Update(ctx, opts(counting+"/bulwark-sec/bulwark-db"))
+	if err != nil || !res.Unchanged || res.Metadata.BuiltAt.IsZero() {
+		t.Fatalf("pulling the installed database again: %+v, %v; want Unchanged with its metadata", res, err)
+	}
+	if fi1, _ := os.Stat(path); blobGets.Load() != 0 || !fi1.ModTime().Equal(fi0.ModTime()) {
+		t.Errorf("pulling the installed database again downloaded it %d time(s) (file modified: %v)", blobGets.Load(), !fi1.ModTime().Equal(fi0.ModTime()))
+	}
+	if _, err := Update(ctx, opts(reg.Host+"/other/bulwark-db")); err == nil {
+		t.Error("the same database signed with another key was taken as unchanged")
+	}
+	// A file that is not the artifact's (same signature kept next to
+	// it): downloaded again.
+	previous(t, path)
+	res, err = Update(ctx, opts(counting+"/bulwark-sec/bulwark-db"))
+	if err != nil || res.Unchanged || blobGets.Load() != 1 || !bytes.Equal(testutil.ReadFile(t, path), data) {
+		t.Fatalf("pulling over another file: %+v, %v, %d download(s); want the artifact downloaded once", res, err, blobGets.Load())
+	}
+
+	// The failures below must download: an older database is installed.
+	previous(t, path)
 	before, beforeSig := testutil.ReadFile(t, path), testutil.ReadFile(t, SignaturePath(path))
 
 	for _, tc := range []struct {
@@ -150,6 +182,9 @@ func TestPull(t *testing.T) {
 	}
 	if !bytes.Equal(testutil.ReadFile(t, path), before) {
 		t.Error("an interrupted pull changed the database")
+	}
+	if res, err := Update(ctx, opts(good)); err != nil || res.Unchanged || !bytes.Equal(testutil.ReadFile(t, path), data) {
+		t.Fatalf("pulling again after the failures: %+v, %v", res, err)
 	}
 
 	t.Run("bundle", func(t *testing.T) { testBundle(t, path, data, publisher, stranger) })

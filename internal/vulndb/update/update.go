@@ -69,6 +69,16 @@ func DefaultSources() Sources {
 	}
 }
 
+// WithNVDKey returns the sources with an NVD API key (none when empty),
+// which raises NVD's rate limit and so shortens the pause between pages.
+func (s Sources) WithNVDKey(key string) Sources {
+	s.NVDAPIKey = key
+	if key != "" {
+		s.NVDPageDelay = 600 * time.Millisecond
+	}
+	return s
+}
+
 // Options configures Update.
 type Options struct {
 	// DB is the database file to replace.
@@ -158,6 +168,10 @@ type Result struct {
 	Summary *build.Summary
 	// From is the repository the database was pulled from.
 	From string
+	// Unchanged says that the repository's database was installed
+	// already: its signature was checked, nothing was downloaded, and
+	// the file was left as it was.
+	Unchanged bool
 }
 
 // Update downloads and installs a new database at o.DB. On any error the
@@ -213,6 +227,15 @@ func (u *updater) pull(ctx context.Context, tmp string) (*Result, error) {
 			u.logf("pulling the database from %s", r.Name())
 		}
 		sig, err := u.pullOCI(ctx, repo, tmp)
+		if errors.Is(err, errUnchanged) {
+			u.logf("the database from %s is installed already: nothing downloaded", repo)
+			db, err := vulndb.Open(u.o.DB)
+			if err != nil {
+				return nil, err
+			}
+			defer db.Close()
+			return &Result{Path: u.o.DB, Metadata: db.Metadata(), From: repo, Unchanged: true}, nil
+		}
 		if err == nil {
 			res, err := install(tmp, u.o.DB, repo, sig)
 			if err == nil {

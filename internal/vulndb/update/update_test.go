@@ -1,119 +1,29 @@
 package update
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
-	"crypto/md5" //nolint:gosec
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/bulwark-sec/bulwark/internal/testutil"
 	"github.com/bulwark-sec/bulwark/internal/vulndb"
 	"github.com/bulwark-sec/bulwark/internal/vulndb/build"
+	"github.com/bulwark-sec/bulwark/internal/vulndb/update/feedtest"
 )
 
 const td = "../testdata"
 
-// zipDir zips the .json and .yaml files under dirs, as osv.dev's all.zip.
-func zipDir(t *testing.T, dirs ...string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, dir := range dirs {
-		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			w, err := zw.Create(filepath.Base(p))
-			if err != nil {
-				return err
-			}
-			_, err = w.Write(data)
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// feeds serves real-format sources; override replaces one path's handler.
-type feeds struct {
-	files    map[string][]byte
-	override map[string]http.HandlerFunc
-	hits     map[string]*atomic.Int32
-}
-
-func newFeeds(t *testing.T) *feeds {
-	goZip := zipDir(t, td+"/osv/go", td+"/ghsa")
-	return &feeds{
-		files: map[string][]byte{
-			"/osv/Go/all.zip":    goZip,
-			"/osv/PyPI/all.zip":  zipDir(t, td+"/osv/pypi"),
-			"/debian/json":       testutil.ReadFile(t, td+"/distro/debian-tracker.json"),
-			"/alpine/v3.19.json": testutil.ReadFile(t, td+"/distro/alpine-v3.19-main.json"),
-			"/kev.json":          testutil.ReadFile(t, td+"/exploit/kev.json"),
-			"/epss.csv":          testutil.ReadFile(t, td+"/exploit/epss.csv"),
-			"/nvd":               testutil.ReadFile(t, td+"/nvd/page-0.json"),
-		},
-		override: map[string]http.HandlerFunc{},
-		hits:     map[string]*atomic.Int32{},
-	}
-}
-
-func (f *feeds) start(t *testing.T) *httptest.Server {
-	for p := range f.files {
-		f.hits[p] = &atomic.Int32{}
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c := f.hits[r.URL.Path]; c != nil {
-			c.Add(1)
-		}
-		if h := f.override[r.URL.Path]; h != nil {
-			h(w, r)
-			return
-		}
-		data, ok := f.files[r.URL.Path]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		sum := md5.Sum(data) //nolint:gosec
-		w.Header().Set("X-Goog-Hash", "md5="+base64.StdEncoding.EncodeToString(sum[:]))
-		w.Header().Set("Content-Length", fmt.Sprint(len(data)))
-		w.Write(data)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 func sources(base string) Sources {
-	return Sources{
-		OSVBase: base + "/osv", Ecosystems: []string{"Go", "PyPI"},
-		NVD:           base + "/nvd",
-		DebianTracker: base + "/debian/json",
-		AlpineSecDB:   []string{base + "/alpine/v3.19.json"},
-		KEV:           base + "/kev.json", EPSS: base + "/epss.csv",
-	}
+	u := feedtest.At(base)
+	return Sources{OSVBase: u.OSV, Ecosystems: []string{"Go", "PyPI"}, NVD: u.NVD, DebianTracker: u.Debian, AlpineSecDB: []string{u.Alpine}, KEV: u.KEV, EPSS: u.EPSS}
 }
 
 func testOptions(db, base string) Options {
@@ -131,8 +41,8 @@ func previous(t testing.TB, path string) []byte {
 }
 
 func TestUpdateFromSources(t *testing.T) {
-	f := newFeeds(t)
-	srv := f.start(t)
+	f := feedtest.New(t)
+	srv := f.Start(t)
 	path := filepath.Join(t.TempDir(), "cache", "vulndb.bwdb")
 	res, err := Update(context.Background(), testOptions(path, srv.URL))
 	if err != nil {
@@ -166,7 +76,7 @@ func TestUpdateFromSources(t *testing.T) {
 // source, retry only what retrying can fix, and leave the previous
 // database exactly as it was.
 func TestUpdateFailures(t *testing.T) {
-	goZip := zipDir(t, td+"/osv/go")
+	goZip := feedtest.Zip(t, td+"/osv/go")
 	corrupt := append([]byte(nil), goZip...)
 	for i := len(corrupt) / 3; i < len(corrupt)/3+64; i++ {
 		corrupt[i] ^= 0x5a
@@ -214,9 +124,9 @@ func TestUpdateFailures(t *testing.T) {
 		{"not found", http.NotFound, 1, "404"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFeeds(t)
-			f.override["/osv/Go/all.zip"] = tc.handler
-			srv := f.start(t)
+			f := feedtest.New(t)
+			f.Override["/osv/Go/all.zip"] = tc.handler
+			srv := f.Start(t)
 			path := filepath.Join(t.TempDir(), "vulndb.bwdb")
 			before := previous(t, path)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -230,7 +140,7 @@ func TestUpdateFailures(t *testing.T) {
 			if !strings.Contains(msg, tc.want) || !strings.Contains(msg, "previous database is unchanged") || !strings.Contains(msg, srv.URL+"/osv/Go/all.zip") {
 				t.Errorf("error %q lacks %q, the URL or the reassurance", msg, tc.want)
 			}
-			if n := f.hits["/osv/Go/all.zip"].Load(); n != tc.attempts {
+			if n := f.Hits["/osv/Go/all.zip"].Load(); n != tc.attempts {
 				t.Errorf("%d attempts, want %d", n, tc.attempts)
 			}
 			if !bytes.Equal(testutil.ReadFile(t, path), before) {
@@ -245,16 +155,16 @@ func TestUpdateFailures(t *testing.T) {
 }
 
 func TestUpdateInterrupted(t *testing.T) {
-	f := newFeeds(t)
+	f := feedtest.New(t)
 	started := make(chan struct{})
-	f.override["/osv/PyPI/all.zip"] = func(w http.ResponseWriter, r *http.Request) {
+	f.Override["/osv/PyPI/all.zip"] = func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "100000")
 		w.Write(make([]byte, 10))
 		w.(http.Flusher).Flush()
 		close(started)
 		<-r.Context().Done()
 	}
-	srv := f.start(t)
+	srv := f.Start(t)
 	path := filepath.Join(t.TempDir(), "vulndb.bwdb")
 	before := previous(t, path)
 	ctx, cancel := context.WithCancel(context.Background())
