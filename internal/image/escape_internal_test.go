@@ -20,13 +20,35 @@ func TestHasDotDot(t *testing.T) {
 // what path.Clean gives ("" for the root).
 func TestCleanEntryPath(t *testing.T) {
 	for _, name := range []string{"a", "a/b", "a/b/", "/a", "./a", "a//b", "a/./b", "a/../b", "..", "../a", ".", "./", "/", "",
-		"a/b/..", "a/.", ".a/b.", "a/.../b", "app/node_modules/pkg-000001/lib/m07.js", "usr/lib/", "a/b//"} {
+		"a/b/..", "a/.", ".a/b.", "a/.../b", "app/node_modules/pkg-000001/lib/m07.js", "usr/lib/", "a/b//",
+		"a/.bin/b", "a/..b/c", ".hidden/x", "a/b/.", "./.", "a/./", "..a", "a/.b/./c"} {
 		want := path.Clean(name)
 		if want == "." {
 			want = ""
 		}
 		if got := cleanEntryPath(name); got != want {
 			t.Errorf("cleanEntryPath(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestIsCleanEveryShortName: isClean agrees with path.Clean on every name
+// of up to six of the bytes that matter (and refuses the rooted ones and
+// those with a ".." element, which path.Clean keeps at the start).
+func TestIsCleanEveryShortName(t *testing.T) {
+	names := []string{""}
+	for n := 0; n < 6; n++ {
+		for _, p := range names {
+			if len(p) == n {
+				for _, c := range []string{"a", ".", "/"} {
+					names = append(names, p+c)
+				}
+			}
+		}
+	}
+	for _, name := range names {
+		if want := name != "" && name != "." && name[0] != '/' && !hasDotDot(name) && path.Clean(name) == name; isClean(name) != want {
+			t.Errorf("isClean(%q) = %v, want %v", name, !want, want)
 		}
 	}
 }

@@ -238,17 +238,30 @@ func cleanEntryPath(name string) string {
 
 // isClean reports whether path.Clean leaves name as it is and name is not
 // "." or "": no empty, "." or ".." element, no leading or trailing slash.
+// It looks for "//" and for the dots that start an element, not at every
+// byte, as it runs for every entry of every layer.
 func isClean(name string) bool {
-	start := 0
-	for i := 0; i <= len(name); i++ {
-		if i == len(name) || name[i] == '/' {
-			if elem := name[start:i]; elem == "" || elem == "." || elem == ".." {
-				return false
-			}
-			start = i + 1
-		}
+	if name == "" || name[0] == '/' || name[len(name)-1] == '/' || strings.Contains(name, "//") {
+		return false
 	}
-	return true
+	if dotElem(name) {
+		return false
+	}
+	for rest := name; ; {
+		i := strings.Index(rest, "/.")
+		if i < 0 {
+			return true
+		}
+		if dotElem(rest[i+1:]) {
+			return false
+		}
+		rest = rest[i+2:]
+	}
+}
+
+// dotElem reports whether s starts with a "." or ".." element.
+func dotElem(s string) bool {
+	return s == "." || s == ".." || strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../")
 }
 
 // wanting returns the handlers that want e, in buf's storage.

@@ -85,9 +85,13 @@ func NewHandler(opts Options) *Handler { return &Handler{opts: opts} }
 
 var accountFiles = map[string]bool{"etc/passwd": true, "etc/shadow": true, "etc/group": true, "etc/gshadow": true}
 
+// isAccountFile reports whether p is one of accountFiles, hashing only the
+// paths under etc/ (Want runs for every entry of an image).
+func isAccountFile(p string) bool { return strings.HasPrefix(p, "etc/") && accountFiles[p] }
+
 // Want implements image.Handler.
 func (h *Handler) Want(e *image.Entry) bool {
-	if accountFiles[e.Path] && e.IsRegular() {
+	if isAccountFile(e.Path) && e.IsRegular() {
 		return true
 	}
 	if e.IsRegular() && e.Mode&(fs.ModeSetuid|fs.ModeSetgid) != 0 {
@@ -107,7 +111,7 @@ func (h *Handler) Handle(e *image.Entry, r io.Reader) error {
 	var files []seenFile
 	var warn string
 	switch {
-	case accountFiles[e.Path] && e.IsRegular():
+	case isAccountFile(e.Path) && e.IsRegular():
 		b, err := io.ReadAll(io.LimitReader(r, maxAccountFile+1))
 		if err != nil {
 			return err
@@ -287,7 +291,7 @@ func (h *Handler) credentialCandidate(p, base string) bool {
 			return true
 		}
 	}
-	if credentialNames[base] || credentialPaths[p] || strings.HasSuffix(p, "/"+".aws/credentials") || strings.HasSuffix(p, "/.docker/config.json") {
+	if credentialNames[base] || base == "config.json" && credentialPaths[p] || strings.HasSuffix(p, "/"+".aws/credentials") || strings.HasSuffix(p, "/.docker/config.json") {
 		return true
 	}
 	switch ext {

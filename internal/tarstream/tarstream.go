@@ -420,6 +420,16 @@ func cstring(b []byte) []byte {
 // (spaces and NULs around it); ok is false for anything else (base-256,
 // bad digits), which archive/tar then judges.
 func octal(b []byte) (int64, bool) {
+	// Most fields are digits then NULs or spaces ("0000644\x00"): read in
+	// one pass.
+	var v int64
+	i := 0
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '7'; i++ {
+		v = v<<3 | int64(b[i]-'0')
+	}
+	if i > 0 && allPad(b[i:]) {
+		return v, true
+	}
 	// bytes.Trim(b, " \x00"), without building its byte set at each of
 	// the seven fields of every header.
 	for len(b) > 0 && (b[0] == ' ' || b[0] == 0) {
@@ -432,7 +442,7 @@ func octal(b []byte) (int64, bool) {
 		return 0, false
 	}
 	b = cstring(b)
-	var v int64
+	v = 0
 	for _, c := range b {
 		if c < '0' || c > '7' {
 			return 0, false
@@ -442,22 +452,36 @@ func octal(b []byte) (int64, bool) {
 	return v, true
 }
 
+// allPad reports whether b holds only NULs and spaces.
+func allPad(b []byte) bool {
+	for _, c := range b {
+		if c != 0 && c != ' ' {
+			return false
+		}
+	}
+	return true
+}
+
 // checksum is the unsigned sum of the block with the checksum field read
 // as spaces (archive/tar also accepts a signed sum; such headers go to it).
 // It adds eight bytes at a time in 16-bit lanes (64 words of 255+255 at
-// most fit a lane), as it runs for every entry.
+// most fit a lane), two words at once into two sums, as it runs for every
+// entry.
 func checksum(b []byte) int64 {
 	const lanes = 0x00ff00ff00ff00ff
-	var acc uint64
-	for i := 0; i+8 <= blockSize; i += 8 {
-		w := binary.LittleEndian.Uint64(b[i:])
-		acc += w&lanes + w>>8&lanes
+	blk := (*[blockSize]byte)(b)
+	var acc0, acc1 uint64
+	for i := 0; i < blockSize; i += 16 {
+		w0 := binary.LittleEndian.Uint64(blk[i : i+8])
+		w1 := binary.LittleEndian.Uint64(blk[i+8 : i+16])
+		acc0 += w0&lanes + w0>>8&lanes
+		acc1 += w1&lanes + w1>>8&lanes
 	}
 	var s int64
-	for ; acc != 0; acc >>= 16 {
+	for acc := acc0 + acc1; acc != 0; acc >>= 16 {
 		s += int64(acc & 0xffff)
 	}
-	for _, c := range b[offChksum : offChksum+lenChksum] {
+	for _, c := range blk[offChksum : offChksum+lenChksum] {
 		s += ' ' - int64(c)
 	}
 	return s
