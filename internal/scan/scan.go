@@ -75,6 +75,11 @@ func Run(ctx context.Context, img *image.Image, o Options) (*Result, error) {
 	if o.Mode == inventory.ModeTree {
 		o.Lint = false
 	}
+	if o.Host {
+		// The CIS profiles are parsed while the other handlers are made
+		// and the walk runs, not after it: host.Assess needs them last.
+		go host.Profiles()
+	}
 	var handlers []image.Handler
 	var inv *inventory.Handler
 	var lh *lint.Handler
