@@ -107,4 +107,12 @@ func testGone(t *testing.T, url string) {
 		t.Fatalf("empty ECS snapshot: %d gone, %v; want 1", n, err)
 	}
 	check("after the empty ECS snapshot", d1, false, "kubernetes/prod/shop/cronjob/late@1")
+
+	// One workload's report (a rolling update of cronjob/late to d2):
+	// its d1 is gone, the other workloads of the namespace stay.
+	if n, err := s.Reconcile(ctx, deployment.Scope{Platform: deployment.Kubernetes, Cluster: "prod", Namespace: "shop", Name: "cronjob/late", At: at(40)},
+		[]deployment.Deployment{k8s("shop", "cronjob/late", d2, 40)}); err != nil || n != 1 {
+		t.Fatalf("a workload's report: %d gone, %v; want 1 (its d1)", n, err)
+	}
+	check("after cronjob/late's report", "", false, "kubernetes/prod/ops/deployment/x@2 kubernetes/prod/shop/cronjob/late@2 kubernetes/prod/shop/deployment/web@2")
 }
