@@ -46,7 +46,9 @@ func imageRows(rows []row) template.HTML {
 			b.WriteString(`">` + strconv.Itoa(n) + `</td>`)
 		}
 		b.WriteString("\n<td>")
-		if r.Stale {
+		if r.DeletedAt != nil {
+			b.WriteString(`<span class="badge stale">deleted</span>`)
+		} else if r.Stale {
 			b.WriteString(`<span class="badge stale">stale</span>`)
 		} else if r.State == store.StateDone {
 			b.WriteString(`current`)

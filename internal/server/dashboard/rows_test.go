@@ -19,7 +19,7 @@ func TestRows(t *testing.T) {
 <td><code>{{short .Digest}}</code></td>
 <td>{{.State}}{{with .Error}} <span class="error" title="{{.}}">!</span>{{end}}</td>
 {{template "counts" .Counts}}
-<td>{{if .Stale}}<span class="badge stale">stale</span>{{else if eq .State "done"}}current{{end}}</td>
+<td>{{if .DeletedAt}}<span class="badge stale">deleted</span>{{else if .Stale}}<span class="badge stale">stale</span>{{else if eq .State "done"}}current{{end}}</td>
 </tr>
 {{end}}{{end}}` +
 		`{{define "changes"}}{{range .}}<tr class="{{.Kind}}">
@@ -34,6 +34,7 @@ func TestRows(t *testing.T) {
 		{Image: store.Image{Digest: d, Registry: "r", Repository: hostile, State: store.StateDone, Tags: []string{hostile}, Counts: map[string]int{}}, Stale: true},
 		{Image: store.Image{Digest: d, Registry: hostile, Repository: "x", State: store.StateFailed, Error: hostile, Tags: []string{}}},
 		{Image: store.Image{Digest: "sha256:short", Repository: "y", State: store.StatePending}},
+		{Image: store.Image{Digest: d, Registry: "r", Repository: "gone", State: store.StateDone, DeletedAt: &time.Time{}}, Stale: true},
 	}
 	changes := []store.Change{
 		{Digest: d, Repository: "team/app", Kind: "new", ID: "CVE-1", Severity: "CRITICAL", At: time.Date(2026, 3, 1, 22, 5, 9, 0, time.UTC)},
