@@ -133,6 +133,11 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 		warnings = append(warnings, cfg.Warnings...)
 	}
 
+	if want["secret"] && secOpts.Engine == nil {
+		// The built-in rules compile while the image and the database
+		// open (the secret gate needs them before the walk starts).
+		go secrets.DefaultEngine()
+	}
 	ctx := cmd.Context()
 	// The input first: a missing file is reported as such, not as a
 	// database problem.

@@ -65,8 +65,14 @@ func newKeywordIndex(keywords []string) *keywordIndex {
 		k.fclass[b] = min(c, filterClasses-1)
 	}
 	k.stride = int(nclass)
-	k.trie = make([]int32, k.stride)
-	k.ends = [][]int{nil}
+	// At most one node a keyword byte, plus the root: one allocation
+	// instead of a growth copy every few nodes.
+	nodes := 1
+	for _, kw := range keywords {
+		nodes += len(kw)
+	}
+	k.trie = make([]int32, k.stride, k.stride*nodes)
+	k.ends = make([][]int, 1, nodes)
 	for ki, kw := range keywords {
 		k.lens[ki] = len(kw)
 		n := 0
