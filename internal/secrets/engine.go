@@ -208,12 +208,18 @@ func (e *Engine) scanReader(path string, r io.Reader, buf []byte, sniff bool, wo
 		start := max(0, to-lineReach)
 		next := buf
 		if to > from {
-			if par == nil && (eof || workers <= 1) {
+			if par == nil && !eof && workers > 1 {
+				// More than a chunk: scan the chunks on the window
+				// workers the other scans leave free, if any.
+				if n := takeWindowSlots(workers); n > 0 {
+					par = e.newWindowScanner(path, n)
+				} else {
+					workers = 1
+				}
+			}
+			if par == nil {
 				e.scanChunk(s, buf[:end], base, from, to, line)
 			} else {
-				if par == nil {
-					par = e.newWindowScanner(path, workers)
-				}
 				next = par.scan(buf[:end], base, from, to, line)
 			}
 		}

@@ -378,6 +378,19 @@ func TestScanReaderWindows(t *testing.T) {
 			t.Errorf("match %d: %.40q at line %d, want %.40q at line %d", i, m.Secret, m.Line, w.secret, w.line)
 		}
 	}
+	if n := len(windowSlots); n != 0 {
+		t.Errorf("%d window slots still taken after the scans", n)
+	}
+	// With every window slot taken by other scans, the chunks are scanned
+	// by the caller alone, with the same result.
+	held := takeWindowSlots(cap(windowSlots))
+	alone, err := eng.scanReader("f", strings.NewReader(content), nil, true, 4)
+	for range held {
+		<-windowSlots
+	}
+	if err != nil || !reflect.DeepEqual(alone, one) {
+		t.Errorf("no free window slot: %d matches (%v), want the %d of one goroutine", len(alone), err, len(one))
+	}
 	// A read error after two chunks: the matches of what was read, and the error.
 	cut := edge(2) + chunkSize/2 + 100
 	r := io.MultiReader(strings.NewReader(content[:cut]), iotest.ErrReader(errors.New("disk gone")))

@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"runtime"
 	"sync"
 )
 
@@ -38,12 +39,33 @@ type chunkJob struct {
 	out      *[]Match
 }
 
+// windowSlots bounds the window workers of all the scans running at once
+// to two a core, and with them their buffers: a tree of many large files
+// scanned on every core does not get four more buffers per file, and a
+// large file still gets its workers while another one holds some.
+var windowSlots = make(chan struct{}, 2*runtime.GOMAXPROCS(0))
+
+// takeWindowSlots takes up to n free window worker slots and returns how
+// many it took; finish gives them back.
+func takeWindowSlots(n int) int {
+	for got := 0; ; got++ {
+		if got == n {
+			return got
+		}
+		select {
+		case windowSlots <- struct{}{}:
+		default:
+			return got
+		}
+	}
+}
+
 // windowBufs holds scratch buffers of BufferSize bytes.
 var windowBufs = sync.Pool{New: func() any { b := make([]byte, BufferSize); return &b }}
 
-// newWindowScanner starts workers goroutines scanning windows of the
-// content at path; the caller's own buffer is the first one it reads
-// into, workers more come from windowBufs.
+// newWindowScanner starts workers goroutines (as many window slots taken)
+// scanning windows of the content at path; the caller's own buffer is the
+// first one it reads into, workers more come from windowBufs.
 func (e *Engine) newWindowScanner(path string, workers int) *windowScanner {
 	w := &windowScanner{e: e, path: path, jobs: make(chan chunkJob, workers), free: make(chan []byte, workers+1)}
 	for range workers {
@@ -90,6 +112,7 @@ func (w *windowScanner) finish() []Match {
 	}
 	for _, bp := range w.pooled {
 		windowBufs.Put(bp)
+		<-windowSlots
 	}
 	return ms
 }
