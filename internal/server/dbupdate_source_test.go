@@ -93,11 +93,7 @@ func TestDBUpdateFromUpstream(t *testing.T) {
 	u := feedtest.At(fs.URL)
 	sources := update.Sources{OSVBase: u.OSV, Ecosystems: []string{"Go", "PyPI"}, NVD: u.NVD, DebianTracker: u.Debian, AlpineSecDB: []string{u.Alpine}, KEV: u.KEV, EPSS: u.EPSS}
 	db := filepath.Join(dir, "db", "vulndb.bwdb")
-	st, err := store.Open(ctx, filepath.Join(dir, "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t, dir)
 	srv, err := New(ctx, Options{Store: st, DBFile: db, Log: testWriter{t},
 		Update: &DBUpdate{Every: time.Hour, Timeout: time.Minute, FromUpstream: true, Sources: sources, Retries: -1}})
 	if err != nil {

@@ -76,11 +76,7 @@ func TestDBUpdateSchedule(t *testing.T) {
 	// No database yet: the server pulls it before it starts.
 	db := filepath.Join(dir, "cache", "vulndb.bwdb")
 
-	st, err := store.Open(ctx, filepath.Join(dir, "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t, dir)
 	storedImages(t, st, 100)
 	rc := &receiver{events: map[int64]store.Event{}, count: map[int64]int{}}
 	hook := httptest.NewServer(rc)

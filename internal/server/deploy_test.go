@@ -73,11 +73,7 @@ func admit(t *testing.T, url, review string) {
 func TestDeploymentNotify(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t, dir)
 	st.SetDeploymentExpiry(time.Hour)
 	storedImages(t, st, 5) // images 0, 1 and 2 hold the package "rare"
 	running := fmt.Sprintf("sha256:%064x", 0)
@@ -331,11 +327,7 @@ func TestSignatureStatus(t *testing.T) {
 func TestPruneJob(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t, dir)
 	db := filepath.Join(dir, "vulndb.bwdb")
 	writeDB(t, db, time.Unix(1, 0).UTC())
 	d := "sha256:" + strings.Repeat("c", 64)

@@ -24,11 +24,7 @@ func TestMetrics(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "vulndb.bwdb")
 	writeDB(t, db, time.Unix(1_800_000_000, 0).UTC(), npmAdvisory("GHSA-lodash", "lodash", "4.17.21"))
-	st, err := store.Open(ctx, filepath.Join(dir, "server.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t, dir)
 	for _, d := range []string{"sha256:" + strings.Repeat("1", 64), "sha256:" + strings.Repeat("2", 64)} {
 		if _, err := st.Add(ctx, "r.example", "app", d, "1"); err != nil {
 			t.Fatal(err)

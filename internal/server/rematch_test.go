@@ -95,21 +95,30 @@ func TestRematchFailsHalfway(t *testing.T) {
 	check(true)
 }
 
+// openStore opens a SQLite store in dir for a test and closes it when
+// the test ends (after the test's deferred calls, the server's Close
+// among them).
+func openStore(t *testing.T, dir string) *store.SQL {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // storedServer is a server over a SQLite store holding n stored images
 // and the database file db with no advisories; both are closed at the test's end.
 func storedServer(t *testing.T, n int, token string) (st *store.SQL, srv *Server, db string) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st = openStore(t, dir)
 	storedImages(t, st, n)
 	db = filepath.Join(dir, "vulndb.bwdb")
 	writeDB(t, db, time.Unix(1, 0).UTC())
-	srv, err = New(ctx, Options{Store: st, DBFile: db, Token: token, Log: io.Discard,
+	srv, err := New(ctx, Options{Store: st, DBFile: db, Token: token, Log: io.Discard,
 		Jobs: jobs.Options{MaxAttempts: 2, Backoff: 10 * time.Millisecond, Poll: 20 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)

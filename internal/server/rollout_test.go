@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bulwark-sec/bulwark/internal/server/store"
 	"github.com/bulwark-sec/bulwark/internal/testutil"
 )
 
@@ -22,11 +21,7 @@ import (
 func TestRollingUpdate(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t, dir)
 	st.SetDeploymentExpiry(time.Hour)
 	db := filepath.Join(dir, "vulndb.bwdb")
 	writeDB(t, db, time.Unix(1, 0).UTC(), npmAdvisory("GHSA-other", "not-stored", "2.0.0"))

@@ -2,6 +2,7 @@ package poll
 
 import (
 	"context"
+	"maps"
 	"net"
 	"strings"
 	"sync"
@@ -89,16 +90,7 @@ func TestRound(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("the round took %v with one registry hanging (timeout 1s)", took)
 	}
-	want := map[tagKey]string{{reg.Host, "team/a", "1.0"}: dA, {other.Host, "b", "1"}: dB, {other.Host, "deep/c", "2"}: dC}
-	for _, x := range got {
-		if want[key(x)] != x.Digest {
-			t.Errorf("recorded %+v, want one of %v", x, want)
-		}
-		delete(want, key(x))
-	}
-	if len(want) != 0 {
-		t.Errorf("not recorded: %v", want)
-	}
+	checkRecorded(t, got, map[tagKey]string{{reg.Host, "team/a", "1.0"}: dA, {other.Host, "b", "1"}: dB, {other.Host, "deep/c", "2"}: dC}, false)
 
 	// Nothing new: nothing recorded.
 	got = nil
@@ -141,18 +133,26 @@ func TestRound(t *testing.T) {
 	if n := p.Round(t.Context()); n != 3 {
 		t.Errorf("round after deletions recorded %d: %+v", n, got)
 	}
-	wantGone := map[tagKey]string{{reg.Host, "team/a", "2.0"}: dA2, {other.Host, "deep/c", "2"}: dC, {reg.Host, "team/a", "old"}: dA}
-	for _, x := range got {
-		if !x.Delete || wantGone[key(x)] != x.Digest {
-			t.Errorf("recorded %+v, want a deletion of one of %v", x, wantGone)
-		}
-		delete(wantGone, key(x))
-	}
-	if len(wantGone) != 0 {
-		t.Errorf("deletions not recorded: %v", wantGone)
-	}
+	checkRecorded(t, got, map[tagKey]string{{reg.Host, "team/a", "2.0"}: dA2, {other.Host, "deep/c", "2"}: dC, {reg.Host, "team/a", "old"}: dA}, true)
 	got = nil
 	if n := p.Round(t.Context()); n != 0 {
 		t.Errorf("round after the deletions were recorded: %+v", got)
+	}
+}
+
+// checkRecorded fails the test unless got holds each tag of want once,
+// with its digest, and nothing else; deleted says whether they must be
+// deletions or pushes.
+func checkRecorded(t *testing.T, got []webhook.Push, want map[tagKey]string, deleted bool) {
+	t.Helper()
+	want = maps.Clone(want)
+	for _, x := range got {
+		if x.Delete != deleted || want[key(x)] != x.Digest {
+			t.Errorf("recorded %+v (deletion: %v), want one of %v (deletions: %v)", x, x.Delete, want, deleted)
+		}
+		delete(want, key(x))
+	}
+	if len(want) != 0 {
+		t.Errorf("not recorded (deletions: %v): %v", deleted, want)
 	}
 }
