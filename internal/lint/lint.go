@@ -291,7 +291,7 @@ func (h *Handler) credentialCandidate(p, base string) bool {
 			return true
 		}
 	}
-	if credentialNames[base] || base == "config.json" && credentialPaths[p] || strings.HasSuffix(p, "/"+".aws/credentials") || strings.HasSuffix(p, "/.docker/config.json") {
+	if credentialNames[base] || p == ".docker/config.json" || strings.HasSuffix(p, "/.docker/config.json") || strings.HasSuffix(p, "/.aws/credentials") {
 		return true
 	}
 	switch ext {
@@ -310,8 +310,6 @@ var credentialNames = map[string]bool{
 	".npmrc": true, ".pypirc": true, ".boto": true, "credentials.json": true, "credentials.xml": true,
 	"secret_token.rb": true, ".s3cfg": true,
 }
-
-var credentialPaths = map[string]bool{".docker/config.json": true, "root/.docker/config.json": true}
 
 // isCredentialFile decides for files whose name is not conclusive by
 // their content: key files must hold a private key, package manager
